@@ -1,0 +1,133 @@
+/**
+ * The one contract every training engine implements. A run is fully described by a
+ * TrainRequest (resolved parameters + seed); the engine reports each epoch through `onEpoch`
+ * and resolves a TrainSummary. Both engines draw initial weights from `initWeights` and the
+ * batch order from `epochOrder` (src/train/init.ts), so the same request gives the same numbers
+ * on either engine within tolerance.
+ */
+
+export type EngineName = 'fused' | 'tfjs';
+export type RecurrentActivation = 'sigmoid' | 'hard_sigmoid';
+export type InitializerName = 'orthogonal' | 'glorot_uniform' | 'glorot_normal';
+export type OutputActivation = 'relu' | 'linear';
+export type Outcome = 'converged' | 'not_converged' | 'dead' | 'diverged' | 'failed' | 'timed_out';
+
+export interface ModelConfig {
+  /** LSTM units. @default 10 */
+  units: number;
+  /** LSTM cell activation. @default 'tanh' */
+  activation: 'tanh';
+  /** Gate activation. Keras 2.3 default 'sigmoid' (tfjs default is hardSigmoid, so it is set explicitly). */
+  recurrentActivation: RecurrentActivation;
+  kernelInitializer: InitializerName;
+  /** Gain (orthogonal) or scale multiplier (glorot) of the input kernel. @default 0.01 with orthogonal */
+  kernelGain: number;
+  recurrentInitializer: InitializerName;
+  /** @default 1 */
+  recurrentGain: number;
+  /** Forget-gate bias starts at 1 (Keras default true; tfjs default false). @default true */
+  unitForgetBias: boolean;
+  /** Masking(mask_value=0) before the LSTM. @default true */
+  masking: boolean;
+  outputActivation: OutputActivation;
+}
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  /** Adam hyper-parameters (Keras defaults). */
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Shuffle the train rows each epoch with the run's seeded stream. @default true */
+  shuffle: boolean;
+}
+
+export interface TrainRequest {
+  engine: EngineName;
+  seqLen: number;
+  nSamples: number;
+  testFraction: number;
+  seed: number;
+  model: ModelConfig;
+  train: TrainConfig;
+  /** Stop early once converged? Never by default: a run trains all its epochs. */
+}
+
+export interface EpochMetrics {
+  /** 1-based. */
+  epoch: number;
+  loss: number;
+  mae: number;
+  valLoss: number;
+  valMae: number;
+  /** Wall seconds this epoch took (train + validation). */
+  seconds: number;
+}
+
+export interface TrainSummary {
+  /** What actually computed: 'fused-js', 'tensorflow' (tfjs-node), 'cpu' (tfjs pure JS)… */
+  backend: string;
+  epochsRun: number;
+  /** True when the output is <= 0 (relu gives 0) for every train and test input after training. */
+  deadOutput: boolean;
+  /** True when a NaN/Inf loss appeared; training stops at that epoch. */
+  diverged: boolean;
+}
+
+export interface TrainHooks {
+  onEpoch(m: EpochMetrics): void;
+  /** Checked between batches; when aborted the engine rejects with an AbortError-like error. */
+  signal?: AbortSignal;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  train(req: TrainRequest, hooks: TrainHooks): Promise<TrainSummary>;
+}
+
+/**
+ * Weights in Keras layout, gate order i, f, c, o.
+ * kernel [inputDim, 4·units], recurrentKernel [units, 4·units], bias [4·units],
+ * denseKernel [units, 1], denseBias [1]. Row-major.
+ */
+export interface LstmWeights {
+  inputDim: number;
+  units: number;
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array;
+  denseKernel: Float32Array;
+  denseBias: Float32Array;
+}
+
+/** Loss and MAE of one batch (computed in the forward pass, before the update, as Keras reports). */
+export interface BatchMetrics {
+  loss: number;
+  mae: number;
+}
+
+export interface Evaluation {
+  loss: number;
+  mae: number;
+  /** Largest model output over the rows evaluated (<= 0 everywhere means a dead ReLU). */
+  maxOutput: number;
+}
+
+/**
+ * What an engine really implements: a model holding weights plus an Adam state, on which the
+ * shared epoch loop (src/train/loop.ts) calls trainBatch/evaluate. Engines differ only here.
+ */
+export interface Trainer {
+  /** Human-readable compute backend, recorded per run. */
+  readonly backend: string;
+  /** One Adam step on the given train rows (indices into the train split). */
+  trainBatch(rows: Int32Array): BatchMetrics;
+  /** Forward only, over `n` rows of x ([n, seqLen]) against y. */
+  evaluate(x: Float32Array, y: Float32Array, n: number): Evaluation;
+  /** A copy of the current weights (Keras layout). */
+  getWeights(): LstmWeights;
+  /** Free whatever the trainer holds (tensors); idempotent. */
+  dispose(): void;
+}

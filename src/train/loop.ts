@@ -1,0 +1,61 @@
+import type { Dataset } from '../data/sequences';
+import type { EpochMetrics, TrainHooks, Trainer, TrainRequest, TrainSummary } from './contract';
+import { batchesOf, epochOrder } from './init';
+
+export class AbortedError extends Error {
+  constructor() {
+    super('run aborted');
+    this.name = 'AbortError';
+  }
+}
+
+/**
+ * The epoch loop shared by every engine: seeded batch order, Keras-style epoch metrics (train
+ * loss/mae = batch-size-weighted mean of the per-batch values seen during the epoch; val
+ * metrics = a full forward pass over the test split after the epoch), stop on NaN/Inf.
+ */
+export async function runEpochs(
+  trainer: Trainer,
+  data: Dataset,
+  req: TrainRequest,
+  hooks: TrainHooks,
+): Promise<TrainSummary> {
+  let diverged = false;
+  let epochsRun = 0;
+  for (let epoch = 1; epoch <= req.train.epochs; epoch++) {
+    const t0 = performance.now();
+    const order = epochOrder(data.nTrain, epoch, req.seed, req.train.shuffle);
+    let lossSum = 0;
+    let maeSum = 0;
+    for (const rows of batchesOf(order, req.train.batchSize)) {
+      if (hooks.signal?.aborted) throw new AbortedError();
+      const b = trainer.trainBatch(rows);
+      lossSum += b.loss * rows.length;
+      maeSum += b.mae * rows.length;
+    }
+    const val = trainer.evaluate(data.testX, data.testY, data.nTest);
+    const m: EpochMetrics = {
+      epoch,
+      loss: lossSum / data.nTrain,
+      mae: maeSum / data.nTrain,
+      valLoss: val.loss,
+      valMae: val.mae,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    epochsRun = epoch;
+    hooks.onEpoch(m);
+    if (![m.loss, m.mae, m.valLoss, m.valMae].every(Number.isFinite)) {
+      diverged = true;
+      break;
+    }
+    // Yield to the event loop so abort signals and port messages get through between epochs.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  let deadOutput = false;
+  if (!diverged && req.model.outputActivation === 'relu') {
+    const tr = trainer.evaluate(data.trainX, data.trainY, data.nTrain);
+    const te = trainer.evaluate(data.testX, data.testY, data.nTest);
+    deadOutput = Math.max(tr.maxOutput, te.maxOutput) <= 0;
+  }
+  return { backend: trainer.backend, epochsRun, deadOutput, diverged };
+}
