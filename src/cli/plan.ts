@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { describeCell, expandPlan, type Plan } from '../grid';
+import { loadSpec } from '../spec';
+import { alignTable, writeOut } from './common';
+
+export function planToJson(plan: Plan) {
+  return {
+    name: plan.name,
+    axes: plan.axes,
+    cells: plan.cells.length,
+    run_count: plan.runs.length,
+    timestep_epochs: plan.timestepEpochs,
+    skipped: plan.skipped.map((s) => ({ cell: s.axisValues, reason: s.reason })),
+    runs: plan.runs.map((r) => ({ run_key: r.runKey, cell: describeCell(Object.fromEntries(plan.axes.map((a) => [a, r.params[a]]))), seed: r.seed, params: r.params })),
+  };
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('expand a sweep into its runs (cell × seed) without training anything')
+    .argument('<spec>', 'sweep definition (.yaml)')
+    .option('--json', 'print the plan as JSON (every run with its key, seed and resolved parameters)')
+    .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count')
+    .action((specPath: string, opts: { json?: boolean }) => {
+      const plan = expandPlan(loadSpec(specPath));
+      if (opts.json) {
+        writeOut(JSON.stringify(planToJson(plan), null, 2));
+        return;
+      }
+      const rows = plan.cells.map((c) => [
+        ...plan.axes.map((a) => String(c.axisValues[a])),
+        String(plan.runs.filter((r) => r.cellKey === c.cellKey).length),
+        c.params.engine,
+      ]);
+      writeOut(`sweep ${plan.name}: ${plan.cells.length} cells × seeds = ${plan.runs.length} runs, ${plan.timestepEpochs.toExponential(2)} timestep-epochs`);
+      writeOut(alignTable([...plan.axes, 'runs', 'engine'], rows));
+      if (plan.skipped.length) {
+        writeOut(`skipped ${plan.skipped.length} impossible cell(s):`);
+        for (const s of plan.skipped) writeOut(`  ${describeCell(s.axisValues)}: ${s.reason}`);
+      }
+    });
+}

@@ -1,0 +1,65 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { EpochMetrics, TrainRequest } from '../train/contract';
+import type { EpochMessage, TaskResult, TrainTask } from './protocol';
+
+export interface PoolOptions {
+  /** Worker threads. @default the number of cores */
+  workers?: number;
+  /**
+   * Heap limit of one worker in MB: a run that exceeds it kills only its thread
+   * (ERR_WORKER_OUT_OF_MEMORY), which Piscina replaces. @default 2048
+   */
+  maxHeapMb?: number;
+}
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/** A Piscina pool of training threads, one task per run. */
+export class TrainPool {
+  private readonly piscina: Piscina;
+  readonly workers: number;
+
+  constructor(options: PoolOptions = {}) {
+    this.workers = options.workers ?? defaultWorkers();
+    this.piscina = new Piscina({
+      filename: join(__dirname, 'worker.js'),
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      // One run at a time per thread: runs are CPU-bound, interleaving would only add latency.
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 2048 },
+    });
+  }
+
+  /**
+   * Train one run. Epoch metrics arrive through `onEpoch` while it trains; the promise
+   * resolves with the worker's result or rejects when the thread died or `signal` aborted it
+   * (Piscina then terminates that thread and starts a fresh one).
+   */
+  async train(request: TrainRequest, onEpoch: (m: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskResult> {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (msg: EpochMessage) => {
+      if (msg.type === 'epoch') onEpoch(msg.metrics);
+    });
+    const task: TrainTask = { request, port: port2 };
+    try {
+      return (await this.piscina.run(task, { transferList: [port2], ...(signal ? { signal } : {}) })) as TaskResult;
+    } finally {
+      port1.close();
+    }
+  }
+
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    await this.piscina.close({ force: options.force ?? false });
+  }
+
+  async destroy(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

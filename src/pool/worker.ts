@@ -1,0 +1,59 @@
+import type { Engine, EpochMetrics, EngineName } from '../train/contract';
+import type { EpochMessage, TaskResult, TrainTask } from './protocol';
+
+/** Engines load lazily: a worker that only trains `fused` never loads TF.js. */
+function engineFor(name: EngineName): Engine {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (name === 'tfjs') return (require('../train/tfjs') as typeof import('../train/tfjs')).tfjsEngine;
+  return (require('../train/fused') as typeof import('../train/fused')).fusedEngine;
+}
+
+/**
+ * Test-only fault injection (CONVERGE_FAULT=kind:seed): lets the reliability tests make a real
+ * worker throw, exit or run out of memory for one run. Ignored unless the variable is set.
+ */
+function injectFault(task: TrainTask): void {
+  const spec = process.env.CONVERGE_FAULT;
+  if (!spec) return;
+  const [kind, seed] = spec.split(':');
+  if (seed !== undefined && Number(seed) !== task.request.seed) return;
+  if (kind === 'throw') throw new Error('injected failure (CONVERGE_FAULT=throw)');
+  if (kind === 'exit') process.exit(7);
+  if (kind === 'oom') {
+    const hog: number[][] = [];
+    for (;;) hog.push(new Array<number>(1e6).fill(1));
+  }
+  if (kind === 'hang') {
+    const end = Date.now() + 3_600_000;
+    while (Date.now() < end) {
+      /* busy: only a timeout or an abort ends this run */
+    }
+  }
+}
+
+export default async function train(task: TrainTask): Promise<TaskResult> {
+  const epochs: EpochMetrics[] = [];
+  try {
+    injectFault(task);
+    const engine = engineFor(task.request.engine);
+    const summary = await engine.train(task.request, {
+      onEpoch: (m) => {
+        if (process.env.CONVERGE_FAULT === 'nan') m = { ...m, loss: NaN };
+        epochs.push(m);
+        const msg: EpochMessage = { type: 'epoch', metrics: m };
+        task.port.postMessage(msg);
+      },
+    });
+    if (process.env.CONVERGE_FAULT === 'nan') summary.diverged = true;
+    return { ok: true, summary, epochs };
+  } catch (e) {
+    const err = e as { code?: unknown; message?: unknown };
+    return {
+      ok: false,
+      error: { code: typeof err.code === 'string' ? err.code : 'train.failed', message: String(err.message ?? e) },
+      epochs,
+    };
+  } finally {
+    task.port.close();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './schema';
+export { loadSpec, parseSpec, sha256 } from './load';

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * The sweep format: types and runtime checks side by side, in one place. Every trainable
+ * setting is a *parameter* with a flat snake_case name (also its column in the `runs` table);
+ * it has a home section (data, model, train) where its base value is set, and any parameter may
+ * instead be an axis of `grid:` or a key of `cases:`. Defaults reproduce the seed answer's Keras
+ * model exactly, including the settings where Keras 2.3 and tfjs-layers differ
+ * (../shared/reference/seed-experiment.md).
+ */
+
+const posInt = z.int().min(1);
+const positive = z.number().positive();
+const fraction = z.number().gt(0).lt(1);
+const initializer = z.enum(['orthogonal', 'glorot_uniform', 'glorot_normal']);
+
+export const PARAMS = {
+  // data
+  seq_len: { section: 'data', type: posInt, default: undefined, doc: 'sequence length L (timesteps)' },
+  n_samples: { section: 'data', type: posInt, default: undefined, doc: 'rows drawn from the L+1 population; at most seq_len + 1' },
+  test_fraction: { section: 'data', type: fraction, default: 0.1, doc: 'floor(test_fraction * n_samples) last rows are the validation split' },
+  // model
+  units: { section: 'model', type: posInt, default: 10, doc: 'LSTM units' },
+  activation: { section: 'model', type: z.enum(['tanh']), default: 'tanh', doc: 'LSTM cell activation' },
+  recurrent_activation: { section: 'model', type: z.enum(['sigmoid', 'hard_sigmoid']), default: 'sigmoid', doc: 'LSTM gate activation (Keras 2.3: sigmoid; Keras <= 2.2 and tfjs: hard_sigmoid)' },
+  kernel_initializer: { section: 'model', type: initializer, default: 'orthogonal', doc: 'LSTM input kernel initializer (the answer: orthogonal; Keras default: glorot_uniform)' },
+  kernel_gain: { section: 'model', type: positive, default: 0.01, doc: 'gain of the kernel initializer (the answer: 0.01; use 1 with glorot_uniform for the Keras default)' },
+  recurrent_initializer: { section: 'model', type: initializer, default: 'orthogonal', doc: 'LSTM recurrent kernel initializer' },
+  recurrent_gain: { section: 'model', type: positive, default: 1, doc: 'gain of the recurrent initializer' },
+  unit_forget_bias: { section: 'model', type: z.boolean(), default: true, doc: 'forget-gate bias starts at 1 (Keras default true; tfjs default false)' },
+  masking: { section: 'model', type: z.boolean(), default: true, doc: 'Masking(mask_value=0) before the LSTM' },
+  output_activation: { section: 'model', type: z.enum(['relu', 'linear']), default: 'relu', doc: 'activation of the Dense(1) output' },
+  // train
+  epochs: { section: 'train', type: posInt, default: 50, doc: 'epochs per run' },
+  batch_size: { section: 'train', type: posInt, default: 1, doc: 'batch size (the answer: 1; Keras default 32)' },
+  optimizer: { section: 'train', type: z.enum(['adam']), default: 'adam', doc: 'optimizer' },
+  learning_rate: { section: 'train', type: positive, default: 0.001, doc: 'Adam learning rate' },
+  beta_1: { section: 'train', type: fraction, default: 0.9, doc: 'Adam beta_1' },
+  beta_2: { section: 'train', type: fraction, default: 0.999, doc: 'Adam beta_2' },
+  epsilon: { section: 'train', type: positive, default: 1e-7, doc: 'Adam epsilon (Keras/tfjs 1e-7)' },
+  loss: { section: 'train', type: z.enum(['mse']), default: 'mse', doc: 'loss' },
+  shuffle: { section: 'train', type: z.boolean(), default: true, doc: 'reshuffle the train rows every epoch (seeded)' },
+  // top level
+  engine: { section: 'top', type: z.enum(['fused', 'tfjs']), default: 'fused', doc: 'training engine: fused (fast, default) or tfjs (reference)' },
+} as const;
+
+export type ParamName = keyof typeof PARAMS;
+export const PARAM_NAMES = Object.keys(PARAMS).sort() as ParamName[];
+export type ParamValue = number | string | boolean;
+/** A fully resolved run configuration: every parameter has a value. */
+export type ResolvedParams = { [K in ParamName]: z.output<(typeof PARAMS)[K]['type']> };
+
+type Section = 'data' | 'model' | 'train';
+
+function sectionSchema(section: Section) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, p] of Object.entries(PARAMS)) {
+    if (p.section === section) shape[name] = (p.type as z.ZodType).optional().describe(p.doc);
+  }
+  return z.strictObject(shape).optional();
+}
+
+function paramsShape(wrap: (t: z.ZodType, doc: string) => z.ZodType) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, p] of Object.entries(PARAMS)) shape[name] = wrap(p.type as z.ZodType, p.doc).optional();
+  return shape;
+}
+
+export const ConvergedSchema = z
+  .strictObject({
+    metric: z.enum(['val_mae', 'val_loss', 'mae', 'loss']).default('val_mae').describe('metric compared to the threshold at the final epoch'),
+    threshold: positive.default(0.05).describe('a run converged when its final metric is below this'),
+  })
+  .describe('when a run counts as converged');
+
+/** The raw sweep file, as a user writes it (optionals everywhere but name). */
+export const SweepFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit')
+      .describe('sweep name; the default database is results/<name>.db'),
+    description: z.string().optional(),
+    engine: PARAMS.engine.type.optional().describe(PARAMS.engine.doc),
+    seed: z.int().min(0).max(2 ** 31 - 1).default(0).describe('base seed; run r of a cell uses seed + r'),
+    repeats: posInt.default(1).describe('seeds per cell'),
+    data: sectionSchema('data'),
+    model: sectionSchema('model'),
+    train: sectionSchema('train'),
+    grid: z
+      .strictObject(paramsShape((t, doc) => z.array(t).min(1).describe(`axis: ${doc}`)))
+      .optional()
+      .describe('axes: each parameter listed takes every value given; the cells are the cartesian product'),
+    cases: z
+      .array(z.strictObject(paramsShape((t, doc) => t.describe(doc))))
+      .min(1)
+      .optional()
+      .describe('explicit combinations (e.g. seq_len/n_samples pairs), crossed with grid'),
+    converged: ConvergedSchema.optional(),
+    impossible: z
+      .enum(['refuse', 'skip'])
+      .default('refuse')
+      .describe('cells with n_samples > seq_len + 1 (or an empty split): refuse the spec, or skip and list them'),
+  })
+  .describe('A converge sweep definition');
+
+export type SweepFile = z.input<typeof SweepFileSchema>;
+export type ParsedSweepFile = z.output<typeof SweepFileSchema>;
+
+/** The fully defaulted spec: validated once at load, trusted afterwards. */
+export interface SweepSpec {
+  name: string;
+  description?: string;
+  seed: number;
+  repeats: number;
+  /** Base values of every parameter (before grid/cases). seq_len/n_samples may be unset when axes give them. */
+  base: Partial<ResolvedParams>;
+  grid: Partial<Record<ParamName, ParamValue[]>>;
+  cases: Partial<Record<ParamName, ParamValue>>[];
+  converged: { metric: 'val_mae' | 'val_loss' | 'mae' | 'loss'; threshold: number };
+  impossible: 'refuse' | 'skip';
+  /** Source file and text, kept for the store (spec hash) and for error messages. */
+  source: { path: string; text: string; hash: string };
+  /** Line of a YAML path (for errors found after validation, e.g. impossible cells). */
+  lineOf(path: (string | number)[]): number | undefined;
+}
+
+/** JSON Schema of the sweep format, for editors (schema/sweep.schema.json is generated from it). */
+export function sweepJsonSchema(): unknown {
+  return z.toJSONSchema(SweepFileSchema, { io: 'input' });
+}

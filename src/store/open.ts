@@ -1,0 +1,127 @@
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConvergeError, EXIT } from '../errors';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** Open read-only (status, report, query): never writes, never creates, never migrates. */
+  readonly?: boolean;
+}
+
+const storeError = (code: string, message: string, cause?: unknown) =>
+  new ConvergeError(code, message, { exitCode: EXIT.store, cause });
+
+function sniff(file: string): 'empty' | 'sqlite' | 'yaml-ish' | 'other' {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(16);
+    const n = readSync(fd, buf, 0, 16, 0);
+    if (n === 0) return 'empty';
+    if (n === 16 && buf.toString('latin1') === 'SQLite format 3\u0000') return 'sqlite';
+    const head = buf.subarray(0, n).toString('utf8');
+    return /^(#|name:|---|[a-z_]+:)/.test(head) ? 'yaml-ish' : 'other';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Map SQLite's own failures on open/first read to our codes. */
+export function translateSqliteError(file: string, e: unknown): ConvergeError {
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return storeError('store.corrupt', `${file}: the database file is corrupted (${code}); restore it from a copy, or start a new one with --db`, e);
+  }
+  if (code === 'SQLITE_BUSY') {
+    return storeError('store.busy', `${file}: the database stayed locked by another process for too long; retry`, e);
+  }
+  if (code === 'SQLITE_CANTOPEN') {
+    return storeError('store.cantOpen', `${file}: cannot open the database (${code}); check the path and permissions`, e);
+  }
+  return storeError('store.error', `${file}: ${(e as Error).message}`, e);
+}
+
+function checkFile(file: string, mustExist: boolean): void {
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir)) {
+    throw storeError('store.noFolder', `${file}: the folder ${dir} does not exist; create it first or choose another --db path`);
+  }
+  if (!existsSync(file)) {
+    if (mustExist) throw storeError('store.notFound', `${file}: no such database; run \`converge run <spec> --db ${file}\` first`);
+    return;
+  }
+  if (statSync(file).isDirectory()) throw storeError('store.notDatabase', `${file}: is a folder, not a converge database`);
+  const kind = sniff(file);
+  if (kind === 'yaml-ish') {
+    throw storeError('store.isSpec', `${file}: looks like a sweep spec, not a database; give the database (results/<name>.db) here`);
+  }
+  if (kind === 'other') {
+    throw storeError('store.notDatabase', `${file}: is not a converge database (not a SQLite file); check the path`);
+  }
+  if (kind === 'empty' && mustExist) {
+    throw storeError('store.notConverge', `${file}: is an empty file, not a converge database`);
+  }
+}
+
+function userVersion(db: Db, file: string): number {
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+  if (tables.length === 0) return 0;
+  if (!tables.includes('meta')) {
+    throw storeError('store.notConverge', `${file}: is a SQLite database but not a converge one (no meta table); choose another --db path`);
+  }
+  const app = db.prepare(`SELECT value FROM meta WHERE key = 'app'`).pluck().get() as string | undefined;
+  if (app !== 'converge') {
+    throw storeError('store.notConverge', `${file}: is a SQLite database but not a converge one; choose another --db path`);
+  }
+  const v = Number(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get() ?? 0);
+  if (v > SCHEMA_VERSION) {
+    throw storeError(
+      'store.schemaTooNew',
+      `${file}: was written by a newer converge (schema version ${v}; this one knows up to ${SCHEMA_VERSION}); upgrade converge to read it`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Open (and for writers create/migrate) a sweep database. Writers use WAL so readers
+ * (`status`, `report`, `query`) see partial progress without blocking them, and a busy
+ * timeout so two `converge run` processes on one file wait for each other's short
+ * transactions instead of failing with "database is locked".
+ */
+export function openDb(file: string, options: OpenOptions = {}): Db {
+  const readonly = options.readonly ?? false;
+  checkFile(file, readonly);
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly, fileMustExist: readonly, timeout: 15000 });
+    if (!readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    const v = userVersion(db, file);
+    if (readonly) {
+      if (v === 0) throw storeError('store.notConverge', `${file}: holds no converge sweep yet`);
+      return db;
+    }
+    if (v < SCHEMA_VERSION) migrate(db, v);
+    return db;
+  } catch (e) {
+    db?.close();
+    if (e instanceof ConvergeError) throw e;
+    throw translateSqliteError(file, e);
+  }
+}
+
+function migrate(db: Db, from: number): void {
+  db.transaction(() => {
+    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('app', 'converge') ON CONFLICT (key) DO NOTHING`).run();
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
+      String(SCHEMA_VERSION),
+    );
+  }).immediate();
+}

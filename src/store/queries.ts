@@ -1,0 +1,167 @@
+import { ConvergeError, EXIT } from '../errors';
+import type { EpochRow, RunRow } from '../report/types';
+import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
+import type { Db } from './open';
+
+export interface SweepInfo {
+  name: string;
+  specPath: string;
+  specHash: string;
+  specText: string;
+  axes: ParamName[];
+  metric: string;
+  threshold: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function readSweep(db: Db, file: string): SweepInfo {
+  const row = db
+    .prepare(
+      `SELECT name, spec_path AS specPath, spec_hash AS specHash, spec_text AS specText, axes, converged_metric AS metric,
+        converged_threshold AS threshold, created_at AS createdAt, updated_at AS updatedAt FROM sweep WHERE id = 1`,
+    )
+    .get() as (Omit<SweepInfo, 'axes'> & { axes: string }) | undefined;
+  if (!row) throw new ConvergeError('store.empty', `${file}: holds no sweep yet; run \`converge run <spec> --db ${file}\``, { exitCode: EXIT.store });
+  return { ...row, axes: JSON.parse(row.axes) as ParamName[] };
+}
+
+export interface Progress {
+  total: number;
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+  outcomes: Record<string, number>;
+  /** Runs kept from an earlier version of the spec (not counted above). */
+  retired: number;
+  epochsRecorded: number;
+  /** Mean seconds of a finished run, for an ETA. */
+  meanRunSeconds: number | null;
+  active: { id: number; owner: string | null; epochsDone: number; epochs: number; leaseExpired: boolean }[];
+  specVersions: { recordedAt: string; added: number; kept: number; retired: number }[];
+}
+
+export function readProgress(db: Db): Progress {
+  const counts = db
+    .prepare(`SELECT status, count(*) AS n FROM runs WHERE in_plan = 1 GROUP BY status`)
+    .all() as { status: string; n: number }[];
+  const by = Object.fromEntries(counts.map((c) => [c.status, c.n])) as Record<string, number>;
+  const outcomes = Object.fromEntries(
+    (db.prepare(`SELECT outcome, count(*) AS n FROM runs WHERE in_plan = 1 AND outcome IS NOT NULL GROUP BY outcome`).all() as {
+      outcome: string;
+      n: number;
+    }[]).map((r) => [r.outcome, r.n]),
+  ) as Record<string, number>;
+  const now = Date.now() / 1000;
+  const active = (
+    db
+      .prepare(
+        `SELECT r.id, r.owner, r.epochs, r.lease_until AS lease, (SELECT count(*) FROM epochs e WHERE e.run_id = r.id) AS epochsDone
+         FROM runs r WHERE r.status = 'running' AND r.in_plan = 1 ORDER BY r.id`,
+      )
+      .all() as { id: number; owner: string | null; epochs: number; lease: number | null; epochsDone: number }[]
+  ).map((r) => ({ id: r.id, owner: r.owner, epochsDone: r.epochsDone, epochs: r.epochs, leaseExpired: (r.lease ?? 0) < now }));
+  return {
+    total: counts.reduce((s, c) => s + c.n, 0),
+    pending: by.pending ?? 0,
+    running: by.running ?? 0,
+    done: by.done ?? 0,
+    failed: by.failed ?? 0,
+    outcomes,
+    retired: db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number,
+    epochsRecorded: db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number,
+    meanRunSeconds: db.prepare(`SELECT avg(seconds) FROM runs WHERE status = 'done' AND in_plan = 1`).pluck().get() as number | null,
+    active,
+    specVersions: db
+      .prepare(`SELECT recorded_at AS recordedAt, runs_added AS added, runs_kept AS kept, runs_retired AS retired FROM spec_versions ORDER BY id`)
+      .all() as Progress['specVersions'],
+  };
+}
+
+const BOOL_PARAMS = new Set<ParamName>(['unit_forget_bias', 'masking', 'shuffle']);
+
+function toRunRow(r: Record<string, unknown>): RunRow {
+  const params: Record<string, ParamValue> = {};
+  for (const k of PARAM_NAMES) {
+    const v = r[k] as ParamValue;
+    params[k] = BOOL_PARAMS.has(k) ? Boolean(v) : v;
+  }
+  return {
+    id: r.id as number,
+    runKey: r.run_key as string,
+    seed: r.seed as number,
+    params,
+    status: r.status as RunRow['status'],
+    outcome: (r.outcome as RunRow['outcome']) ?? null,
+    finalValMae: (r.final_val_mae as number | null) ?? null,
+    finalLoss: (r.final_loss as number | null) ?? null,
+    convergedEpoch: (r.converged_epoch as number | null) ?? null,
+    epochsRun: (r.epochs_run as number | null) ?? null,
+    seconds: (r.seconds as number | null) ?? null,
+  };
+}
+
+/** The runs of the current plan (retired runs only with `includeRetired`). */
+export function readRuns(db: Db, options: { includeRetired?: boolean } = {}): RunRow[] {
+  const rows = db
+    .prepare(`SELECT * FROM runs ${options.includeRetired ? '' : 'WHERE in_plan = 1'} ORDER BY id`)
+    .all() as Record<string, unknown>[];
+  return rows.map(toRunRow);
+}
+
+export function readEpochs(db: Db, options: { includeRetired?: boolean } = {}): EpochRow[] {
+  return db
+    .prepare(
+      `SELECT e.run_id AS runId, e.epoch, e.loss, e.mae, e.val_loss AS valLoss, e.val_mae AS valMae, e.seconds
+       FROM epochs e JOIN runs r ON r.id = e.run_id ${options.includeRetired ? '' : 'WHERE r.in_plan = 1'} ORDER BY e.run_id, e.epoch`,
+    )
+    .all() as EpochRow[];
+}
+
+export interface Condition {
+  key: string;
+  op: '=' | '!=' | '<' | '<=' | '>' | '>=';
+  value: ParamValue;
+}
+
+/** Columns a --where expression may name: the parameters and the result columns. */
+export const QUERYABLE = [
+  'id', 'run_key', 'cell_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
+  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
+] as const;
+
+/**
+ * Runs matching `conditions`; column names are checked against a whitelist and values are bound
+ * as parameters, never pasted into the SQL.
+ */
+export function queryRuns(db: Db, conditions: readonly Condition[]): Record<string, unknown>[] {
+  const allowed = new Set<string>(QUERYABLE);
+  const clauses: string[] = [];
+  const values: unknown[] = [];
+  for (const c of conditions) {
+    if (!allowed.has(c.key)) {
+      throw new ConvergeError('query.unknownColumn', `--where: unknown column "${c.key}"; columns: ${QUERYABLE.join(', ')}`);
+    }
+    clauses.push(`"${c.key}" ${c.op} ?`);
+    values.push(typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
+  }
+  const cols = QUERYABLE.filter((c) => c !== 'cell_key').map((c) => `"${c}"`).join(', ');
+  const sql = `SELECT ${cols} FROM runs WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
+  return db.prepare(sql).all(...values) as Record<string, unknown>[];
+}
+
+/** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */
+export function querySql(db: Db, sql: string): Record<string, unknown>[] {
+  let stmt;
+  try {
+    stmt = db.prepare(sql);
+  } catch (e) {
+    throw new ConvergeError('query.sql', `--sql: ${(e as Error).message}`);
+  }
+  if (!stmt.readonly) {
+    throw new ConvergeError('query.readOnly', `--sql: refused: the statement would modify the database; query only reads (use SELECT)`);
+  }
+  if (!stmt.reader) return [];
+  return stmt.all() as Record<string, unknown>[];
+}

@@ -1,0 +1,209 @@
+import { hostname } from 'node:os';
+import { ConvergeError, EXIT } from '../errors';
+import type { Plan } from '../grid';
+import { PARAM_NAMES, type SweepSpec } from '../spec';
+import type { EpochMetrics, Outcome } from '../train/contract';
+import type { Db } from './open';
+
+const nowIso = () => new Date().toISOString();
+const nowSec = () => Date.now() / 1000;
+
+export interface PlanSync {
+  /** Runs new to this database. */
+  added: number;
+  /** Runs already present (done or not) that the current spec still plans. */
+  kept: number;
+  /** Runs from an earlier version of the spec that the current one no longer plans (kept, not reported). */
+  retired: number;
+  /** True when the spec text differs from the one recorded last. */
+  specChanged: boolean;
+}
+
+/** A claimed run, ready to train. */
+export interface ClaimedRun {
+  id: number;
+  runKey: string;
+  seed: number;
+  paramsJson: string;
+  attempts: number;
+}
+
+export interface RunFinish {
+  backend: string;
+  outcome: Outcome;
+  final: EpochMetrics | undefined;
+  convergedEpoch: number | null;
+  epochsRun: number;
+  seconds: number;
+}
+
+function boolToInt(v: unknown): unknown {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+}
+
+/** A unique name for this process's claims: host:pid:start. */
+export function ownerId(): string {
+  return `${hostname()}:${process.pid}:${Date.now().toString(36)}`;
+}
+
+/**
+ * Make the database hold the plan: record the sweep (refusing a database of another sweep),
+ * insert the runs it does not have yet (keyed by run_key, so resume never duplicates), and
+ * flag runs that the current spec no longer plans as retired (in_plan = 0) — kept, never mixed in.
+ */
+export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): PlanSync {
+  const insertCols = ['run_key', 'cell_key', 'seed', 'repeat', ...PARAM_NAMES, 'params_json'];
+  const insert = db.prepare(
+    `INSERT INTO runs (${insertCols.join(', ')}) VALUES (${insertCols.map((c) => `@${c}`).join(', ')}) ON CONFLICT (run_key) DO NOTHING`,
+  );
+  return db
+    .transaction((): PlanSync => {
+      const sweep = db.prepare(`SELECT name, spec_hash FROM sweep WHERE id = 1`).get() as { name: string; spec_hash: string } | undefined;
+      if (sweep && sweep.name !== spec.name) {
+        throw new ConvergeError(
+          'store.otherSweep',
+          `${file}: holds sweep "${sweep.name}", not "${spec.name}"; use --db to choose another database for this spec`,
+          { exitCode: EXIT.badInput },
+        );
+      }
+      const specChanged = sweep !== undefined && sweep.spec_hash !== spec.source.hash;
+      db.prepare(
+        `INSERT INTO sweep (id, name, spec_path, spec_text, spec_hash, axes, converged_metric, converged_threshold, created_at, updated_at)
+         VALUES (1, @name, @path, @text, @hash, @axes, @metric, @threshold, @now, @now)
+         ON CONFLICT (id) DO UPDATE SET spec_path = @path, spec_text = @text, spec_hash = @hash, axes = @axes,
+           converged_metric = @metric, converged_threshold = @threshold, updated_at = @now`,
+      ).run({
+        name: spec.name,
+        path: spec.source.path,
+        text: spec.source.text,
+        hash: spec.source.hash,
+        axes: JSON.stringify(plan.axes),
+        metric: spec.converged.metric,
+        threshold: spec.converged.threshold,
+        now: nowIso(),
+      });
+      let added = 0;
+      for (const r of plan.runs) {
+        const row: Record<string, unknown> = { run_key: r.runKey, cell_key: r.cellKey, seed: r.seed, repeat: r.repeat, params_json: r.paramsJson };
+        for (const k of PARAM_NAMES) row[k] = boolToInt(r.params[k]);
+        added += insert.run(row).changes;
+      }
+      db.exec(`CREATE TEMP TABLE IF NOT EXISTS plan_keys (run_key TEXT PRIMARY KEY)`);
+      db.exec(`DELETE FROM plan_keys`);
+      const addKey = db.prepare(`INSERT OR IGNORE INTO plan_keys (run_key) VALUES (?)`);
+      for (const r of plan.runs) addKey.run(r.runKey);
+      db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys))`);
+      const retired = db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number;
+      const result = { added, kept: plan.runs.length - added, retired, specChanged };
+      if (!sweep || specChanged) {
+        db.prepare(
+          `INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES (?, ?, ?, ?, ?, ?)`,
+        ).run(spec.source.hash, spec.source.text, nowIso(), added, result.kept, retired);
+      }
+      return result;
+    })
+    .immediate();
+}
+
+export interface ClaimOptions {
+  owner: string;
+  limit: number;
+  leaseSeconds: number;
+  /** Failed runs with fewer attempts than 1 + retries are claimed again. */
+  retries: number;
+  /** Only runs whose key is in this set (sharding); undefined = all. */
+  keys?: ReadonlySet<string> | undefined;
+}
+
+/**
+ * Claim up to `limit` runs in one IMMEDIATE transaction: pending ones, running ones whose owner's
+ * lease expired (that process died), and failed ones with retries left. A claimed run's old
+ * epochs are deleted: an interrupted run is redone from epoch 1, never half-mixed.
+ */
+export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
+  const pick = db.prepare(
+    `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts FROM runs
+     WHERE in_plan = 1 AND (
+       status = 'pending'
+       OR (status = 'running' AND lease_until < @now)
+       OR (status = 'failed' AND attempts < @maxAttempts))
+     ORDER BY (status = 'failed'), id`,
+  );
+  const claim = db.prepare(
+    `UPDATE runs SET status = 'running', owner = @owner, lease_until = @lease, attempts = attempts + 1,
+       started_at = @started, outcome = NULL, error = NULL, finished_at = NULL WHERE id = @id`,
+  );
+  const clearEpochs = db.prepare(`DELETE FROM epochs WHERE run_id = ?`);
+  return db
+    .transaction((): ClaimedRun[] => {
+      const now = nowSec();
+      const out: ClaimedRun[] = [];
+      for (const r of pick.iterate({ now, maxAttempts: 1 + o.retries }) as Iterable<ClaimedRun>) {
+        if (o.keys && !o.keys.has(r.runKey)) continue;
+        out.push(r);
+        if (out.length >= o.limit) break;
+      }
+      for (const r of out) {
+        claim.run({ owner: o.owner, lease: now + o.leaseSeconds, started: nowIso(), id: r.id });
+        clearEpochs.run(r.id);
+        r.attempts += 1;
+      }
+      return out;
+    })
+    .immediate();
+}
+
+/** Extend the lease of every run this process holds. */
+export function heartbeat(db: Db, owner: string, leaseSeconds: number): void {
+  db.prepare(`UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'`).run(nowSec() + leaseSeconds, owner);
+}
+
+export function recordEpoch(db: Db, runId: number, m: EpochMetrics): void {
+  db.prepare(
+    `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  ).run(runId, m.epoch, nanToNull(m.loss), nanToNull(m.mae), nanToNull(m.valLoss), nanToNull(m.valMae), m.seconds);
+}
+
+/** SQLite has no NaN; a diverged epoch is stored as NULL (outcome says diverged). */
+function nanToNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+export function finishRun(db: Db, runId: number, f: RunFinish): void {
+  db.prepare(
+    `UPDATE runs SET status = 'done', outcome = @outcome, backend = @backend, final_loss = @loss, final_mae = @mae,
+       final_val_loss = @valLoss, final_val_mae = @valMae, converged_epoch = @convergedEpoch, epochs_run = @epochsRun,
+       seconds = @seconds, error = NULL, owner = NULL, lease_until = NULL, finished_at = @now WHERE id = @id`,
+  ).run({
+    id: runId,
+    outcome: f.outcome,
+    backend: f.backend,
+    loss: f.final ? nanToNull(f.final.loss) : null,
+    mae: f.final ? nanToNull(f.final.mae) : null,
+    valLoss: f.final ? nanToNull(f.final.valLoss) : null,
+    valMae: f.final ? nanToNull(f.final.valMae) : null,
+    convergedEpoch: f.convergedEpoch,
+    epochsRun: f.epochsRun,
+    seconds: f.seconds,
+    now: nowIso(),
+  });
+}
+
+export function failRun(db: Db, runId: number, outcome: 'failed' | 'timed_out', error: string, seconds: number, backend?: string): void {
+  db.prepare(
+    `UPDATE runs SET status = 'failed', outcome = @outcome, error = @error, seconds = @seconds, backend = coalesce(@backend, backend),
+       epochs_run = (SELECT count(*) FROM epochs WHERE run_id = @id), owner = NULL, lease_until = NULL, finished_at = @now WHERE id = @id`,
+  ).run({ id: runId, outcome, error, seconds, backend: backend ?? null, now: nowIso() });
+}
+
+/** Give back runs this process holds (on Ctrl-C): they become pending, their partial epochs go. */
+export function releaseRuns(db: Db, owner: string): number {
+  return db
+    .transaction(() => {
+      db.prepare(`DELETE FROM epochs WHERE run_id IN (SELECT id FROM runs WHERE owner = ? AND status = 'running')`).run(owner);
+      return db
+        .prepare(`UPDATE runs SET status = 'pending', owner = NULL, lease_until = NULL, started_at = NULL, attempts = max(attempts - 1, 0) WHERE owner = ? AND status = 'running'`)
+        .run(owner).changes;
+    })
+    .immediate();
+}

@@ -1,0 +1,237 @@
+import { hostname } from 'node:os';
+import type { PlanSync } from '../store';
+import {
+  claimRuns,
+  failRun,
+  finishRun,
+  heartbeat,
+  recordEpoch,
+  releaseRuns,
+  type ClaimedRun,
+  type Db,
+} from '../store';
+import type { ResolvedParams, SweepSpec } from '../spec';
+import type { EpochMetrics, Outcome, TrainRequest } from '../train/contract';
+import { classifyRun } from '../train/outcome';
+import type { TrainPool } from '../pool/pool';
+
+export interface ExecuteOptions {
+  db: Db;
+  spec: SweepSpec;
+  pool: TrainPool;
+  owner: string;
+  /** Failed runs are retried up to this many times. @default 0 */
+  retries: number;
+  /** Per-run wall-clock limit in seconds; 0 = none. */
+  timeoutSeconds: number;
+  /** Only these run keys (a shard); undefined = all. */
+  keys?: ReadonlySet<string> | undefined;
+  /** Claim lease; a heartbeat renews it every lease/4. @default 30 */
+  leaseSeconds?: number;
+  events?: ExecuteEvents;
+}
+
+export interface RunEnd {
+  id: number;
+  runKey: string;
+  params: ResolvedParams;
+  seed: number;
+  outcome: Outcome;
+  finalValMae: number | null;
+  seconds: number;
+  error?: string;
+  backend?: string;
+}
+
+export interface ExecuteEvents {
+  onRunStart?(run: { id: number; params: ResolvedParams; seed: number; attempt: number }): void;
+  onEpoch?(runId: number, m: EpochMetrics): void;
+  onRunEnd?(end: RunEnd): void;
+}
+
+export interface ExecuteResult {
+  trained: number;
+  converged: number;
+  failed: number;
+  interrupted: boolean;
+}
+
+export function toRequest(params: ResolvedParams, seed: number): TrainRequest {
+  return {
+    engine: params.engine,
+    seqLen: params.seq_len,
+    nSamples: params.n_samples,
+    testFraction: params.test_fraction,
+    seed,
+    model: {
+      units: params.units,
+      activation: params.activation,
+      recurrentActivation: params.recurrent_activation,
+      kernelInitializer: params.kernel_initializer,
+      kernelGain: params.kernel_gain,
+      recurrentInitializer: params.recurrent_initializer,
+      recurrentGain: params.recurrent_gain,
+      unitForgetBias: params.unit_forget_bias,
+      masking: params.masking,
+      outputActivation: params.output_activation,
+    },
+    train: {
+      epochs: params.epochs,
+      batchSize: params.batch_size,
+      learningRate: params.learning_rate,
+      beta1: params.beta_1,
+      beta2: params.beta_2,
+      epsilon: params.epsilon,
+      shuffle: params.shuffle,
+    },
+  };
+}
+
+/**
+ * Runs on this host whose owning process is gone (kill -9, power loss of that process) get
+ * their lease expired at once, so the same command resumes them without waiting for the lease.
+ * Owners on other hosts are left to their lease.
+ */
+export function expireDeadOwners(db: Db): number {
+  const host = hostname();
+  const owners = db.prepare(`SELECT DISTINCT owner FROM runs WHERE status = 'running' AND owner IS NOT NULL`).pluck().all() as string[];
+  let n = 0;
+  for (const owner of owners) {
+    const [h, pidText] = owner.split(':');
+    if (h !== host) continue;
+    const pid = Number(pidText);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive || pid === process.pid) {
+      n += db.prepare(`UPDATE runs SET lease_until = 0 WHERE owner = ? AND status = 'running'`).run(owner).changes;
+    }
+  }
+  return n;
+}
+
+/**
+ * Train every claimable run of the plan on the pool, keeping `pool.workers` runs in flight.
+ * The main thread is the only SQLite writer: epochs are recorded as they stream in, each in its
+ * own short transaction so readers and other runners never wait long.
+ */
+export class SweepExecution {
+  private readonly o: ExecuteOptions;
+  private readonly controllers = new Map<number, AbortController>();
+  private stopping = false;
+  private readonly lease: number;
+
+  constructor(o: ExecuteOptions) {
+    this.o = o;
+    this.lease = o.leaseSeconds ?? 30;
+  }
+
+  /** Stop claiming, abort runs in flight; they go back to pending. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const c of this.controllers.values()) c.abort();
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  async execute(): Promise<ExecuteResult> {
+    const { db, pool } = this.o;
+    const result: ExecuteResult = { trained: 0, converged: 0, failed: 0, interrupted: false };
+    expireDeadOwners(db);
+    const beat = setInterval(() => {
+      try {
+        heartbeat(db, this.o.owner, this.lease);
+      } catch {
+        /* a busy database delays one heartbeat; the lease has slack for several */
+      }
+    }, (this.lease * 1000) / 4);
+    const inFlight = new Set<Promise<void>>();
+    try {
+      for (;;) {
+        if (this.stopping) break;
+        const free = pool.workers - inFlight.size;
+        const claimed = free > 0 ? claimRuns(db, { owner: this.o.owner, limit: free, leaseSeconds: this.lease, retries: this.o.retries, keys: this.o.keys }) : [];
+        for (const run of claimed) {
+          const p = this.trainOne(run, result).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
+        if (inFlight.size === 0) break;
+        await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    } finally {
+      clearInterval(beat);
+      if (this.stopping) {
+        releaseRuns(db, this.o.owner);
+        result.interrupted = true;
+      }
+    }
+    return result;
+  }
+
+  private async trainOne(run: ClaimedRun, result: ExecuteResult): Promise<void> {
+    const { db, spec } = this.o;
+    const params = JSON.parse(run.paramsJson) as ResolvedParams;
+    const request = toRequest(params, run.seed);
+    const controller = new AbortController();
+    this.controllers.set(run.id, controller);
+    let timedOut = false;
+    const timer =
+      this.o.timeoutSeconds > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            controller.abort();
+          }, this.o.timeoutSeconds * 1000)
+        : undefined;
+    const t0 = performance.now();
+    this.o.events?.onRunStart?.({ id: run.id, params, seed: run.seed, attempt: run.attempts });
+    const streamed = new Set<number>();
+    const onEpoch = (m: EpochMetrics) => {
+      if (this.stopping && !timedOut) return;
+      streamed.add(m.epoch);
+      recordEpoch(db, run.id, m);
+      this.o.events?.onEpoch?.(run.id, m);
+    };
+    let end: RunEnd;
+    try {
+      const res = await this.o.pool.train(request, onEpoch, controller.signal);
+      const seconds = (performance.now() - t0) / 1000;
+      // Port messages may trail the result: the result carries every epoch, record what is missing.
+      db.transaction(() => {
+        for (const m of res.epochs) if (!streamed.has(m.epoch)) recordEpoch(db, run.id, m);
+      })();
+      if (res.ok) {
+        const c = classifyRun(res.epochs, res.summary, spec.converged);
+        const final = res.epochs[res.epochs.length - 1];
+        finishRun(db, run.id, { backend: res.summary.backend, outcome: c.outcome, final, convergedEpoch: c.convergedEpoch, epochsRun: res.summary.epochsRun, seconds });
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend };
+      } else {
+        failRun(db, run.id, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend);
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', finalValMae: null, seconds, error: res.error.message };
+      }
+    } catch (e) {
+      const seconds = (performance.now() - t0) / 1000;
+      if (this.stopping && !timedOut) return; // released to pending by execute()
+      const message = timedOut
+        ? `timed out after ${this.o.timeoutSeconds} s (--timeout)`
+        : `worker died: ${(e as { code?: string }).code ? `${(e as { code?: string }).code}: ` : ''}${(e as Error).message}`;
+      failRun(db, run.id, timedOut ? 'timed_out' : 'failed', message, seconds);
+      end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', finalValMae: null, seconds, error: message };
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.controllers.delete(run.id);
+    }
+    result.trained += 1;
+    if (end.outcome === 'converged') result.converged += 1;
+    if (end.outcome === 'failed' || end.outcome === 'timed_out') result.failed += 1;
+    this.o.events?.onRunEnd?.(end);
+  }
+}
+
+export type { PlanSync };
