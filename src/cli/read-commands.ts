@@ -30,7 +30,7 @@ function filterOrThrow(flag: string, expr: string): Filter {
   try {
     return parseFilter(expr);
   } catch (e) {
-    throw new ConvergeError('query.badFilter', `${flag} "${expr}": ${(e as Error).message}`);
+    throw new ConvergeError('query.badFilter', `${flag} "${expr}": ${(e as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -1,0 +1,191 @@
+/**
+ * Cell summaries as text: an aligned terminal table, a GitHub markdown table, RFC 4180 CSV, or
+ * JSON with stable snake_case field names (scripts may depend on those names).
+ * Plain padding is enough for the terminal table: the cells are short ASCII and a table library
+ * would add a dependency for what is twenty lines here.
+ */
+import { formatParamValue } from './cells';
+import { OUTCOMES } from './types';
+import type { CellSummary, Interval, Outcome, ParamValue } from './types';
+
+export type CellFormat = 'table' | 'md' | 'csv' | 'json';
+export const CELL_FORMATS: readonly CellFormat[] = ['table', 'md', 'csv', 'json'];
+
+/** The JSON shape of one cell. Field names are part of the CLI's interface: do not rename. */
+export interface CellJson {
+  params: Record<string, ParamValue>;
+  key: string;
+  runs: number;
+  done: number;
+  converged: number;
+  n: number;
+  rate: number | null;
+  ci_low: number;
+  ci_high: number;
+  outcomes: Record<Outcome, number>;
+  val_mae_q1: number | null;
+  val_mae_median: number | null;
+  val_mae_q3: number | null;
+  converged_epoch_q1: number | null;
+  converged_epoch_median: number | null;
+  converged_epoch_q3: number | null;
+}
+
+export function cellToJson(c: CellSummary): CellJson {
+  return {
+    params: c.params,
+    key: c.key,
+    runs: c.runs,
+    done: c.done,
+    converged: c.converged,
+    n: c.n,
+    rate: c.rate,
+    ci_low: c.ci.lo,
+    ci_high: c.ci.hi,
+    outcomes: c.outcomes,
+    val_mae_q1: c.valMae.q1,
+    val_mae_median: c.valMae.median,
+    val_mae_q3: c.valMae.q3,
+    converged_epoch_q1: c.convergedEpoch.q1,
+    converged_epoch_median: c.convergedEpoch.median,
+    converged_epoch_q3: c.convergedEpoch.q3,
+  };
+}
+
+// ---- number formatting for human-facing tables -------------------------------------------------
+
+const DASH = '–';
+
+export function formatRate(r: number | null): string {
+  return r === null ? DASH : r.toFixed(2);
+}
+
+export function formatInterval(ci: Interval): string {
+  return `[${ci.lo.toFixed(2)}, ${ci.hi.toFixed(2)}]`;
+}
+
+/** Three significant digits without switching to exponent notation for ordinary magnitudes. */
+export function formatMetric(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return DASH;
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1000) return x.toFixed(0);
+  if (a < 1e-4) return x.toExponential(2);
+  return x.toPrecision(3);
+}
+
+/** Epoch medians are integers or halves. */
+export function formatEpoch(x: number | null): string {
+  if (x === null) return DASH;
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+}
+
+// ---- the human table's columns, shared by `table`, `md` and the HTML report -------------------
+
+export interface Column {
+  header: string;
+  /** Right-align (numbers) or left-align (names). */
+  align: 'left' | 'right';
+  cell: (c: CellSummary) => string;
+}
+
+/**
+ * The columns of the human-facing table. `timed out` appears only when some run timed out, so the
+ * common case stays narrow; not_converged is left out because it is n − k − the failure columns.
+ */
+export function humanColumns(cells: readonly CellSummary[], axes: readonly string[]): Column[] {
+  const cols: Column[] = axes.map((a) => ({
+    header: a,
+    // Numbers line up on the right; names read better from the left.
+    align: cells.every((c) => typeof c.params[a] !== 'string') ? 'right' : 'left',
+    cell: (c) => (a in c.params ? formatParamValue(c.params[a]!) : DASH),
+  }));
+  if (axes.length === 0) cols.push({ header: 'cell', align: 'left', cell: () => 'all runs' });
+  cols.push(
+    { header: 'runs', align: 'right', cell: (c) => String(c.runs) },
+    { header: 'converged', align: 'right', cell: (c) => `${c.converged}/${c.n}` },
+    { header: 'rate', align: 'right', cell: (c) => formatRate(c.rate) },
+    { header: '95% CI', align: 'left', cell: (c) => formatInterval(c.ci) },
+    { header: 'median val_mae', align: 'right', cell: (c) => formatMetric(c.valMae.median) },
+    { header: 'median conv. epoch', align: 'right', cell: (c) => formatEpoch(c.convergedEpoch.median) },
+    { header: 'dead', align: 'right', cell: (c) => String(c.outcomes.dead) },
+    { header: 'diverged', align: 'right', cell: (c) => String(c.outcomes.diverged) },
+    { header: 'failed', align: 'right', cell: (c) => String(c.outcomes.failed) },
+  );
+  if (cells.some((c) => c.outcomes.timed_out > 0)) {
+    cols.push({ header: 'timed out', align: 'right', cell: (c) => String(c.outcomes.timed_out) });
+  }
+  return cols;
+}
+
+function pad(s: string, width: number, align: 'left' | 'right'): string {
+  // Width in code points, so the en dash used for "no value" counts as one column.
+  const len = [...s].length;
+  const fill = ' '.repeat(Math.max(0, width - len));
+  return align === 'right' ? fill + s : s + fill;
+}
+
+function formatTable(cells: readonly CellSummary[], axes: readonly string[]): string {
+  const cols = humanColumns(cells, axes);
+  const rows = cells.map((c) => cols.map((col) => col.cell(c)));
+  const widths = cols.map((col, i) => Math.max([...col.header].length, ...rows.map((r) => [...r[i]!].length)));
+  const line = (vals: readonly string[]): string =>
+    vals.map((v, i) => pad(v, widths[i]!, cols[i]!.align)).join('  ').trimEnd();
+  const out = [line(cols.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const r of rows) out.push(line(r));
+  return out.join('\n') + '\n';
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function formatMarkdown(cells: readonly CellSummary[], axes: readonly string[]): string {
+  const cols = humanColumns(cells, axes);
+  const row = (vals: readonly string[]): string => `| ${vals.map(escapeMd).join(' | ')} |`;
+  const sep = `|${cols.map((c) => (c.align === 'right' ? '---:' : ':---')).join('|')}|`;
+  return [row(cols.map((c) => c.header)), sep, ...cells.map((c) => row(cols.map((col) => col.cell(c))))].join('\n') + '\n';
+}
+
+/** RFC 4180: quote a field when it holds a comma, quote, CR or LF; double embedded quotes. */
+export function csvField(v: string | number | boolean | null): string {
+  if (v === null) return '';
+  const s = typeof v === 'number' && !Number.isFinite(v) ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): string {
+  // Raw numbers, full precision, empty for "no value": this is for machines, not eyes.
+  const header = [
+    ...axes, 'runs', 'done', 'converged', 'n', 'rate', 'ci_low', 'ci_high',
+    ...OUTCOMES,
+    'val_mae_q1', 'val_mae_median', 'val_mae_q3', 'converged_epoch_q1', 'converged_epoch_median', 'converged_epoch_q3',
+  ];
+  const lines = [header.map(csvField).join(',')];
+  for (const c of cells) {
+    lines.push(
+      [
+        ...axes.map((a) => c.params[a] ?? null),
+        c.runs, c.done, c.converged, c.n, c.rate, c.ci.lo, c.ci.hi,
+        ...OUTCOMES.map((o) => c.outcomes[o]),
+        c.valMae.q1, c.valMae.median, c.valMae.q3, c.convergedEpoch.q1, c.convergedEpoch.median, c.convergedEpoch.q3,
+      ].map(csvField).join(','),
+    );
+  }
+  // RFC 4180 records end with CRLF.
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** Render cell summaries for a terminal (`table`), GitHub (`md`), spreadsheets (`csv`) or scripts (`json`). */
+export function formatCells(cells: readonly CellSummary[], axes: readonly string[], format: CellFormat): string {
+  switch (format) {
+    case 'table':
+      return formatTable(cells, axes);
+    case 'md':
+      return formatMarkdown(cells, axes);
+    case 'csv':
+      return formatCsv(cells, axes);
+    case 'json':
+      return JSON.stringify(cells.map(cellToJson), null, 2) + '\n';
+  }
+}

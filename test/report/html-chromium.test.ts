@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { renderHtmlReport, summarizeCells } from '../../src/report';
+import type { EpochRow, Outcome, ReportInput, RunRow } from '../../src/report';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * A synthetic sweep shaped like the seed experiment: batch_size × n_samples × seq_len, 10 seeds a
+ * cell, 30 epochs a run. More data converges more often; batch 32 mostly dies. Deterministic.
+ */
+function syntheticSweep(): ReportInput {
+  let state = 12345;
+  const rand = (): number => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const runs: RunRow[] = [];
+  const epochs: EpochRow[] = [];
+  let id = 0;
+  for (const batch_size of [1, 32]) {
+    for (const seq_len of [200, 500]) {
+      for (const n_samples of [50, 80, 130]) {
+        const pConverge = batch_size === 1 ? Math.min(0.95, n_samples / 140) : 0.1;
+        for (let seed = 0; seed < 10; seed++) {
+          id++;
+          const u = rand();
+          const outcome: Outcome = u < pConverge ? 'converged' : batch_size === 32 && u < 0.8 ? 'dead' : u > 0.97 ? 'diverged' : 'not_converged';
+          const n = outcome === 'diverged' ? 12 : 30;
+          let valMae = 0.25;
+          let convergedEpoch: number | null = null;
+          for (let e = 1; e <= n; e++) {
+            if (outcome === 'converged') valMae = Math.max(0.004, valMae * (0.8 + 0.1 * rand()));
+            else if (outcome === 'not_converged' || outcome === 'diverged') valMae = 0.22 + 0.06 * rand();
+            if (outcome === 'converged' && convergedEpoch === null && valMae < 0.05) convergedEpoch = e;
+            epochs.push({ runId: id, epoch: e, loss: valMae * valMae, mae: valMae, valLoss: valMae * valMae, valMae, seconds: 1 });
+          }
+          runs.push({
+            id, runKey: `r${id}`, seed, params: { batch_size, seq_len, n_samples, epochs: 30, units: 10 },
+            status: 'done', outcome, finalValMae: outcome === 'diverged' ? null : valMae, finalLoss: valMae * valMae,
+            convergedEpoch, epochsRun: n, seconds: n,
+          });
+        }
+      }
+    }
+  }
+  // One cell still running, so the report shows unfinished runs.
+  runs.push({ id: ++id, runKey: `r${id}`, seed: 10, params: { batch_size: 1, seq_len: 500, n_samples: 130, epochs: 30, units: 10 },
+    status: 'running', outcome: null, finalValMae: null, finalLoss: null, convergedEpoch: null, epochsRun: null, seconds: null });
+  return { sweepName: 'answer-cases <synthetic>', axes: ['batch_size', 'n_samples', 'seq_len'], runs, epochs, threshold: 0.05, metric: 'val_mae' };
+}
+
+test('the HTML report renders in headless Chromium with charts, labels and no errors', async () => {
+  assert.ok(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: this test needs Debian's chromium; .ci/run must \`apt-get install -y chromium\` before the tests`,
+  );
+  const input = syntheticSweep();
+  const cells = summarizeCells(input);
+  const html = await renderHtmlReport(input, cells);
+  const dir = mkdtempSync(join(tmpdir(), 'converge-report-'));
+  const file = join(dir, 'report.html');
+  writeFileSync(file, html);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // The report must open offline: any request other than the file itself is a failure.
+    const requests: string[] = [];
+    page.on('request', (r) => { if (r.url() !== pathToFileURL(file).href) requests.push(r.url()); });
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+
+    assert.deepEqual(problems, []);
+    assert.deepEqual(requests, [], 'the report loads nothing but itself');
+    assert.ok((await page.locator('svg').count()) >= 3, 'at least three charts');
+
+    const marks = await page.locator('#heatmap svg path, #heatmap svg rect').count();
+    assert.ok(marks > cells.length, `heatmap has ${marks} marks for ${cells.length} cells`);
+    const first = cells[0]!;
+    const label = `${first.converged}/${first.n}`;
+    const heatmapText = await page.locator('#heatmap svg').first().textContent();
+    assert.ok(heatmapText?.includes(label), `heatmap shows the k/n label ${label}`);
+    assert.ok(heatmapText?.includes('batch_size=32'), 'one panel per batch_size');
+
+    assert.ok((await page.locator('#learning-curves svg path').count()) > cells.length, 'learning curves have line paths');
+    assert.ok((await page.locator('#outcomes svg').count()) === 1);
+    assert.equal(await page.locator('table tbody tr').count(), cells.length);
+    assert.equal(await page.locator('script').count(), 0);
+    // The sweep name held markup; it must show as text.
+    assert.equal(await page.locator('h1').textContent(), 'Convergence report: answer-cases <synthetic>');
+
+    if (process.env.CONVERGE_REPORT_SCREENSHOT) {
+      await page.screenshot({ path: process.env.CONVERGE_REPORT_SCREENSHOT, fullPage: true });
+    }
+  } finally {
+    await browser.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { escapeHtml, renderHtmlReport, summarizeCells } from '../../src/report';
+import type { Outcome, ParamValue, ReportInput, RunRow } from '../../src/report';
+
+// Structure and safety checks on the HTML string; html-chromium.test.ts checks it in a browser.
+
+let nextId = 1;
+function run(params: Record<string, ParamValue>, outcome: Outcome): RunRow {
+  const id = nextId++;
+  return {
+    id, runKey: `k${id}`, seed: id, params, status: 'done', outcome, finalValMae: outcome === 'converged' ? 0.01 : 0.25,
+    finalLoss: 0.1, convergedEpoch: outcome === 'converged' ? 12 : null, epochsRun: 20, seconds: 1,
+  };
+}
+async function render(input: ReportInput): Promise<string> {
+  return renderHtmlReport(input, summarizeCells(input));
+}
+
+test('escapeHtml escapes the five HTML metacharacters', () => {
+  assert.equal(escapeHtml(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+});
+
+test('the report is one self-contained document with no scripts and no external resources', async () => {
+  const runs = [run({ seq_len: 200, n_samples: 80 }, 'converged'), run({ seq_len: 200, n_samples: 130 }, 'dead')];
+  const html = await render({ sweepName: 's', axes: ['n_samples', 'seq_len'], runs, threshold: 0.05, metric: 'val_mae' });
+  assert.match(html, /^<!DOCTYPE html>/);
+  assert.doesNotMatch(html, /<script/i);
+  assert.doesNotMatch(html, /\b(src|href)\s*=\s*["']?(https?:)?\/\//i, 'nothing is fetched');
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  assert.equal(html.match(/<svg/g)?.length, 2, 'rate chart and outcomes; no learning curves without epochs');
+  assert.doesNotMatch(html, /Learning curves/);
+});
+
+test('markup in the sweep name and in parameter values is shown as text, not interpreted', async () => {
+  const evil = '<img src=x onerror=alert(1)>';
+  const runs = [run({ kernel_initializer: evil, seq_len: 200 }, 'converged'), run({ kernel_initializer: 'orthogonal', seq_len: 200 }, 'dead')];
+  const html = await render({ sweepName: `<script>alert(1)</script>`, axes: ['kernel_initializer', 'seq_len'], runs, threshold: 0.05, metric: 'val_mae' });
+  assert.doesNotMatch(html, /<script>alert/);
+  assert.doesNotMatch(html, /<img src=x/, 'neither in the HTML table nor inside the SVG text');
+  assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+});
+
+test('a sweep with one axis gets a bar chart with k/n labels instead of a heatmap', async () => {
+  const runs = [run({ batch_size: 1 }, 'converged'), run({ batch_size: 1 }, 'converged'), run({ batch_size: 32 }, 'dead')];
+  const html = await render({ sweepName: 's', axes: ['batch_size'], runs, threshold: 0.05, metric: 'val_mae' });
+  assert.match(html, /<h2>Convergence rate<\/h2>/);
+  assert.match(html, />2\/2</);
+  assert.match(html, />0\/1</);
+});
+
+test('a sweep without axes, with epochs, still renders all sections', async () => {
+  const runs = [run({}, 'converged'), run({}, 'not_converged')];
+  const epochs = runs.flatMap((r) => [1, 2, 3].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: r.outcome === 'converged' ? 0.2 / e : 0.25, seconds: 1 })));
+  const html = await render({ sweepName: 's', axes: [], runs, epochs, threshold: 0.05, metric: 'val_mae' });
+  assert.equal(html.match(/<svg/g)?.length, 3);
+  assert.match(html, /id="learning-curves"/);
+  assert.match(html, /all runs/);
+});
+
+test('the heatmap falls back to the first two axes when seq_len and n_samples are not both swept', async () => {
+  const runs = [run({ batch_size: 1, units: 10 }, 'converged'), run({ batch_size: 32, units: 20 }, 'dead')];
+  const html = await render({ sweepName: 's', axes: ['batch_size', 'units'], runs, threshold: 0.05, metric: 'val_mae' });
+  assert.match(html, /Convergence rate by batch_size × units/);
+});
