@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { EXIT, isConvergeError } from '../errors';
 import { sweepJsonSchema } from '../spec';
 import { writeErr, writeOut } from './common';
+import { registerMerge } from './merge';
 import { registerPlan } from './plan';
 import { registerReadCommands } from './read-commands';
 import { registerRun } from './run';
@@ -30,6 +31,7 @@ Typical session:
   registerPlan(program);
   registerRun(program);
   registerReadCommands(program);
+  registerMerge(program);
   program
     .command('schema')
     .description('print (or write) the JSON Schema of the sweep format, for editor validation and completion')

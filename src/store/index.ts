@@ -2,3 +2,4 @@ export { openDb, translateSqliteError, type Db } from './open';
 export { SCHEMA_VERSION } from './migrations';
 export * from './runs';
 export * from './queries';
+export { mergeInto, type MergeResult } from './merge';

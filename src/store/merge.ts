@@ -1,0 +1,70 @@
+import { ConvergeError, EXIT } from '../errors';
+import type { Db } from './open';
+
+export interface MergeResult {
+  inputs: number;
+  runsAdded: number;
+  runsReplaced: number;
+  runsSkipped: number;
+  epochsCopied: number;
+}
+
+const RUN_COLS_SQL = `SELECT name FROM pragma_table_info('runs') WHERE name <> 'id'`;
+
+/**
+ * Union shard databases of one sweep into `out`. Sweeps are matched by spec hash, runs by
+ * run_key: a run present in several inputs is kept once (a finished copy wins over an
+ * unfinished one), so merging is idempotent and order-independent for finished runs.
+ */
+export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: string }[]): MergeResult {
+  const res: MergeResult = { inputs: inputs.length, runsAdded: 0, runsReplaced: 0, runsSkipped: 0, epochsCopied: 0 };
+  const cols = out.prepare(RUN_COLS_SQL).pluck().all() as string[];
+  const insertRun = out.prepare(`INSERT INTO runs (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
+  const insertEpoch = out.prepare(
+    `INSERT INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, seconds) VALUES (@run_id, @epoch, @loss, @mae, @val_loss, @val_mae, @seconds)`,
+  );
+  out
+    .transaction(() => {
+      let outSweep = out.prepare(`SELECT * FROM sweep WHERE id = 1`).get() as Record<string, unknown> | undefined;
+      for (const input of inputs) {
+        const sweep = input.db.prepare(`SELECT * FROM sweep WHERE id = 1`).get() as Record<string, unknown> | undefined;
+        if (!sweep) throw new ConvergeError('merge.empty', `${input.file}: holds no sweep; nothing to merge`, { exitCode: EXIT.badInput });
+        if (!outSweep) {
+          out.prepare(`INSERT INTO sweep VALUES (@id, @name, @spec_path, @spec_text, @spec_hash, @axes, @converged_metric, @converged_threshold, @created_at, @updated_at)`).run(sweep);
+          out.prepare(`INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES (?, ?, ?, 0, 0, 0)`).run(sweep.spec_hash, sweep.spec_text, new Date().toISOString());
+          outSweep = sweep;
+        } else if (outSweep.spec_hash !== sweep.spec_hash || outSweep.name !== sweep.name) {
+          throw new ConvergeError(
+            'merge.otherSweep',
+            `${input.file}: is sweep "${String(sweep.name)}" (spec ${String(sweep.spec_hash).slice(0, 12)}), but ${outFile} holds "${String(outSweep.name)}" (spec ${String(outSweep.spec_hash).slice(0, 12)}); only shards of one sweep (same spec) can be merged`,
+            { exitCode: EXIT.badInput },
+          );
+        }
+        const epochsOf = input.db.prepare(`SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch`);
+        for (const row of input.db.prepare(`SELECT * FROM runs ORDER BY id`).iterate() as Iterable<Record<string, unknown>>) {
+          const existing = out.prepare(`SELECT id, status FROM runs WHERE run_key = ?`).get(row.run_key) as { id: number; status: string } | undefined;
+          if (existing) {
+            if (existing.status === 'done' || row.status !== 'done') {
+              res.runsSkipped += 1;
+              continue;
+            }
+            out.prepare(`DELETE FROM runs WHERE id = ?`).run(existing.id); // epochs go by ON DELETE CASCADE
+            res.runsReplaced += 1;
+          } else {
+            res.runsAdded += 1;
+          }
+          const copy: Record<string, unknown> = {};
+          for (const c of cols) copy[c] = row[c];
+          if (copy.status === 'running') Object.assign(copy, { status: 'pending', owner: null, lease_until: null });
+          const newId = Number(insertRun.run(copy).lastInsertRowid);
+          if (row.status === 'running') continue;
+          for (const e of epochsOf.iterate(row.id) as Iterable<Record<string, unknown>>) {
+            insertEpoch.run({ ...e, run_id: newId });
+            res.epochsCopied += 1;
+          }
+        }
+      }
+    })
+    .immediate();
+  return res;
+}

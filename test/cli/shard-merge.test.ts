@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { runCli, SMALL_SPEC, tempDir, writeSpec } from '../helpers';
+
+function runsOf(file: string) {
+  const db = new Database(file, { readonly: true });
+  const rows = db.prepare(`SELECT run_key, seed, n_samples, batch_size, status, outcome, final_val_mae, epochs_run FROM runs ORDER BY run_key`).all();
+  const epochs = db.prepare(`SELECT r.run_key, e.epoch, e.val_mae FROM epochs e JOIN runs r ON r.id = e.run_id ORDER BY r.run_key, e.epoch`).all();
+  db.close();
+  return { rows, epochs };
+}
+
+describe('sharding and merging', () => {
+  it('two shards of a sweep merged give the same runs as the unsharded sweep', () => {
+    const dir = tempDir();
+    writeSpec(dir, 's.yaml', SMALL_SPEC('sharded'));
+    const whole = join(dir, 'whole.db');
+    assert.equal(runCli(['run', 's.yaml', '--db', whole, '--quiet'], { cwd: dir }).code, 0);
+    const s1 = join(dir, 's1.db');
+    const s2 = join(dir, 's2.db');
+    assert.equal(runCli(['run', 's.yaml', '--db', s1, '--shard', '1/2', '--quiet'], { cwd: dir }).code, 0);
+    assert.equal(runCli(['run', 's.yaml', '--db', s2, '--shard', '2/2', '--quiet'], { cwd: dir }).code, 0);
+    const n1 = runsOf(s1).rows.length;
+    const n2 = runsOf(s2).rows.length;
+    assert.ok(n1 > 0 && n2 > 0, `both shards hold runs (${n1}, ${n2})`);
+    assert.equal(n1 + n2, runsOf(whole).rows.length, 'shards do not overlap');
+    const merged = join(dir, 'merged.db');
+    const m = runCli(['merge', merged, s1, s2, '--json'], { cwd: dir });
+    assert.equal(m.code, 0, m.stderr);
+    assert.deepEqual(runsOf(merged), runsOf(whole));
+    const again = runCli(['merge', merged, s1, s2, '--json'], { cwd: dir });
+    assert.equal((JSON.parse(again.stdout) as { runsAdded: number }).runsAdded, 0, 'merging twice adds nothing');
+    assert.deepEqual(runsOf(merged), runsOf(whole));
+    const rep = runCli(['report', merged, '--format', 'json'], { cwd: dir });
+    assert.equal((JSON.parse(rep.stdout) as unknown[]).length, 4);
+  });
+
+  it('databases of different sweeps are refused and nothing is written', () => {
+    const dir = tempDir();
+    writeSpec(dir, 'a.yaml', SMALL_SPEC('a'));
+    writeSpec(dir, 'b.yaml', SMALL_SPEC('a').replace('epochs: 3', 'epochs: 2'));
+    assert.equal(runCli(['run', 'a.yaml', '--db', join(dir, 'a.db'), '--quiet'], { cwd: dir }).code, 0);
+    assert.equal(runCli(['run', 'b.yaml', '--db', join(dir, 'b.db'), '--quiet'], { cwd: dir }).code, 0);
+    const r = runCli(['merge', join(dir, 'out.db'), join(dir, 'a.db'), join(dir, 'b.db')], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /only shards of one sweep \(same spec\) can be merged/);
+    assert.equal(existsSync(join(dir, 'out.db')), false);
+  });
+
+  it('a malformed --shard is a usage error', () => {
+    const r = runCli(['run', 'sweeps/smoke.yaml', '--shard', '3/2']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--shard must be i\/N/);
+  });
+});
