@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { EXIT, isConvergeError } from '../errors';
 import { sweepJsonSchema } from '../spec';
+import { lastOpenedDb, translateSqliteError } from '../store';
 import { writeErr, writeOut } from './common';
 import { registerMerge } from './merge';
 import { registerPlan } from './plan';
@@ -60,6 +61,14 @@ export async function main(argv: string[]): Promise<number> {
       writeErr(`converge: ${e.message} [${e.code}]`);
       if (verbose && e.stack) writeErr(e.stack);
       return e.exitCode;
+    }
+    if (/^SQLITE_(CORRUPT|NOTADB)/.test((e as { code?: unknown }).code as string)) {
+      // Readers meet a damaged page only when a query reads it, after openDb succeeded; say what
+      // it is and what to do, as openDb does, instead of "unexpected error".
+      const err = translateSqliteError(lastOpenedDb() ?? 'the database', e);
+      writeErr(`converge: ${err.message} [${err.code}]`);
+      if (verbose) writeErr((e as Error).stack ?? '');
+      return err.exitCode;
     }
     writeErr(`converge: unexpected error: ${(e as Error).message ?? String(e)} (run with --verbose for the stack trace)`);
     if (verbose) writeErr((e as Error).stack ?? '');

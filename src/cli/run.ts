@@ -18,6 +18,7 @@ interface RunOptions {
   workers: number;
   retries: number;
   timeout?: number;
+  maxHeapMb?: number;
   shard?: Shard;
   yes?: boolean;
   quiet?: boolean;
@@ -38,6 +39,7 @@ export function registerRun(program: Command): void {
     .option('-w, --workers <n>', 'worker threads training in parallel', positiveInt('--workers'), defaultWorkers())
     .option('--retries <n>', 'retry a failed run up to n times', nonNegativeInt('--retries'), 0)
     .option('--timeout <seconds>', 'stop a run after this many seconds and record it as timed_out', positiveNumber('--timeout'))
+    .option('--max-heap-mb <mb>', 'heap limit of one worker thread in MB: a run over it fails alone (its thread is replaced) instead of exhausting the machine (default 2048)', positiveInt('--max-heap-mb'))
     .option('--shard <i/N>', 'train only the i-th of N deterministic shares of the runs (one database per shard; combine with `converge merge`)', parseShard)
     .option('-y, --yes', `allow sweeps of more than ${LARGE_SWEEP_RUNS} runs`)
     .option('-q, --quiet', 'no progress output, only the summary')
@@ -76,6 +78,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
   const db = openDb(dbPath);
   let pool: TrainPool | undefined;
+  let onSigint: (() => void) | undefined;
   try {
     const sync = syncPlan(db, dbPath, spec, plan);
     const human = !opts.json;
@@ -86,7 +89,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const before = readProgress(db);
     const total = before.total;
     const alreadyDone = before.done;
-    pool = new TrainPool({ workers: opts.workers });
+    pool = new TrainPool({ workers: opts.workers, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
     const progress = new RunProgress({ total, alreadyDone, axes: plan.axes, tty: Boolean(process.stderr.isTTY) && human, quiet: Boolean(opts.quiet) || !human });
     if (human && !process.stderr.isTTY && !opts.quiet) {
       writeOut(`sweep ${spec.name}: ${total} runs (${alreadyDone} already done) into ${dbPath} with ${pool.workers} workers`);
@@ -98,10 +101,15 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       owner: ownerId(),
       retries: opts.retries,
       timeoutSeconds: opts.timeout ?? 0,
-      events: { onRunEnd: (end) => progress.runEnded(end) },
+      events: {
+        onRunEnd: (end) => progress.runEnded(end),
+        onWaitForOthers: (held) => {
+          if (human && !opts.quiet) writeErr(`waiting for ${held} run(s) held by other \`converge run\` processes (redone here if their owner stops heartbeating)`);
+        },
+      },
     });
     let interrupts = 0;
-    const onSigint = () => {
+    onSigint = () => {
       interrupts += 1;
       if (interrupts === 1) {
         progress.stop();
@@ -121,8 +129,6 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     try {
       result = await execution.execute();
     } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
       progress.stop();
     }
     const wall = (Date.now() - t0) / 1000;
@@ -153,5 +159,12 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
   } finally {
     await pool?.destroy();
     db.close();
+    // Only now: shutting the pool down takes a few event-loop turns, and a second Ctrl-C in them
+    // must still take the "stop at once" path (exit 130 with the resume hint) rather than
+    // Node's default of dying by the signal.
+    if (onSigint) {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
   }
 }

@@ -153,6 +153,17 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
     .immediate();
 }
 
+/**
+ * Keys of the runs of the plan that another process holds (status running, owner not `owner`):
+ * they are neither claimable nor finished until that process ends them or its lease expires.
+ */
+export function runsHeldByOthers(db: Db, owner: string): string[] {
+  return db
+    .prepare(`SELECT run_key FROM runs WHERE in_plan = 1 AND status = 'running' AND (owner IS NULL OR owner != ?)`)
+    .pluck()
+    .all(owner) as string[];
+}
+
 /** Extend the lease of every run this process holds. */
 export function heartbeat(db: Db, owner: string, leaseSeconds: number): void {
   db.prepare(`UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'`).run(nowSec() + leaseSeconds, owner);

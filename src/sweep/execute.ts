@@ -7,6 +7,7 @@ import {
   heartbeat,
   recordEpoch,
   releaseRuns,
+  runsHeldByOthers,
   type ClaimedRun,
   type Db,
 } from '../store';
@@ -47,6 +48,8 @@ export interface ExecuteEvents {
   onRunStart?(run: { id: number; params: ResolvedParams; seed: number; attempt: number }): void;
   onEpoch?(runId: number, m: EpochMetrics): void;
   onRunEnd?(end: RunEnd): void;
+  /** Nothing left to claim, but `held` runs are still held by other processes: waiting for them. */
+  onWaitForOthers?(held: number): void;
 }
 
 export interface ExecuteResult {
@@ -123,6 +126,8 @@ export class SweepExecution {
   private readonly controllers = new Map<number, AbortController>();
   private stopping = false;
   private readonly lease: number;
+  /** Ends the current wait for other processes early (stop()). */
+  private wake: (() => void) | undefined;
 
   constructor(o: ExecuteOptions) {
     this.o = o;
@@ -134,6 +139,7 @@ export class SweepExecution {
     if (this.stopping) return;
     this.stopping = true;
     for (const c of this.controllers.values()) c.abort();
+    this.wake?.();
   }
 
   get isStopping(): boolean {
@@ -152,6 +158,7 @@ export class SweepExecution {
       }
     }, (this.lease * 1000) / 4);
     const inFlight = new Set<Promise<void>>();
+    let waitAnnounced = false;
     try {
       for (;;) {
         if (this.stopping) break;
@@ -161,7 +168,19 @@ export class SweepExecution {
           const p = this.trainOne(run, result).finally(() => inFlight.delete(p));
           inFlight.add(p);
         }
-        if (inFlight.size === 0) break;
+        if (inFlight.size === 0) {
+          // Nothing claimable and nothing of ours in flight. Runs another process still holds are
+          // not done yet: wait for them instead of returning (and exiting 0, "all runs done") with
+          // the sweep incomplete. If that process dies, its runs become claimable (at once when it
+          // ran on this host, else when its lease expires) and this loop trains them.
+          const held = runsHeldByOthers(db, this.o.owner).filter((k) => !this.o.keys || this.o.keys.has(k)).length;
+          if (held === 0) break;
+          if (!waitAnnounced) this.o.events?.onWaitForOthers?.(held);
+          waitAnnounced = true;
+          await this.pause(Math.min(1000, (this.lease * 1000) / 4));
+          expireDeadOwners(db);
+          continue;
+        }
         await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
@@ -173,6 +192,19 @@ export class SweepExecution {
       }
     }
     return result;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => {
+      this.wake = undefined;
+    });
   }
 
   private async trainOne(run: ClaimedRun, result: ExecuteResult): Promise<void> {
