@@ -14,7 +14,10 @@
  * - peak RSS of case 3: a fused run in a child process (this file with --rss-child), so the
  *   number is that run's alone, with no TF.js loaded.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { makeDataset } from '../src/data/sequences';
 import type { EpochMetrics, TrainRequest } from '../src/train/contract';
@@ -265,10 +268,60 @@ async function main(): Promise<void> {
     log('');
   }
 
-  // ---------------------------------------------------------------------------------------
-  // SWEEP TIMING GOES HERE: the 16-run sweep with 1 and 2 workers. The lead adds it once
-  // src/pool exists (left out on purpose rather than stubbed).
-  // ---------------------------------------------------------------------------------------
+  // The sweep through the real CLI (pool + SQLite + progress), 1 vs 2 workers, and the peak RSS
+  // of a real `converge run` process training L=2000, N=50 (main thread + its worker: an upper
+  // bound on the worker's own RSS).
+  const sweep = await benchSweep();
+  const rssRun = await benchRunRss();
+  if (json) {
+    console.log(JSON.stringify({ case: 'sweep16', engine: 'fused', workers: 1, wall_seconds: sweep.one, seconds_per_epoch: null, ratio_vs_tfjs: null }));
+    console.log(JSON.stringify({ case: 'sweep16', engine: 'fused', workers: 2, wall_seconds: sweep.two, speedup_vs_1_worker: sweep.one / sweep.two, seconds_per_epoch: null, ratio_vs_tfjs: null }));
+    console.log(JSON.stringify({ case: 'run_rss_L2000_N50', engine: 'fused', peak_rss_mb: rssRun, seconds_per_epoch: null, ratio_vs_tfjs: null }));
+  } else {
+    log(`16-run sweep (L=200, N=130, batch 1, 20 epochs each) through \`converge run\`: 1 worker ${sweep.one.toFixed(2)} s, 2 workers ${sweep.two.toFixed(2)} s: ${(sweep.one / sweep.two).toFixed(2)}× faster`);
+    log(`peak RSS of a \`converge run --workers 1\` process training L=2000, N=50 (5 epochs): ${rssRun.toFixed(1)} MB (main thread + worker)`);
+  }
+}
+
+const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
+
+/** Run `converge` to completion; resolves wall seconds and the peak VmHWM (Linux /proc) seen. */
+function timedCli(args: string[]): Promise<{ seconds: number; peakRssMb: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    let peak = 0;
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+      } catch {
+        /* process already gone */
+      }
+    }, 20);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      if (code !== 0) reject(new Error(`converge ${args.join(' ')} exited ${code}`));
+      else resolve({ seconds: (performance.now() - t0) / 1000, peakRssMb: peak });
+    });
+  });
+}
+
+async function benchSweep(): Promise<{ one: number; two: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'converge-bench-'));
+  const spec = join(dir, 'sweep16.yaml');
+  writeFileSync(spec, 'name: sweep16\nseed: 1\nrepeats: 16\ndata: {seq_len: 200, n_samples: 130}\ntrain: {epochs: 20, batch_size: 1}\n');
+  const one = await timedCli(['run', spec, '--db', join(dir, 'w1.db'), '--workers', '1', '--quiet']);
+  const two = await timedCli(['run', spec, '--db', join(dir, 'w2.db'), '--workers', '2', '--quiet']);
+  return { one: one.seconds, two: two.seconds };
+}
+
+async function benchRunRss(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'converge-bench-'));
+  const spec = join(dir, 'rss.yaml');
+  writeFileSync(spec, 'name: rss\nseed: 1\ndata: {seq_len: 2000, n_samples: 50}\ntrain: {epochs: 5, batch_size: 1}\n');
+  return (await timedCli(['run', spec, '--db', join(dir, 'rss.db'), '--workers', '1', '--quiet'])).peakRssMb;
 }
 
 main().catch((e: unknown) => {
