@@ -71,7 +71,7 @@ export function registerReadCommands(program: Command): void {
         }
         if (p.specVersions.length > 1) {
           const last = p.specVersions[p.specVersions.length - 1]!;
-          writeOut(`the spec changed ${p.specVersions.length - 1} time(s); last change ${last.recordedAt}: ${last.added} runs added, ${last.kept} kept, ${last.retired} retired`);
+          writeOut(`the spec changed ${p.specVersions.length - 1} time(s); last change ${last.recordedAt}: ${last.changes.join('; ') || 'formatting only'}; ${last.added} runs added, ${last.kept} kept, ${last.retired} retired`);
         }
         if (p.retired) writeOut(`${p.retired} runs from earlier versions of the spec are kept but not reported`);
       });

@@ -84,7 +84,9 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const human = !opts.json;
     if (human) {
       for (const s of plan.skipped) writeErr(`skipped impossible cell: ${Object.entries(s.axisValues).map(([k, v]) => `${k}=${String(v)}`).join(' ')}: ${s.reason}`);
-      if (sync.specChanged) writeErr(`the spec changed since the last run: ${sync.added} new runs, ${sync.kept} kept, ${sync.retired} from earlier versions kept but no longer reported`);
+      if (sync.specChanged) {
+        writeErr(`the spec changed since the last run (${sync.changes.join('; ') || 'formatting only'}): ${sync.added} new runs, ${sync.kept} kept, ${sync.retired} from earlier versions kept but no longer reported`);
+      }
     }
     const before = readProgress(db);
     const total = before.total;

@@ -106,7 +106,9 @@ export function expandPlan(spec: SweepSpec): Plan {
   if (skipped.length && spec.impossible === 'refuse') {
     const first = skipped[0]!;
     const more = skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : '';
-    const line = spec.lineOf(['grid', 'n_samples']) ?? spec.lineOf(['cases']) ?? spec.lineOf(['data', 'n_samples']) ?? 1;
+    // Point at where n_samples is set (lineOf falls back to enclosing nodes, so pick the path first).
+    const where = spec.grid.n_samples ? ['grid', 'n_samples'] : spec.cases.some((c) => c.n_samples !== undefined) ? ['cases'] : ['data', 'n_samples'];
+    const line = spec.lineOf(where) ?? 1;
     throw new ConvergeError(
       'spec.impossibleCell',
       `${spec.source.path}:${line}: cell ${describeCell(first.axisValues)}: ${first.reason}${more}; remove it, or add "impossible: skip" to skip such cells`,

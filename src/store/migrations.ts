@@ -94,6 +94,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, epoch)
   ) WITHOUT ROWID;
   `,
+  // 2: what changed between spec versions, for `status`
+  `
+  ALTER TABLE spec_versions ADD COLUMN changes TEXT NOT NULL DEFAULT '[]'; -- JSON list: "train.epochs: 3 → 4", …
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

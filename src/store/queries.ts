@@ -39,7 +39,7 @@ export interface Progress {
   /** Mean seconds of a finished run, for an ETA. */
   meanRunSeconds: number | null;
   active: { id: number; owner: string | null; epochsDone: number; epochs: number; leaseExpired: boolean }[];
-  specVersions: { recordedAt: string; added: number; kept: number; retired: number }[];
+  specVersions: { recordedAt: string; added: number; kept: number; retired: number; changes: string[] }[];
 }
 
 export function readProgress(db: Db): Progress {
@@ -73,9 +73,11 @@ export function readProgress(db: Db): Progress {
     epochsRecorded: db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number,
     meanRunSeconds: db.prepare(`SELECT avg(seconds) FROM runs WHERE status = 'done' AND in_plan = 1`).pluck().get() as number | null,
     active,
-    specVersions: db
-      .prepare(`SELECT recorded_at AS recordedAt, runs_added AS added, runs_kept AS kept, runs_retired AS retired FROM spec_versions ORDER BY id`)
-      .all() as Progress['specVersions'],
+    specVersions: (
+      db
+        .prepare(`SELECT recorded_at AS recordedAt, runs_added AS added, runs_kept AS kept, runs_retired AS retired, changes FROM spec_versions ORDER BY id`)
+        .all() as (Omit<Progress['specVersions'][number], 'changes'> & { changes: string })[]
+    ).map((v) => ({ ...v, changes: JSON.parse(v.changes) as string[] })),
   };
 }
 

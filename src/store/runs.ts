@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { ConvergeError, EXIT } from '../errors';
 import type { Plan } from '../grid';
-import { PARAM_NAMES, type SweepSpec } from '../spec';
+import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
 import type { EpochMetrics, Outcome } from '../train/contract';
 import type { Db } from './open';
 
@@ -17,6 +17,8 @@ export interface PlanSync {
   retired: number;
   /** True when the spec text differs from the one recorded last. */
   specChanged: boolean;
+  /** What changed from the previous version (`train.epochs: 3 → 4`…), when specChanged. */
+  changes: string[];
 }
 
 /** A claimed run, ready to train. */
@@ -58,7 +60,9 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
   );
   return db
     .transaction((): PlanSync => {
-      const sweep = db.prepare(`SELECT name, spec_hash FROM sweep WHERE id = 1`).get() as { name: string; spec_hash: string } | undefined;
+      const sweep = db.prepare(`SELECT name, spec_hash, spec_text FROM sweep WHERE id = 1`).get() as
+        | { name: string; spec_hash: string; spec_text: string }
+        | undefined;
       if (sweep && sweep.name !== spec.name) {
         throw new ConvergeError(
           'store.otherSweep',
@@ -67,6 +71,7 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
         );
       }
       const specChanged = sweep !== undefined && sweep.spec_hash !== spec.source.hash;
+      const changes = sweep && specChanged ? diffSpecText(sweep.spec_text, spec) : [];
       db.prepare(
         `INSERT INTO sweep (id, name, spec_path, spec_text, spec_hash, axes, converged_metric, converged_threshold, created_at, updated_at)
          VALUES (1, @name, @path, @text, @hash, @axes, @metric, @threshold, @now, @now)
@@ -94,11 +99,11 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
       for (const r of plan.runs) addKey.run(r.runKey);
       db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys))`);
       const retired = db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number;
-      const result = { added, kept: plan.runs.length - added, retired, specChanged };
+      const result = { added, kept: plan.runs.length - added, retired, specChanged, changes };
       if (!sweep || specChanged) {
         db.prepare(
-          `INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES (?, ?, ?, ?, ?, ?)`,
-        ).run(spec.source.hash, spec.source.text, nowIso(), added, result.kept, retired);
+          `INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired, changes) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(spec.source.hash, spec.source.text, nowIso(), added, result.kept, retired, JSON.stringify(changes));
       }
       return result;
     })

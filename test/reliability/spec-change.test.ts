@@ -39,14 +39,14 @@ test('a changed spec keeps unchanged runs, adds new ones, never mixes old and ne
 
   // v2: one more seed and one more grid value: the 4 runs are kept, 5 are added.
   const r2 = await run(spec({ repeats: 3, epochs: 3, batch: [1, 2, 4] }));
-  assert.match(r2.stderr, /the spec changed since the last run: 5 new runs, 4 kept/);
+  assert.match(r2.stderr, /the spec changed since the last run \(repeats: 2 → 3; grid\.batch_size: \[1,2\] → \[1,2,4\]\): 5 new runs, 4 kept/);
   assert.match(r2.stdout, /trained 5 runs/);
   const v2 = readRuns(db);
   assert.equal(v2.length, 9);
   assertUntouched(v2, v1, 'more seeds and grid values');
   const status2 = await converge(t, dir, ['status', 'change.db']);
   assert.match(status2.stdout, /9\/9 runs done/);
-  assert.match(status2.stdout, /the spec changed 1 time\(s\); last change .*: 5 runs added, 4 kept, 0 retired/);
+  assert.match(status2.stdout, /the spec changed 1 time\(s\); last change .*: repeats: 2 → 3; grid\.batch_size: \[1,2\] → \[1,2,4\]; 5 runs added, 4 kept, 0 retired/);
 
   // v3: more epochs is a different training: every run is new, the old ones are retired, not mixed in.
   const r3 = await run(spec({ repeats: 3, epochs: 4, batch: [1, 2, 4] }));
@@ -66,7 +66,7 @@ test('a changed spec keeps unchanged runs, adds new ones, never mixes old and ne
 
   const status3 = await converge(t, dir, ['status', 'change.db']);
   assert.match(status3.stdout, /9\/9 runs done/);
-  assert.match(status3.stdout, /the spec changed 2 time\(s\); last change .*: 9 runs added, 0 kept, 9 retired/);
+  assert.match(status3.stdout, /the spec changed 2 time\(s\); last change .*: train\.epochs: 3 → 4; 9 runs added, 0 kept, 9 retired/);
   assert.match(status3.stdout, /9 runs from earlier versions of the spec are kept but not reported/);
 
   // v4: back to 3 epochs: the earlier runs return to the plan with their results, nothing trains.
