@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { makeDataset } from '../src/data/sequences';
+import { seedRequest } from '../src/sweep/request';
 import type { EpochMetrics, TrainRequest } from '../src/train/contract';
 import { createFusedTrainer, fusedEngine } from '../src/train/fused';
 import { batchesOf, epochOrder, initWeights } from '../src/train/init';
@@ -44,28 +45,9 @@ const CASES: BenchCase[] = [
 
 const SEED = 1;
 
-function seedRequest(c: BenchCase, engine: 'fused' | 'tfjs', epochs: number): TrainRequest {
-  return {
-    engine,
-    seqLen: c.seqLen,
-    nSamples: c.nSamples,
-    testFraction: 0.1,
-    seed: SEED,
-    // The seed answer's model (seed-experiment.md).
-    model: {
-      units: 10,
-      activation: 'tanh',
-      recurrentActivation: 'sigmoid',
-      kernelInitializer: 'orthogonal',
-      kernelGain: 0.01,
-      recurrentInitializer: 'orthogonal',
-      recurrentGain: 1,
-      unitForgetBias: true,
-      masking: true,
-      outputActivation: 'relu',
-    },
-    train: { epochs, batchSize: c.batchSize, learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, shuffle: true },
-  };
+function benchRequest(c: BenchCase, engine: 'fused' | 'tfjs', epochs: number): TrainRequest {
+  // The seed answer's model: the spec defaults (seed-experiment.md).
+  return seedRequest({ engine, seqLen: c.seqLen, nSamples: c.nSamples, seed: SEED, train: { epochs, batchSize: c.batchSize } });
 }
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
@@ -91,7 +73,7 @@ async function benchFused(c: BenchCase): Promise<FusedResult> {
   const epochs: EpochMetrics[] = [];
   const cpu: number[] = [];
   let c0 = process.cpuUsage();
-  await fusedEngine.train(seedRequest(c, 'fused', c.fusedEpochs), {
+  await fusedEngine.train(benchRequest(c, 'fused', c.fusedEpochs), {
     onEpoch: (m) => {
       epochs.push(m);
       cpu.push(cpuSeconds(c0));
@@ -101,7 +83,7 @@ async function benchFused(c: BenchCase): Promise<FusedResult> {
   const timed = epochs.slice(1).map((e) => e.seconds);
 
   // Training alone, per unmasked row-timestep (masked steps cost almost nothing by design).
-  const req = seedRequest(c, 'fused', 1);
+  const req = benchRequest(c, 'fused', 1);
   const data = makeDataset(req.seqLen, req.nSamples, req.testFraction, req.seed);
   const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, req.seed));
   let steps = 0;
@@ -135,7 +117,7 @@ interface TfjsResult {
 
 async function benchTfjs(c: BenchCase): Promise<TfjsResult> {
   const { tf, backend } = await loadTf();
-  const req = seedRequest(c, 'tfjs', 1);
+  const req = benchRequest(c, 'tfjs', 1);
   const data = makeDataset(req.seqLen, req.nSamples, req.testFraction, req.seed);
   const trainer = createTfjsTrainer(tf, backend, req, data, initWeights(req.model, 1, req.seed));
   try {
@@ -192,7 +174,7 @@ async function rssChild(caseName: string): Promise<void> {
   const c = CASES.find((k) => k.name === caseName);
   if (!c) throw new Error(`unknown case ${caseName}`);
   const epochs: EpochMetrics[] = [];
-  await fusedEngine.train(seedRequest(c, 'fused', c.fusedEpochs), { onEpoch: (m) => epochs.push(m) });
+  await fusedEngine.train(benchRequest(c, 'fused', c.fusedEpochs), { onEpoch: (m) => epochs.push(m) });
   // maxRSS is in kilobytes (libuv uv_getrusage, Linux ru_maxrss).
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const result: RssResult = { peakRssMb, secondsPerEpoch: median(epochs.slice(1).map((e) => e.seconds)), epochs: epochs.length };

@@ -12,8 +12,9 @@ import {
   type Db,
 } from '../store';
 import type { ResolvedParams, SweepSpec } from '../spec';
-import type { EpochMetrics, Outcome, TrainRequest } from '../train/contract';
+import type { EpochMetrics, Outcome } from '../train/contract';
 import { classifyRun } from '../train/outcome';
+import { toRequest } from './request';
 import type { TrainPool } from '../pool/pool';
 
 export interface ExecuteOptions {
@@ -59,36 +60,6 @@ export interface ExecuteResult {
   interrupted: boolean;
 }
 
-export function toRequest(params: ResolvedParams, seed: number): TrainRequest {
-  return {
-    engine: params.engine,
-    seqLen: params.seq_len,
-    nSamples: params.n_samples,
-    testFraction: params.test_fraction,
-    seed,
-    model: {
-      units: params.units,
-      activation: params.activation,
-      recurrentActivation: params.recurrent_activation,
-      kernelInitializer: params.kernel_initializer,
-      kernelGain: params.kernel_gain,
-      recurrentInitializer: params.recurrent_initializer,
-      recurrentGain: params.recurrent_gain,
-      unitForgetBias: params.unit_forget_bias,
-      masking: params.masking,
-      outputActivation: params.output_activation,
-    },
-    train: {
-      epochs: params.epochs,
-      batchSize: params.batch_size,
-      learningRate: params.learning_rate,
-      beta1: params.beta_1,
-      beta2: params.beta_2,
-      epsilon: params.epsilon,
-      shuffle: params.shuffle,
-    },
-  };
-}
 
 /**
  * Runs on this host whose owning process is gone (kill -9, power loss of that process) get

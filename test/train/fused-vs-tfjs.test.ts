@@ -5,6 +5,7 @@ import type { EpochMetrics, LstmWeights, Trainer, TrainRequest } from '../../src
 import { createFusedTrainer, fusedEngine, type FusedTrainer } from '../../src/train/fused';
 import { batchesOf, epochOrder, initWeights } from '../../src/train/init';
 import { createTfjsTrainer, loadTf, tfjsEngine, type LoadedTf, type TfjsTrainer } from '../../src/train/tfjs';
+import { seedRequest } from '../../src/sweep/request';
 
 /**
  * The fused engine against the tfjs-layers reference, from the same initial weights
@@ -28,34 +29,14 @@ const SEED = 4;
 const MIXED_SEED = 22;
 
 function request(over: { batchSize: number; masking: boolean; hard: boolean; epochs?: number }): TrainRequest {
-  return {
+  return seedRequest({
     engine: 'fused',
     seqLen: SEQ,
     nSamples: N,
-    testFraction: 0.1,
     seed: SEED,
-    model: {
-      units: 10,
-      activation: 'tanh',
-      recurrentActivation: over.hard ? 'hard_sigmoid' : 'sigmoid',
-      kernelInitializer: 'orthogonal',
-      kernelGain: 0.01,
-      recurrentInitializer: 'orthogonal',
-      recurrentGain: 1,
-      unitForgetBias: true,
-      masking: over.masking,
-      outputActivation: 'relu',
-    },
-    train: {
-      epochs: over.epochs ?? 1,
-      batchSize: over.batchSize,
-      learningRate: 1e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      shuffle: true,
-    },
-  };
+    model: { recurrentActivation: over.hard ? 'hard_sigmoid' : 'sigmoid', masking: over.masking },
+    train: { epochs: over.epochs ?? 1, batchSize: over.batchSize },
+  });
 }
 
 function close(a: number, b: number): boolean {

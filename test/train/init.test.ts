@@ -3,11 +3,9 @@ import { describe, it } from 'node:test';
 import { batchesOf, epochOrder, initMatrix, initWeights } from '../../src/train/init';
 import { createRng } from '../../src/util/rng';
 import type { ModelConfig } from '../../src/train/contract';
+import { seedRequest } from '../../src/sweep/request';
 
-const model: ModelConfig = {
-  units: 10, activation: 'tanh', recurrentActivation: 'sigmoid', kernelInitializer: 'orthogonal', kernelGain: 0.01,
-  recurrentInitializer: 'orthogonal', recurrentGain: 1, unitForgetBias: true, masking: true, outputActivation: 'relu',
-};
+const model: ModelConfig = seedRequest({ seqLen: 10, nSamples: 11, seed: 0 }).model;
 
 describe('initial weights and batch order', () => {
   it('an orthogonal recurrent kernel [u, 4u] has orthonormal rows (gain 1)', () => {

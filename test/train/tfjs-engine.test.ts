@@ -7,6 +7,7 @@ import type { EpochMetrics, LstmWeights, ModelConfig, TrainConfig, TrainRequest 
 import { initWeights } from '../../src/train/init';
 import { createTfjsTrainer, loadTf, tfjsEngine, type TfjsTrainer } from '../../src/train/tfjs';
 import { createRng } from '../../src/util/rng';
+import { seedRequest } from '../../src/sweep/request';
 
 type Overrides = Partial<Omit<TrainRequest, 'model' | 'train'>> & {
   model?: Partial<ModelConfig>;
@@ -16,37 +17,8 @@ type Overrides = Partial<Omit<TrainRequest, 'model' | 'train'>> & {
 /** The seed experiment's model and Adam defaults, at a size tfjs cpu trains in well under a second. */
 function request(overrides: Overrides = {}): TrainRequest {
   const { model, train, ...top } = overrides;
-  return {
-    engine: 'tfjs',
-    seqLen: 12,
-    nSamples: 13,
-    testFraction: 0.2,
-    seed: 7,
-    ...top,
-    model: {
-      units: 10,
-      activation: 'tanh',
-      recurrentActivation: 'sigmoid',
-      kernelInitializer: 'orthogonal',
-      kernelGain: 0.01,
-      recurrentInitializer: 'orthogonal',
-      recurrentGain: 1,
-      unitForgetBias: true,
-      masking: true,
-      outputActivation: 'relu',
-      ...model,
-    },
-    train: {
-      epochs: 3,
-      batchSize: 1,
-      learningRate: 1e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      shuffle: true,
-      ...train,
-    },
-  };
+  const base = seedRequest({ engine: 'tfjs', seqLen: 12, nSamples: 13, testFraction: 0.2, seed: 7, model, train: { epochs: 3, ...train } });
+  return { ...base, ...top };
 }
 
 async function runMetrics(req: TrainRequest): Promise<EpochMetrics[]> {
