@@ -42,6 +42,14 @@ export interface Progress {
   specVersions: { recordedAt: string; added: number; kept: number; retired: number; changes: string[] }[];
 }
 
+/**
+ * Readers open read-only and so cannot migrate: a database written by an older converge (or one
+ * still being written by an older `converge run`) lacks later columns, and must still be readable.
+ */
+function hasColumn(db: Db, table: string, column: string): boolean {
+  return db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`).get(table, column) !== undefined;
+}
+
 export function readProgress(db: Db): Progress {
   const counts = db
     .prepare(`SELECT status, count(*) AS n FROM runs WHERE in_plan = 1 GROUP BY status`)
@@ -75,7 +83,10 @@ export function readProgress(db: Db): Progress {
     active,
     specVersions: (
       db
-        .prepare(`SELECT recorded_at AS recordedAt, runs_added AS added, runs_kept AS kept, runs_retired AS retired, changes FROM spec_versions ORDER BY id`)
+        .prepare(
+          `SELECT recorded_at AS recordedAt, runs_added AS added, runs_kept AS kept, runs_retired AS retired,
+             ${hasColumn(db, 'spec_versions', 'changes') ? 'changes' : `'[]' AS changes`} FROM spec_versions ORDER BY id`,
+        )
         .all() as (Omit<Progress['specVersions'][number], 'changes'> & { changes: string })[]
     ).map((v) => ({ ...v, changes: JSON.parse(v.changes) as string[] })),
   };

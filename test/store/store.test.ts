@@ -150,4 +150,18 @@ describe('the SQLite store', () => {
     assert.equal(code(() => openDb(file)), 'store.schemaTooNew');
     assert.equal(code(() => openDb(file, { readonly: true })), 'store.schemaTooNew');
   });
+
+  it('a database of schema version 1 is readable read-only and migrated by the next writer', () => {
+    const { db, file, spec, plan } = fresh();
+    syncPlan(db, file, spec, plan);
+    db.exec(`ALTER TABLE spec_versions DROP COLUMN changes; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+    db.close();
+    const ro = openDb(file, { readonly: true });
+    assert.equal(readProgress(ro).specVersions[0]!.changes.length, 0);
+    ro.close();
+    const rw = openDb(file);
+    assert.equal(rw.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), String(SCHEMA_VERSION));
+    assert.equal(rw.prepare(`SELECT count(*) FROM pragma_table_info('spec_versions') WHERE name = 'changes'`).pluck().get(), 1);
+    rw.close();
+  });
 });
