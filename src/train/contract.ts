@@ -128,6 +128,12 @@ export interface Trainer {
   evaluate(x: Float32Array, y: Float32Array, n: number): Evaluation;
   /** A copy of the current weights (Keras layout). */
   getWeights(): LstmWeights;
+  /**
+   * Optional: true when every gradient since initialisation was exactly zero (a ReLU output
+   * dead from the start). Adam then never moved a weight and never will (m = v = 0 gives a zero
+   * step), so every later epoch repeats this one; the loop stops computing them.
+   */
+  isFrozen?(): boolean;
   /** Free whatever the trainer holds (tensors); idempotent. */
   dispose(): void;
 }

@@ -48,6 +48,14 @@ export async function runEpochs(
       diverged = true;
       break;
     }
+    if (epoch < req.train.epochs && trainer.isFrozen?.()) {
+      // A fixed point: the weights are the initial ones and Adam's state is zero, so each later
+      // epoch sees the same weights and again zero gradients. Its metrics are this epoch's (the
+      // train means only re-sum the same per-row values in another order: equal to ~1e-16).
+      for (let e = epoch + 1; e <= req.train.epochs; e++) hooks.onEpoch({ ...m, epoch: e, seconds: 0 });
+      epochsRun = req.train.epochs;
+      break;
+    }
     // Yield to the event loop so abort signals and port messages get through between epochs.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }

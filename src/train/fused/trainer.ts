@@ -69,6 +69,11 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
       }
       return { loss: loss / n, mae: mae / n, maxOutput };
     },
+    isFrozen(): boolean {
+      // v accumulates g²; it is exactly zero only if every gradient so far was exactly zero.
+      for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+      return step > 0;
+    },
     predict(x: Float32Array, n: number): Float32Array {
       const out = new Float32Array(n);
       for (let r = 0; r < n; r++) out[r] = predictRow(net, x, r * L);
