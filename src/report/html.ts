@@ -155,7 +155,8 @@ function rateChart(input: ReportInput, cells: readonly CellSummary[]): TopLevelS
     config: CHART_CONFIG,
     data: { values: rows },
     facet: { field: 'panel', type: 'nominal', sort: panelOrder, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
-    columns: panels.length === 1 ? panelOrder.length : 3,
+    // Two panels a row keep the figure about as wide as the page; more would scroll sideways.
+    columns: panels.length === 1 ? Math.min(panelOrder.length, 3) : 2,
     spec: inner,
   } as TopLevelSpec;
 }
