@@ -4,7 +4,7 @@ import { ConvergeError, EXIT } from '../errors';
 import { expandPlan } from '../grid';
 import { TrainPool, defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
-import { openDb, ownerId, readEpochs, readProgress, readRuns, readSweep, syncPlan } from '../store';
+import { openDb, ownerId, readProgress, readRuns, readSweep, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
 import { summarizeCells, formatCells } from '../report';
 import { nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
@@ -141,7 +141,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     }
     const sweep = readSweep(db, dbPath);
     const runs = readRuns(db);
-    const cells = summarizeCells({ sweepName: sweep.name, axes: sweep.axes, runs, epochs: readEpochs(db), threshold: sweep.threshold, metric: sweep.metric });
+    const cells = summarizeCells({ sweepName: sweep.name, axes: sweep.axes, runs, threshold: sweep.threshold, metric: sweep.metric });
     if (opts.json) {
       writeOut(
         JSON.stringify(
