@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
-import { PARAMS, type ParamName, type ParamValue, type ResolvedParams, SweepFileSchema, type SweepSpec } from './schema';
+import { PARAMS, POSITIVE_INT, type ParamName, type ParamValue, type ResolvedParams, SweepFileSchema, type SweepSpec } from './schema';
 
 type Path = (string | number)[];
 
@@ -71,8 +71,12 @@ function valueAt(root: unknown, path: Path): unknown {
 function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
   const got = describeValue(valueAt(raw, issue.path as Path));
   switch (issue.code) {
-    case 'invalid_type':
-      return `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${got}`;
+    case 'invalid_type': {
+      // zod reports integer fields as expecting "number"; say what is really allowed.
+      const param = [...issue.path].reverse().find((p): p is string => typeof p === 'string' && p in PARAMS) as ParamName | undefined;
+      const integer = param !== undefined && (PARAMS[param].type as unknown) === POSITIVE_INT;
+      return `expected ${integer || issue.expected === 'int' ? 'a positive integer' : issue.expected}, got ${got}`;
+    }
     case 'too_small':
       if (issue.origin === 'array') return `expected a non-empty list, got ${got}`;
       return `expected a ${issue.minimum === 1 && issue.inclusive ? 'positive integer' : `number ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`}, got ${got}`;

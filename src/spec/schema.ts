@@ -10,6 +10,8 @@ import { z } from 'zod';
  */
 
 const posInt = z.int().min(1);
+/** The type of every size-like parameter (seq_len, n_samples, units, epochs, batch_size). */
+export const POSITIVE_INT = posInt;
 const positive = z.number().positive();
 const fraction = z.number().gt(0).lt(1);
 const initializer = z.enum(['orthogonal', 'glorot_uniform', 'glorot_normal']);

@@ -39,7 +39,7 @@ const SPEC_CASES: { name: string; text: string; error: string; message: RegExp }
     name: 'a wrong type',
     text: 'name: x\ndata:\n  seq_len: "twenty"\n  n_samples: 10\n',
     error: 'spec.invalid',
-    message: /bad\.yaml:3: data\.seq_len: expected number, got "twenty"/,
+    message: /bad\.yaml:3: data\.seq_len: expected a positive integer, got "twenty"/,
   },
   {
     name: 'an unknown key',
