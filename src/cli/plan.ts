@@ -28,9 +28,11 @@ export function registerPlan(program: Command): void {
         writeOut(JSON.stringify(planToJson(plan), null, 2));
         return;
       }
+      const runsPerCell = new Map<string, number>();
+      for (const r of plan.runs) runsPerCell.set(r.cellKey, (runsPerCell.get(r.cellKey) ?? 0) + 1);
       const rows = plan.cells.map((c) => [
         ...plan.axes.map((a) => String(c.axisValues[a])),
-        String(plan.runs.filter((r) => r.cellKey === c.cellKey).length),
+        String(runsPerCell.get(c.cellKey) ?? 0),
         c.params.engine,
       ]);
       writeOut(`sweep ${plan.name}: ${plan.cells.length} cells × seeds = ${plan.runs.length} runs, ${plan.timestepEpochs.toExponential(2)} timestep-epochs`);

@@ -4,6 +4,7 @@ import { ConvergeError } from '../errors';
 import {
   CELL_FORMATS,
   compareGroups,
+  csvField,
   formatCells,
   formatComparison,
   matchesFilter,
@@ -38,10 +39,7 @@ export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'c
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const cols = rows.length ? Object.keys(rows[0]!) : [];
   const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v));
-  if (format === 'csv') {
-    const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    return [cols.join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c]))).join(','))].join('\n');
-  }
+  if (format === 'csv') return [cols.map(csvField).join(','), ...rows.map((r) => cols.map((c) => csvField(cell(r[c]))).join(','))].join('\n');
   if (rows.length === 0) return '(no rows)';
   return alignTable(cols, rows.map((r) => cols.map((c) => cell(r[c]))));
 }

@@ -6,7 +6,7 @@ import { TrainPool, defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
 import { openDb, ownerId, readProgress, readRuns, readSweep, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
-import { summarizeCells, formatCells } from '../report';
+import { cellToJson, formatCells, summarizeCells } from '../report';
 import { nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
 
@@ -145,7 +145,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     if (opts.json) {
       writeOut(
         JSON.stringify(
-          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, cells: JSON.parse(formatCells(cells, sweep.axes, 'json')) as unknown },
+          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, cells: cells.map(cellToJson) },
           null,
           2,
         ),
