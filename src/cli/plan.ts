@@ -1,15 +1,20 @@
 import type { Command } from 'commander';
 import { describeCell, expandPlan, type Plan } from '../grid';
+import { estimatePlanSeconds } from '../grid/cost';
+import { defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
-import { alignTable, writeOut } from './common';
+import { alignTable, formatDuration, positiveInt, writeOut } from './common';
 
-export function planToJson(plan: Plan) {
+export function planToJson(plan: Plan, workers = defaultWorkers()) {
   return {
     name: plan.name,
     axes: plan.axes,
     cells: plan.cells.length,
     run_count: plan.runs.length,
     timestep_epochs: plan.timestepEpochs,
+    /** From the cost model (src/grid/cost.ts), on `estimate_workers` worker threads. */
+    estimated_seconds: estimatePlanSeconds(plan, workers),
+    estimate_workers: workers,
     skipped: plan.skipped.map((s) => ({ cell: s.axisValues, reason: s.reason })),
     runs: plan.runs.map((r) => ({ run_key: r.runKey, cell: describeCell(Object.fromEntries(plan.axes.map((a) => [a, r.params[a]]))), seed: r.seed, params: r.params })),
   };
@@ -21,11 +26,12 @@ export function registerPlan(program: Command): void {
     .description('expand a sweep into its runs (cell × seed) without training anything')
     .argument('<spec>', 'sweep definition (.yaml)')
     .option('--json', 'print the plan as JSON (every run with its key, seed and resolved parameters)')
+    .option('-w, --workers <n>', 'worker threads the time estimate assumes (as for `run`)', positiveInt('--workers'), defaultWorkers())
     .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count')
-    .action((specPath: string, opts: { json?: boolean }) => {
+    .action((specPath: string, opts: { json?: boolean; workers: number }) => {
       const plan = expandPlan(loadSpec(specPath));
       if (opts.json) {
-        writeOut(JSON.stringify(planToJson(plan), null, 2));
+        writeOut(JSON.stringify(planToJson(plan, opts.workers), null, 2));
         return;
       }
       const runsPerCell = new Map<string, number>();
@@ -37,6 +43,10 @@ export function registerPlan(program: Command): void {
       ]);
       writeOut(`sweep ${plan.name}: ${plan.cells.length} cells × seeds = ${plan.runs.length} runs, ${plan.timestepEpochs.toExponential(2)} timestep-epochs`);
       writeOut(alignTable([...plan.axes, 'runs', 'engine'], rows));
+      writeOut(
+        `estimated time: ~${formatDuration(estimatePlanSeconds(plan, opts.workers))} on ${opts.workers} worker${opts.workers === 1 ? '' : 's'} ` +
+          '(cost model of src/grid/cost.ts, from the µs per timestep `npm run bench` measures; runs dead from initialisation take less)',
+      );
       if (plan.skipped.length) {
         writeOut(`skipped ${plan.skipped.length} impossible cell(s):`);
         for (const s of plan.skipped) writeOut(`  ${describeCell(s.axisValues)}: ${s.reason}`);
