@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { describeCell, expandPlan, type Plan } from '../grid';
-import { estimatePlanSeconds } from '../grid/cost';
+import { describeCell, estimatePlanSeconds, expandPlan, type Plan } from '../grid';
 import { defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
 import { alignTable, formatDuration, positiveInt, writeOut } from './common';

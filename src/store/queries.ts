@@ -1,6 +1,6 @@
 import { ConvergeError, EXIT } from '../errors';
 import type { EpochRow, RunRow } from '../report/types';
-import type { CostParams } from '../grid/cost';
+import type { CostParams } from '../grid';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Db } from './open';
 
