@@ -171,8 +171,8 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     }
     const wall = (Date.now() - t0) / 1000;
     const after = readProgress(db);
-    if (result.heartbeatFailed) {
-      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
+    if (result.databaseFailed) {
+      writeErr(`stopped claiming runs: ${result.databaseFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
       return EXIT.store;
     }
     if (result.interrupted) {
