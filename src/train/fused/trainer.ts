@@ -4,6 +4,7 @@ import type { BatchMetrics, Evaluation, LstmWeights, Trainer, TrainRequest } fro
 import { adamStep, type AdamConfig } from './adam';
 import { batchGradient } from './backward';
 import { FusedNet, predictRow, syncTransposed } from './forward';
+import { populationOutputs } from './population';
 
 /** The Trainer plus a raw forward pass (tests, population evaluation), like TfjsTrainer. */
 export interface FusedTrainer extends Trainer {
@@ -73,6 +74,9 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
       // v accumulates g²; it is exactly zero only if every gradient so far was exactly zero.
       for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
       return step > 0;
+    },
+    predictPopulation(): Float64Array {
+      return populationOutputs(net);
     },
     predict(x: Float32Array, n: number): Float32Array {
       const out = new Float32Array(n);
