@@ -4,6 +4,7 @@ import type { Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
 import type { EpochMetrics, Outcome } from '../train/contract';
 import type { Db } from './open';
+import { registerRunCost } from './run-cost';
 
 const nowIso = () => new Date().toISOString();
 const nowSec = () => Date.now() / 1000;
@@ -123,16 +124,18 @@ export interface ClaimOptions {
 /**
  * Claim up to `limit` runs in one IMMEDIATE transaction: pending ones, running ones whose owner's
  * lease expired (that process died), and failed ones with retries left. A claimed run's old
- * epochs are deleted: an interrupted run is redone from epoch 1, never half-mixed.
+ * epochs are deleted: an interrupted run is redone from epoch 1, never half-mixed. Costliest runs
+ * first (grid/cost.ts), so a grid of mixed lengths does not end with one worker on a long run.
  */
 export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
+  registerRunCost(db);
   const pick = db.prepare(
     `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts FROM runs
      WHERE in_plan = 1 AND (
        status = 'pending'
        OR (status = 'running' AND lease_until < @now)
        OR (status = 'failed' AND attempts < @maxAttempts))
-     ORDER BY (status = 'failed'), id`,
+     ORDER BY (status = 'failed'), run_cost(engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking) DESC, id`,
   );
   const claim = db.prepare(
     `UPDATE runs SET status = 'running', owner = @owner, lease_until = @lease, attempts = attempts + 1,
