@@ -1,7 +1,9 @@
 import { ConvergeError, EXIT } from '../errors';
+import { OUTCOMES, type RuleMetric } from '../outcome';
 import type { EpochRow, RunRow } from '../report/types';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Db } from './open';
+import { scoredEpochColumns } from './rescore';
 
 export interface SweepInfo {
   name: string;
@@ -9,7 +11,7 @@ export interface SweepInfo {
   specHash: string;
   specText: string;
   axes: ParamName[];
-  metric: string;
+  metric: RuleMetric;
   threshold: number;
   createdAt: string;
   updatedAt: string;
@@ -55,12 +57,14 @@ export function readProgress(db: Db): Progress {
     .prepare(`SELECT status, count(*) AS n FROM runs WHERE in_plan = 1 GROUP BY status`)
     .all() as { status: string; n: number }[];
   const by = Object.fromEntries(counts.map((c) => [c.status, c.n])) as Record<string, number>;
-  const outcomes = Object.fromEntries(
+  const counted = Object.fromEntries(
     (db.prepare(`SELECT outcome, count(*) AS n FROM runs WHERE in_plan = 1 AND outcome IS NOT NULL GROUP BY outcome`).all() as {
       outcome: string;
       n: number;
     }[]).map((r) => [r.outcome, r.n]),
   ) as Record<string, number>;
+  // In the outcome module's display order; outcomes with no run are left out.
+  const outcomes = Object.fromEntries(OUTCOMES.filter((o) => counted[o]).map((o) => [o, counted[o]!])) as Record<string, number>;
   const now = Date.now() / 1000;
   const active = (
     db
@@ -107,6 +111,8 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     params,
     status: r.status as RunRow['status'],
     outcome: (r.outcome as RunRow['outcome']) ?? null,
+    // A database from before schema 3 has no such column: unknown.
+    aliveAtInit: r.alive_at_init === undefined || r.alive_at_init === null ? null : r.alive_at_init === 1,
     finalValMae: (r.final_val_mae as number | null) ?? null,
     finalLoss: (r.final_loss as number | null) ?? null,
     convergedEpoch: (r.converged_epoch as number | null) ?? null,
@@ -126,7 +132,7 @@ export function readRuns(db: Db, options: { includeRetired?: boolean } = {}): Ru
 export function readEpochs(db: Db, options: { includeRetired?: boolean } = {}): EpochRow[] {
   return db
     .prepare(
-      `SELECT e.run_id AS runId, e.epoch, e.loss, e.mae, e.val_loss AS valLoss, e.val_mae AS valMae, e.seconds
+      `SELECT e.run_id AS runId, ${scoredEpochColumns(db, 'e')}, e.seconds
        FROM epochs e JOIN runs r ON r.id = e.run_id ${options.includeRetired ? '' : 'WHERE r.in_plan = 1'} ORDER BY e.run_id, e.epoch`,
     )
     .all() as EpochRow[];

@@ -12,8 +12,8 @@ import {
   type Db,
 } from '../store';
 import type { ResolvedParams, SweepSpec } from '../spec';
-import type { EpochMetrics, Outcome } from '../train/contract';
-import { classifyRun } from '../train/outcome';
+import { scoreRun, toScoredEpoch, type Outcome } from '../outcome';
+import type { EpochMetrics } from '../train/contract';
 import { toRequest } from './request';
 import type { TrainPool } from '../pool/pool';
 
@@ -38,7 +38,8 @@ export interface RunEnd {
   runKey: string;
   params: ResolvedParams;
   seed: number;
-  outcome: Outcome;
+  /** null: the run lacks the rule's metric (unseen_mae when every row was drawn). */
+  outcome: Outcome | null;
   finalValMae: number | null;
   seconds: number;
   error?: string;
@@ -210,9 +211,18 @@ export class SweepExecution {
         for (const m of res.epochs) if (!streamed.has(m.epoch)) recordEpoch(db, run.id, m);
       })();
       if (res.ok) {
-        const c = classifyRun(res.epochs, res.summary, spec.converged);
+        // Scored from the epochs exactly as stored, so re-scoring them later gives the same outcome.
+        const c = scoreRun(res.epochs.map(toScoredEpoch), { failure: null, aliveAtInit: res.summary.aliveAtInit }, spec.converged);
         const final = res.epochs[res.epochs.length - 1];
-        finishRun(db, run.id, { backend: res.summary.backend, outcome: c.outcome, final, convergedEpoch: c.convergedEpoch, epochsRun: res.summary.epochsRun, seconds });
+        finishRun(db, run.id, {
+          backend: res.summary.backend,
+          outcome: c.outcome,
+          aliveAtInit: res.summary.aliveAtInit,
+          final,
+          convergedEpoch: c.convergedEpoch,
+          epochsRun: res.summary.epochsRun,
+          seconds,
+        });
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend };
       } else {
         failRun(db, run.id, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend);
