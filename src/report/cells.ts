@@ -89,7 +89,12 @@ export function compareParamValues(a: ParamValue | undefined, b: ParamValue | un
 }
 
 /** Summarise one group of runs that share the axes' values. */
-export function summarizeCell(axes: readonly string[], params: Record<string, ParamValue>, runs: readonly RunRow[]): CellSummary {
+export function summarizeCell(
+  axes: readonly string[],
+  params: Record<string, ParamValue>,
+  runs: readonly RunRow[],
+  rule: Pick<ReportInput, 'metric' | 'threshold' | 'epoch'> = { metric: 'pop_mae', threshold: 0.05 },
+): CellSummary {
   const t = tallyRuns(runs);
   const finished = runs.filter(isFinished);
   return {
@@ -108,7 +113,16 @@ export function summarizeCell(axes: readonly string[], params: Record<string, Pa
     lacksMetric: t.lacksMetric,
     outcomes: t.outcomes,
     failedRuns: runs.filter((r) => isInfrastructure(r.outcome)).map((r) => r.id),
-    ruleMedian: quantiles(finished.flatMap((r) => (r.ruleValue === undefined || r.ruleValue === null ? [] : [r.ruleValue]))).median,
+    metric: rule.metric,
+    threshold: rule.threshold,
+    epoch: rule.epoch ?? null,
+    ruleMedian: quantiles(
+      finished.flatMap((r) => {
+        // Scored at read time: the value at the scored epoch; else the stored final value.
+        const v = r.ruleValue !== undefined ? r.ruleValue : r.finalMetrics?.[rule.metric];
+        return v === undefined || v === null ? [] : [v];
+      }),
+    ).median,
     valMae: quantiles(finished.flatMap((r) => (r.finalValMae === null ? [] : [r.finalValMae]))),
     convergedEpoch: quantiles(finished.flatMap((r) => (r.outcome === 'converged' && r.convergedEpoch !== null ? [r.convergedEpoch] : []))),
   };
@@ -140,5 +154,5 @@ export function summarizeCells(input: ReportInput): CellSummary[] {
     }
     return 0;
   });
-  return sorted.map((g) => summarizeCell(axes, g.params, g.runs));
+  return sorted.map((g) => summarizeCell(axes, g.params, g.runs, input));
 }

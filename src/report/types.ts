@@ -15,6 +15,8 @@ export interface RunRow {
   aliveAtInit?: boolean | null;         // null/absent: not measured (recorded before schema 3)
   /** The rule's metric at the scored epoch, when the run was scored at read time (src/report/score.ts). */
   ruleValue?: number | null;
+  /** The last epoch's metrics as stored in the runs table (final_*); absent columns are null. */
+  finalMetrics?: Partial<Record<RuleMetric, number | null>>;
   /** True when the run finished but lacks the rule's metric (recorded before population metrics). */
   lacksMetric?: boolean;
   finalValMae: number | null; finalLoss: number | null; convergedEpoch: number | null; epochsRun: number | null; seconds: number | null;
@@ -72,6 +74,10 @@ export interface CellSummary {
   failedRuns: number[];
   /** Median over the n finished runs of the rule's metric at the scored epoch (null when not scored at read time). */
   ruleMedian: number | null;
+  /** The rule the outcomes were scored with, and the epoch budget (null: each run's last epoch). */
+  metric: RuleMetric;
+  threshold: number;
+  epoch: number | null;
   /** Final validation MAE over finished runs with a finite value. */
   valMae: Quartiles;
   /** Epoch of convergence over converged runs that recorded one. */

@@ -98,6 +98,8 @@ export function readProgress(db: Db): Progress {
 
 const BOOL_PARAMS = new Set<ParamName>(['unit_forget_bias', 'masking', 'shuffle']);
 
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
 function toRunRow(r: Record<string, unknown>): RunRow {
   const params: Record<string, ParamValue> = {};
   for (const k of PARAM_NAMES) {
@@ -114,6 +116,10 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     // A database from before schema 3 has no such column: unknown.
     aliveAtInit: r.alive_at_init === undefined || r.alive_at_init === null ? null : r.alive_at_init === 1,
     finalValMae: (r.final_val_mae as number | null) ?? null,
+    finalMetrics: {
+      loss: num(r.final_loss), mae: num(r.final_mae), val_loss: num(r.final_val_loss), val_mae: num(r.final_val_mae),
+      pop_loss: num(r.final_pop_loss), pop_mae: num(r.final_pop_mae), unseen_mae: num(r.final_unseen_mae),
+    },
     finalLoss: (r.final_loss as number | null) ?? null,
     convergedEpoch: (r.converged_epoch as number | null) ?? null,
     epochsRun: (r.epochs_run as number | null) ?? null,
@@ -147,14 +153,19 @@ export interface Condition {
 /** Columns a --where expression may name: the parameters and the result columns. */
 export const QUERYABLE = [
   'id', 'run_key', 'cell_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
-  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
+  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'final_pop_loss', 'final_pop_mae', 'final_unseen_mae', 'alive_at_init',
+  'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
 ] as const;
+
+/** A run's outcome re-scored at read time (query --metric/--threshold/--epoch), keyed by run id. */
+export type ScoredOutcomes = ReadonlyMap<number, { outcome: string | null; convergedEpoch: number | null }>;
 
 /**
  * Runs matching `conditions`; column names are checked against a whitelist and values are bound
- * as parameters, never pasted into the SQL.
+ * as parameters, never pasted into the SQL. With `scored`, outcome and converged_epoch are the
+ * re-scored ones (bound as JSON), both in the filter and in the rows.
  */
-export function queryRuns(db: Db, conditions: readonly Condition[]): Record<string, unknown>[] {
+export function queryRuns(db: Db, conditions: readonly Condition[], scored?: ScoredOutcomes): Record<string, unknown>[] {
   const allowed = new Set<string>(QUERYABLE);
   const clauses: string[] = [];
   const values: unknown[] = [];
@@ -165,9 +176,19 @@ export function queryRuns(db: Db, conditions: readonly Condition[]): Record<stri
     clauses.push(`"${c.key}" ${c.op} ?`);
     values.push(typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
   }
+  // A database from before schema 3 lacks the newer columns: they read as NULL.
+  const source = QUERYABLE.map((c) => {
+    if (scored && c === 'outcome') return `s.outcome AS outcome`;
+    if (scored && c === 'converged_epoch') return `s.converged_epoch AS converged_epoch`;
+    return hasColumn(db, 'runs', c) ? `r."${c}"` : `NULL AS "${c}"`;
+  });
+  const join = scored
+    ? ` LEFT JOIN (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS outcome, json_extract(value, '$[2]') AS converged_epoch FROM json_each(?)) s ON s.id = r.id`
+    : '';
+  const bound = scored ? [JSON.stringify([...scored].map(([id, o]) => [id, o.outcome, o.convergedEpoch])), ...values] : values;
   const cols = QUERYABLE.filter((c) => c !== 'cell_key').map((c) => `"${c}"`).join(', ');
-  const sql = `SELECT ${cols} FROM runs WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
-  return db.prepare(sql).all(...values) as Record<string, unknown>[];
+  const sql = `SELECT ${cols} FROM (SELECT ${source.join(', ')} FROM runs r${join}) WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
+  return db.prepare(sql).all(...bound) as Record<string, unknown>[];
 }
 
 /** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */

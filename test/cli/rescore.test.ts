@@ -61,3 +61,58 @@ describe('converge run with a changed rule', () => {
     check.close();
   });
 });
+
+describe('report, compare and query re-scoring at read time', () => {
+  it('report --epoch E equals a plain-SQL recount at epoch E, --metric/--threshold re-score, and nothing is written', () => {
+    const dir = tempDir();
+    const db = join(dir, 'e.db');
+    const spec = writeSpec(dir, 'e.yaml', SPEC(0.2).replace('epochs: 4', 'epochs: 6'));
+    assert.equal(runCli(['run', spec, '--db', db, '--workers', '1', '--quiet']).code, 0);
+    const raw = new Database(db, { readonly: true });
+    const recount = (epoch: number, metric: string, t: number) =>
+      raw
+        .prepare(
+          `SELECT r.n_samples AS n, sum(r.alive_at_init = 1 AND e.pop_max_output > 0 AND e.${metric} < ? AND NOT EXISTS
+             (SELECT 1 FROM epochs d WHERE d.run_id = r.id AND d.epoch <= ? AND (d.loss IS NULL OR d.mae IS NULL OR d.val_loss IS NULL OR d.val_mae IS NULL))) AS k
+           FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = ? GROUP BY r.n_samples ORDER BY r.n_samples`,
+        )
+        .all(t, epoch, epoch) as { n: number; k: number }[];
+    const report = (...args: string[]) => {
+      const r = runCli(['report', db, '--format', 'json', ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { params: { n_samples: number }; converged: number; metric: string; threshold: number; epoch: number | null }[]);
+    };
+    const before = raw.prepare(`SELECT id, outcome, converged_epoch FROM runs ORDER BY id`).all();
+    let differs = false;
+    for (const epoch of [1, 3]) {
+      const cells = report('--epoch', String(epoch));
+      assert.deepEqual(cells.map((c) => ({ n: c.params.n_samples, k: c.converged })), recount(epoch, 'pop_mae', 0.2));
+      assert.deepEqual([cells[0]!.metric, cells[0]!.threshold, cells[0]!.epoch], ['pop_mae', 0.2, epoch]);
+      differs ||= JSON.stringify(recount(epoch, 'pop_mae', 0.2)) !== JSON.stringify(recount(6, 'pop_mae', 0.2));
+    }
+    assert.ok(differs, 'scoring at an earlier epoch changed some count');
+    const val = report('--metric', 'val_mae', '--threshold', '0.1');
+    assert.deepEqual(val.map((c) => ({ n: c.params.n_samples, k: c.converged })), recount(6, 'val_mae', 0.1));
+    // query re-scores the outcome it filters on; the stored columns stay as they were.
+    const q = runCli(['query', db, '--where', 'outcome=converged', '--epoch', '3', '--format', 'json']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal((JSON.parse(q.stdout) as unknown[]).length, recount(3, 'pop_mae', 0.2).reduce((s, c) => s + c.k, 0));
+    assert.deepEqual(raw.prepare(`SELECT id, outcome, converged_epoch FROM runs ORDER BY id`).all(), before);
+    raw.close();
+  });
+
+  it('an epoch beyond the runs\' epochs is one line on stderr and exit 2', () => {
+    const dir = tempDir();
+    const db = join(dir, 'x.db');
+    assert.equal(runCli(['run', writeSpec(dir, 'x.yaml', SPEC(0.2)), '--db', db, '--workers', '1', '--quiet']).code, 0);
+    for (const cmd of [['report', db], ['query', db], ['compare', db, '--a', 'n_samples=10', '--b', 'n_samples=13']]) {
+      const r = runCli([...cmd, '--epoch', '5']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.match(r.stderr, /--epoch 5: run \d+ trains only 4 epochs; choose an epoch from 1 to 4/);
+    }
+    const bad = runCli(['report', db, '--metric', 'accuracy']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--metric must be one of pop_mae, pop_loss, unseen_mae, val_mae, val_loss, mae, loss/);
+  });
+});
