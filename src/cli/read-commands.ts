@@ -11,6 +11,7 @@ import {
   parseFilter,
   renderHtmlReport,
   summarizeCells,
+  thinValidationWarnings,
   type CellFormat,
   type Filter,
   type RunRow,
@@ -95,7 +96,7 @@ export function registerReadCommands(program: Command): void {
         return { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null };
       });
       const cells = summarizeCells(input);
-      for (const line of reportNotes(cells)) writeErr(line);
+      for (const line of [...thinValidationWarnings(input.axes, input.runs, input), ...reportNotes(cells)]) writeErr(line);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
         writeFileSync(opts.out, await renderHtmlReport(input, cells));

@@ -5,6 +5,7 @@
  * (report, compare, query, status) ask this module, so a cell can never mix two rules.
  * Pure: no I/O, no clock.
  */
+import { testCount } from '../data/sequences';
 
 /** Every outcome, in the order tables and legends show them (best first, infrastructure last). */
 export const OUTCOMES = ['converged', 'not_converged', 'dead_at_init', 'dead', 'diverged', 'failed', 'timed_out'] as const;
@@ -30,6 +31,18 @@ export const VALIDATION_METRICS: ReadonlySet<RuleMetric> = new Set<RuleMetric>([
 
 /** Below this many validation rows, a validation metric is too thin to decide an outcome (plan and report warn). */
 export const MIN_VALIDATION_ROWS = 10;
+
+/**
+ * The warning for one cell when the rule's metric is a validation metric and the validation
+ * split has fewer than MIN_VALIDATION_ROWS rows (at N = 10 it is one row: a dead net scores
+ * val_mae 0 when that row is the all-zero row), else null.
+ */
+export function thinValidationWarning(rule: Rule, cell: string, p: { n_samples: number; test_fraction: number }): string | null {
+  if (!VALIDATION_METRICS.has(rule.metric)) return null;
+  const rows = testCount(p.n_samples, p.test_fraction);
+  if (rows >= MIN_VALIDATION_ROWS) return null;
+  return `warning: ${cell || 'all runs'}: the rule's metric ${rule.metric} rests on ${rows} validation row${rows === 1 ? '' : 's'} (fewer than ${MIN_VALIDATION_ROWS}); pop_mae scores all seq_len + 1 rows`;
+}
 
 /** When a run counts as converged: `metric < threshold` at the scored epoch. */
 export interface Rule {

@@ -4,7 +4,8 @@
  * Nothing is written: the stored runs.outcome follows the sweep's own rule (src/store/rescore.ts).
  */
 import { ConvergeError } from '../errors';
-import { MIN_VALIDATION_ROWS, scoreStoredRun, VALIDATION_METRICS, type Rule, type ScoredEpoch } from '../outcome';
+import { scoreStoredRun, thinValidationWarning, type Rule, type ScoredEpoch } from '../outcome';
+import { cellKey } from './cells';
 import type { EpochRow, RunRow } from './types';
 
 /**
@@ -35,17 +36,16 @@ export function scoreRows(runs: readonly RunRow[], epochs: readonly EpochRow[], 
   });
 }
 
-/** One warning per cell whose validation split is too small for a validation metric to decide an outcome. */
-export function thinValidationWarnings(cells: readonly { key: string; params: Record<string, unknown> }[], resolved: (cell: number) => { n_samples: number; test_fraction: number } | undefined, rule: Rule): string[] {
-  if (!VALIDATION_METRICS.has(rule.metric)) return [];
+/** One warning per cell (in the order of `runs`) whose validation split is too thin for a validation-metric rule. */
+export function thinValidationWarnings(axes: readonly string[], runs: readonly RunRow[], rule: Rule): string[] {
+  const seen = new Set<string>();
   const out: string[] = [];
-  cells.forEach((c, i) => {
-    const p = resolved(i);
-    if (!p) return;
-    const rows = Math.floor(p.test_fraction * p.n_samples);
-    if (rows < MIN_VALIDATION_ROWS) {
-      out.push(`warning: ${c.key || 'all runs'}: the rule's metric ${rule.metric} rests on ${rows} validation row${rows === 1 ? '' : 's'} (fewer than ${MIN_VALIDATION_ROWS}); consider converged.metric: pop_mae`);
-    }
-  });
+  for (const r of runs) {
+    const key = cellKey(axes, r.params);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const w = thinValidationWarning(rule, key, { n_samples: Number(r.params.n_samples), test_fraction: Number(r.params.test_fraction) });
+    if (w) out.push(w);
+  }
   return out;
 }
