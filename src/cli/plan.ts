@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { describeCell, expandPlan, type Plan } from '../grid';
 import { loadSpec } from '../spec';
-import { alignTable, writeOut } from './common';
+import { alignTable, collect, writeOut } from './common';
 
 export function planToJson(plan: Plan) {
   return {
@@ -21,9 +21,10 @@ export function registerPlan(program: Command): void {
     .description('expand a sweep into its runs (cell × seed) without training anything')
     .argument('<spec>', 'sweep definition (.yaml)')
     .option('--json', 'print the plan as JSON (every run with its key, seed and resolved parameters)')
-    .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count')
-    .action((specPath: string, opts: { json?: boolean }) => {
-      const plan = expandPlan(loadSpec(specPath));
+    .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML)', collect, [])
+    .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count\n  converge plan sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]')
+    .action((specPath: string, opts: { json?: boolean; set: string[] }) => {
+      const plan = expandPlan(loadSpec(specPath, opts.set));
       if (opts.json) {
         writeOut(JSON.stringify(planToJson(plan), null, 2));
         return;

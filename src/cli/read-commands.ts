@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { ConvergeError } from '../errors';
 import {
   CELL_FORMATS,
@@ -33,6 +34,13 @@ function filterOrThrow(flag: string, expr: string): Filter {
   } catch (e) {
     throw new ConvergeError('query.badFilter', `${flag} "${expr}": ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+const FORMAT_OF_EXTENSION: Record<string, CellFormat | 'html'> = { '.html': 'html', '.htm': 'html', '.csv': 'csv', '.json': 'json', '.md': 'md', '.markdown': 'md' };
+
+/** The report format a file name asks for (`r.html` → html), if its extension names one. */
+export function formatOfFile(file: string | undefined): CellFormat | 'html' | undefined {
+  return file ? FORMAT_OF_EXTENSION[extname(file).toLowerCase()] : undefined;
 }
 
 export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json'): string {
@@ -79,10 +87,11 @@ export function registerReadCommands(program: Command): void {
     .command('report')
     .description('compare the cells: per cell k/n converged with a 95% Wilson interval, val_mae and converged-epoch quartiles, outcome counts')
     .argument('<db>', 'result database (.db)')
-    .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')}`, oneOf('--format', [...CELL_FORMATS, 'html'] as const), 'table')
-    .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
+    .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')} (default: from the extension of --out, else table)`, oneOf('--format', [...CELL_FORMATS, 'html'] as const))
+    .option('-o, --out <file>', 'write to a file instead of stdout (required for html); .html, .csv, .json or .md choose the format')
     .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'")
-    .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string }) => {
+    .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string }) => {
+      const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
       const input = withDb(file, (db) => {
         const sweep = readSweep(db, file);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvergeError, EXIT } from '../errors';
 import { expandPlan } from '../grid';
@@ -7,7 +8,7 @@ import { loadSpec } from '../spec';
 import { openDb, ownerId, readProgress, readRuns, readSweep, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
 import { cellToJson, formatCells, summarizeCells } from '../report';
-import { nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
+import { collect, invokedCommand, nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
 
 /** Grids larger than this need --yes: a typo in an axis should not start a week of training. */
@@ -23,6 +24,7 @@ interface RunOptions {
   yes?: boolean;
   quiet?: boolean;
   json?: boolean;
+  set: string[];
 }
 
 /** Which runs belong to shard i of N: a stable hash of the run key, so shards never overlap. */
@@ -44,6 +46,7 @@ export function registerRun(program: Command): void {
     .option('-y, --yes', `allow sweeps of more than ${LARGE_SWEEP_RUNS} runs`)
     .option('-q, --quiet', 'no progress output, only the summary')
     .option('--json', 'print the summary as JSON')
+    .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML; recorded with the spec in the database)', collect, [])
     .addHelpText(
       'after',
       `
@@ -56,7 +59,8 @@ Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem
 Examples:
   converge run sweeps/smoke.yaml
   converge run sweeps/seed-finding.yaml --workers 2 --timeout 600
-  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db`,
+  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db
+  converge run sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]`,
     )
     .action(async (specPath: string, opts: RunOptions) => {
       const code = await runCommand(specPath, opts);
@@ -65,7 +69,7 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
-  const spec = loadSpec(specPath);
+  const spec = loadSpec(specPath, opts.set);
   const full = expandPlan(spec);
   // A shard's database holds only its share of the runs, so `merge` can simply union shards.
   const plan = opts.shard ? { ...full, runs: full.runs.filter((r) => inShard(r.runKey, opts.shard!)) } : full;
@@ -76,6 +80,9 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     );
   }
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
+  // The default folder is ours to make; a folder the user named must exist (a typo there should
+  // not silently start a new database somewhere else).
+  if (opts.db === undefined) mkdirSync('results', { recursive: true });
   const db = openDb(dbPath);
   let pool: TrainPool | undefined;
   let onSigint: (() => void) | undefined;
@@ -120,7 +127,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       } else {
         // Every write is its own transaction and the file is in WAL mode, so stopping here
         // leaves a consistent database; runs left "running" are reclaimed on resume.
-        writeErr(`stopped at once; resume with: converge run ${specPath}${opts.db ? ` --db ${opts.db}` : ''}`);
+        writeErr(`stopped at once; resume with: ${invokedCommand()}`);
         process.exit(EXIT.interrupted);
       }
     };
@@ -136,7 +143,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const wall = (Date.now() - t0) / 1000;
     const after = readProgress(db);
     if (result.interrupted) {
-      writeErr(`interrupted after ${result.trained} runs; the database is consistent. Resume with: converge run ${specPath}${opts.db ? ` --db ${opts.db}` : ''}`);
+      writeErr(`interrupted after ${result.trained} runs; the database is consistent. Resume with: ${invokedCommand()}`);
       return EXIT.interrupted;
     }
     const sweep = readSweep(db, dbPath);
