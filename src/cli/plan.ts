@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeCell, expandPlan, type Plan } from '../grid';
 import { loadSpec } from '../spec';
 import { thinValidationWarning, type Rule } from '../outcome';
-import { alignTable, writeErr, writeOut } from './common';
+import { alignTable, collect, writeErr, writeOut } from './common';
 
 /** Cells whose validation split is too thin for the spec's rule (when the rule is a validation metric). */
 function planWarnings(plan: Plan, rule: Rule): string[] {
@@ -28,9 +28,10 @@ export function registerPlan(program: Command): void {
     .description('expand a sweep into its runs (cell × seed) without training anything')
     .argument('<spec>', 'sweep definition (.yaml)')
     .option('--json', 'print the plan as JSON (every run with its key, seed and resolved parameters)')
-    .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count')
-    .action((specPath: string, opts: { json?: boolean }) => {
-      const spec = loadSpec(specPath);
+    .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML)', collect, [])
+    .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count\n  converge plan sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]')
+    .action((specPath: string, opts: { json?: boolean; set: string[] }) => {
+      const spec = loadSpec(specPath, opts.set);
       const plan = expandPlan(spec);
       if (opts.json) {
         writeOut(JSON.stringify(planToJson(plan, spec.converged), null, 2));
