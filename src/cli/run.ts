@@ -138,7 +138,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       ...leaseFromEnv(),
       events: {
         onClaimLost: (run) =>
-          writeErr(`run ${run.id} (seed ${run.seed}): another process took it over (this one's claim expired); stopped its work here, that process records it`),
+          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, the other process records it`),
         onRunEnd: (end) => progress.runEnded(end),
         onWaitForOthers: (held) => {
           if (human && !opts.quiet) writeErr(`waiting for ${held} run(s) held by other \`converge run\` processes (redone here if their owner stops heartbeating)`);
@@ -181,7 +181,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const wall = (Date.now() - t0) / 1000;
     const after = readProgress(db);
     if (result.heartbeatFailed) {
-      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back. Check the database, then resume with: ${resumeHint}`);
+      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
       return EXIT.store;
     }
     if (result.interrupted) {

@@ -1,7 +1,7 @@
 import { ConvergeError, EXIT } from '../errors';
 import { OUTCOMES, type RuleMetric } from '../outcome';
 import type { EpochRow, RunRow } from '../report/types';
-import type { CostParams } from '../grid/cost';
+import type { CostParams } from '../grid';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Db } from './open';
 import { scoredEpochColumns } from './rescore';
