@@ -1,5 +1,6 @@
 import { testCount } from '../data/sequences';
 import type { ResolvedParams } from '../spec';
+import type { Plan } from './expand';
 
 /**
  * What a run costs, in expected seconds on one worker: timesteps of work per epoch times a
@@ -80,4 +81,16 @@ export function runCost(p: CostParams, kernel: KernelCost = JS_KERNEL_COST, path
   }
   const s = fusedEpochSteps(p, path);
   return ((s.train * kernel.trainUsPerStep + s.forward * kernel.forwardUsPerStep) * p.epochs) / 1e6;
+}
+
+/** Expected seconds of one run on one worker, by the kernel the engine uses by default. */
+export function estimateRunSeconds(p: CostParams): number {
+  return runCost(p);
+}
+
+/** Expected wall seconds of a whole plan on `workers` threads (runs spread evenly). */
+export function estimatePlanSeconds(plan: Pick<Plan, 'runs'>, workers: number): number {
+  let total = 0;
+  for (const r of plan.runs) total += estimateRunSeconds(r.params);
+  return total / Math.max(1, Math.min(workers, plan.runs.length || 1));
 }
