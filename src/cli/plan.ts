@@ -1,12 +1,19 @@
 import type { Command } from 'commander';
 import { describeCell, estimatePlanSeconds, expandPlan, type Plan } from '../grid';
-import { defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
-import { alignTable, formatDuration, positiveInt, writeOut } from './common';
+import { thinValidationWarning, type Rule } from '../outcome';
+import { alignTable, collect, formatDuration, positiveInt, writeErr, writeOut } from './common';
+import { defaultWorkers } from '../pool/pool';
 
-export function planToJson(plan: Plan, workers = defaultWorkers()) {
+/** Cells whose validation split is too thin for the spec's rule (when the rule is a validation metric). */
+function planWarnings(plan: Plan, rule: Rule): string[] {
+  return plan.cells.flatMap((c) => thinValidationWarning(rule, describeCell(c.axisValues), c.params) ?? []);
+}
+
+export function planToJson(plan: Plan, rule?: Rule, workers = defaultWorkers()) {
   return {
     name: plan.name,
+    ...(rule ? { warnings: planWarnings(plan, rule) } : {}),
     axes: plan.axes,
     cells: plan.cells.length,
     run_count: plan.runs.length,
@@ -26,13 +33,16 @@ export function registerPlan(program: Command): void {
     .argument('<spec>', 'sweep definition (.yaml)')
     .option('--json', 'print the plan as JSON (every run with its key, seed and resolved parameters)')
     .option('-w, --workers <n>', 'worker threads the time estimate assumes (as for `run`)', positiveInt('--workers'), defaultWorkers())
-    .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count')
-    .action((specPath: string, opts: { json?: boolean; workers: number }) => {
-      const plan = expandPlan(loadSpec(specPath));
+    .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML)', collect, [])
+    .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count\n  converge plan sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]')
+    .action((specPath: string, opts: { json?: boolean; set: string[]; workers: number }) => {
+      const spec = loadSpec(specPath, opts.set);
+      const plan = expandPlan(spec);
       if (opts.json) {
-        writeOut(JSON.stringify(planToJson(plan, opts.workers), null, 2));
+        writeOut(JSON.stringify(planToJson(plan, spec.converged, opts.workers), null, 2));
         return;
       }
+      for (const w of planWarnings(plan, spec.converged)) writeErr(w);
       const runsPerCell = new Map<string, number>();
       for (const r of plan.runs) runsPerCell.set(r.cellKey, (runsPerCell.get(r.cellKey) ?? 0) + 1);
       const rows = plan.cells.map((c) => [

@@ -3,49 +3,89 @@ import type { ResolvedParams } from '../spec';
 import type { Plan } from './expand';
 
 /**
- * The time a run takes, from a cost model: the work is counted in timesteps and multiplied by a
- * per-timestep cost of the engine's kernels. The constants are measured by `npm run bench`
- * (its "µs per unmasked timestep" for fused; its tfjs seconds per epoch at batch 1 and 32 for
- * tfjs); recalibrate them from there when the kernels change, never from a guess.
+ * What a run costs, in expected seconds on one worker: timesteps of work per epoch times a
+ * per-timestep cost of the engine's kernels. The work count follows how the engines compute
+ * (src/train/fused/shared.ts, backward.ts, population.ts); the constants are measured by
+ * `npm run bench` (its "cost model calibration" lines) and must be re-measured there, never
+ * guessed, when the kernels change. Used to claim the longest runs first (store/runs.ts).
  */
 
-/** fused: µs per unmasked row-timestep, forward + backward + Adam. Measured by `npm run bench`. */
-export const FUSED_US_PER_UNMASKED_TIMESTEP = 1.65;
+/** µs per timestep, by kernel: forward + backward through time (train) and forward only (evaluation). */
+export interface KernelCost {
+  trainUsPerStep: number;
+  forwardUsPerStep: number;
+}
+
+/** The plain-JS fused kernels (forward.ts, backward.ts, shared.ts), LSTM(10), from `npm run bench`. */
+export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 1.6, forwardUsPerStep: 0.55 };
+
 /**
- * tfjs computes every timestep of every row (masking only selects results) and pays a large
- * per-op overhead per batch: µs per batch-timestep plus µs per row-timestep, fitted to the
- * batch-1 and batch-32 seconds per epoch of `npm run bench`.
+ * tfjs computes every timestep of every row (masking only selects results) and pays a per-op
+ * overhead per batch: µs per batch-timestep plus µs per row-timestep, fitted by `npm run bench`
+ * to its batch-1 and batch-32 epochs of the seed cell.
  */
-export const TFJS_US_PER_BATCH_TIMESTEP = 1100;
-export const TFJS_US_PER_ROW_TIMESTEP = 52;
+export const TFJS_US_PER_BATCH_STEP = 1100;
+export const TFJS_US_PER_ROW_STEP = 52;
 
-/** The parameters the cost depends on (all are columns of `runs`, so a reader can estimate too). */
+/** The parameters the cost depends on: all are columns of `runs`, so the claim order can use it. */
 export type CostParams = Pick<ResolvedParams, 'engine' | 'seq_len' | 'n_samples' | 'test_fraction' | 'epochs' | 'batch_size' | 'masking'>;
 
+/** How the fused engine computes a batch: one shared trajectory (masking on) or row by row. */
+export type BatchPath = 'shared' | 'per-row';
+
 /**
- * Timesteps one run processes: every train row's unmasked length per epoch, plus the validation
- * rows'. Rows are drawn at random from the L+1 population rows, whose unmasked lengths are
- * 0..L, so a row's expected unmasked length is L/2 (L without masking).
+ * Expected longest unmasked length among b rows drawn without replacement from the population,
+ * whose unmasked lengths are 0..L once each: E[max] = b·(L+2)/(b+1) − 1 (order statistics of a
+ * sample from {0..L}); L/2 for one row, → L as b grows.
  */
-export function unmaskedTimesteps(p: CostParams): number {
-  const rows = p.n_samples; // train + validation rows
-  const len = p.masking ? p.seq_len / 2 : p.seq_len;
-  return rows * len * p.epochs;
+export function expectedLongest(seqLen: number, b: number): number {
+  if (b <= 0) return 0;
+  return (b * (seqLen + 2)) / (b + 1) - 1;
+}
+
+/** Timesteps of one fused epoch: trained (forward + backward) and forward-only. */
+export function fusedEpochSteps(p: CostParams, path: BatchPath = 'shared'): { train: number; forward: number } {
+  const L = p.seq_len;
+  const nTest = testCount(p.n_samples, p.test_fraction);
+  const nTrain = p.n_samples - nTest;
+  if (!p.masking) {
+    // Every row runs all L steps; the population's L+1 rows run one by one too.
+    return { train: nTrain * L, forward: nTest * L + (L + 1) * L };
+  }
+  if (path === 'per-row') return { train: nTrain * expectedLongest(L, 1), forward: nTest * expectedLongest(L, 1) + L };
+  // Shared: a batch costs its longest row, not the sum of its rows; validation and population
+  // are one forward pass each (to the longest test row, and to L).
+  const B = Math.min(p.batch_size, nTrain);
+  const full = Math.floor(nTrain / B);
+  const rest = nTrain - full * B;
+  return {
+    train: full * expectedLongest(L, B) + expectedLongest(L, rest),
+    forward: expectedLongest(L, nTest) + L,
+  };
 }
 
 /**
  * Expected seconds of one run on one worker. An upper-ish estimate for fused: a run whose ReLU
- * output is dead from initialisation stops computing after its first epoch.
+ * output is dead from initialisation stops computing after its first epoch. LSTM(10) costs:
+ * other widths are not modelled.
  */
-export function estimateRunSeconds(p: CostParams): number {
+export function runCost(p: CostParams, kernel: KernelCost = JS_KERNEL_COST, path: BatchPath = 'shared'): number {
   if (p.engine === 'tfjs') {
     const nTest = testCount(p.n_samples, p.test_fraction);
     const nTrain = p.n_samples - nTest;
-    const batches = Math.ceil(nTrain / p.batch_size) + Math.ceil(nTest / p.batch_size);
-    const perEpoch = p.seq_len * (batches * TFJS_US_PER_BATCH_TIMESTEP + p.n_samples * TFJS_US_PER_ROW_TIMESTEP);
+    // Train and validation batches, and the population's L+1 rows as one batch (src/train/loop.ts).
+    const batches = Math.ceil(nTrain / p.batch_size) + Math.ceil(nTest / p.batch_size) + 1;
+    const rows = p.n_samples + p.seq_len + 1;
+    const perEpoch = p.seq_len * (batches * TFJS_US_PER_BATCH_STEP + rows * TFJS_US_PER_ROW_STEP);
     return (perEpoch * p.epochs) / 1e6;
   }
-  return (unmaskedTimesteps(p) * FUSED_US_PER_UNMASKED_TIMESTEP) / 1e6;
+  const s = fusedEpochSteps(p, path);
+  return ((s.train * kernel.trainUsPerStep + s.forward * kernel.forwardUsPerStep) * p.epochs) / 1e6;
+}
+
+/** Expected seconds of one run on one worker, by the kernel the engine uses by default. */
+export function estimateRunSeconds(p: CostParams): number {
+  return runCost(p);
 }
 
 /** Expected wall seconds of a whole plan on `workers` threads (runs spread evenly). */
