@@ -18,6 +18,7 @@ import {
 } from '../report';
 import { openDb, queryRuns, querySql, readProgress, readSweep, type Db } from '../store';
 import { alignTable, formatDuration, oneOf, writeErr, writeOut } from './common';
+import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
@@ -86,7 +87,7 @@ export function registerReadCommands(program: Command): void {
       .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
       .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'"),
   )
-    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
+    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nOutcomes:\n${OUTCOMES.map((o) => `  ${o.padEnd(14)}${OUTCOME_DOC[o]}`).join('\n')}\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
     .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
       const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
       const input = withDb(file, (db) => {
