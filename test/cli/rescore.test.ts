@@ -33,7 +33,9 @@ describe('converge run with a changed rule', () => {
     writeSpec(dir, 'r.yaml', SPEC(0.3));
     const second = runCli(['run', spec, '--db', db, '--workers', '1', '--json']);
     assert.equal(second.code, 0, second.stderr);
-    assert.equal((JSON.parse(second.stdout) as { trained: number }).trained, 0);
+    const summary = JSON.parse(second.stdout) as { trained: number; rescored: { runs: number; from: { threshold: number }; to: { threshold: number } } };
+    assert.equal(summary.trained, 0);
+    assert.deepEqual([summary.rescored.runs, summary.rescored.from.threshold, summary.rescored.to.threshold], [12, 0.05, 0.3]);
     const human = runCli(['run', writeSpec(dir, 'r.yaml', SPEC(0.25)), '--db', db, '--workers', '1', '--quiet']);
     assert.match(human.stderr, /re-scored 12 runs: rule pop_mae < 0\.3 → pop_mae < 0\.25/);
     assert.match(human.stdout, /trained 0 runs/);
