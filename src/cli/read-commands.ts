@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { ConvergeError } from '../errors';
 import {
   CELL_FORMATS,
@@ -16,8 +17,8 @@ import {
   type Filter,
   type RunRow,
 } from '../report';
-import { openDb, queryRuns, querySql, readProgress, readSweep, type Db } from '../store';
-import { alignTable, formatDuration, oneOf, writeErr, writeOut } from './common';
+import { openDb, queryRuns, querySql, type Db } from '../store';
+import { alignTable, oneOf, writeErr, writeOut } from './common';
 import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
 
@@ -38,6 +39,13 @@ function filterOrThrow(flag: string, expr: string): Filter {
   }
 }
 
+const FORMAT_OF_EXTENSION: Record<string, CellFormat | 'html'> = { '.html': 'html', '.htm': 'html', '.csv': 'csv', '.json': 'json', '.md': 'md', '.markdown': 'md' };
+
+/** The report format a file name asks for (`r.html` → html), if its extension names one. */
+export function formatOfFile(file: string | undefined): CellFormat | 'html' | undefined {
+  return file ? FORMAT_OF_EXTENSION[extname(file).toLowerCase()] : undefined;
+}
+
 export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json'): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const cols = rows.length ? Object.keys(rows[0]!) : [];
@@ -48,47 +56,18 @@ export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'c
 }
 
 export function registerReadCommands(program: Command): void {
-  program
-    .command('status')
-    .description('progress of a sweep database (safe while `converge run` writes it)')
-    .argument('<db>', 'result database (.db)')
-    .option('--json', 'print as JSON')
-    .action((file: string, opts: { json?: boolean }) => {
-      withDb(file, (db) => {
-        const sweep = readSweep(db, file);
-        const p = readProgress(db);
-        if (opts.json) {
-          writeOut(JSON.stringify({ sweep: sweep.name, spec: sweep.specPath, ...p }, null, 2));
-          return;
-        }
-        const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '0';
-        const left = p.pending + p.running + p.failed;
-        const eta = p.meanRunSeconds && left ? ` · ~${formatDuration(p.meanRunSeconds * left)} of training left (one worker)` : '';
-        writeOut(`sweep ${sweep.name} (${sweep.specPath}), updated ${sweep.updatedAt}`);
-        writeOut(`${p.done}/${p.total} runs done (${pct}%) · ${p.running} running · ${p.pending} pending · ${p.failed} failed${eta}`);
-        writeOut(`outcomes: ${Object.entries(p.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet'}`);
-        for (const a of p.active) {
-          writeOut(`  run ${a.id}: epoch ${a.epochsDone}/${a.epochs}${a.leaseExpired ? ' (owner stopped heartbeating: will be redone)' : ''}`);
-        }
-        if (p.specVersions.length > 1) {
-          const last = p.specVersions[p.specVersions.length - 1]!;
-          writeOut(`the spec changed ${p.specVersions.length - 1} time(s); last change ${last.recordedAt}: ${last.changes.join('; ') || 'formatting only'}; ${last.added} runs added, ${last.kept} kept, ${last.retired} retired`);
-        }
-        if (p.retired) writeOut(`${p.retired} runs from earlier versions of the spec are kept but not reported`);
-      });
-    });
-
   addScoringOptions(
     program
       .command('report')
       .description('compare the cells: per cell k/n converged with a 95% Wilson interval, the same among runs alive at init, the rule metric and converged-epoch medians, outcome counts')
       .argument('<db>', 'result database (.db)')
-      .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')}`, oneOf('--format', [...CELL_FORMATS, 'html'] as const), 'table')
-      .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
+      .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')} (default: from the extension of --out, else table)`, oneOf('--format', [...CELL_FORMATS, 'html'] as const))
+      .option('-o, --out <file>', 'write to a file instead of stdout (required for html); .html, .csv, .json or .md choose the format')
       .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'"),
   )
     .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nOutcomes:\n${OUTCOMES.map((o) => `  ${o.padEnd(14)}${OUTCOME_DOC[o]}`).join('\n')}\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
-    .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
+    .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
+      const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
       const input = withDb(file, (db) => {
         const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter));

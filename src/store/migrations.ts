@@ -98,12 +98,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE spec_versions ADD COLUMN changes TEXT NOT NULL DEFAULT '[]'; -- JSON list: "train.epochs: 3 → 4", …
   `,
-  // 3: population metrics per epoch, alive-at-init per run, and the outcome dead_at_init.
+  // 3: which runner trained a finished run, for the per-runner counts of `status --watch`
+  `
+  ALTER TABLE runs ADD COLUMN trained_by TEXT; -- owner (host:pid:start) that finished or failed the run
+  `,
+  // 4: population metrics per epoch, alive-at-init per run, and the outcome dead_at_init.
   // SQLite cannot alter a CHECK, so runs is rebuilt (https://www.sqlite.org/lang_altertable.html#otheralter):
   // ids are copied, indexes recreated; migrate() turns foreign keys off around it, so dropping
   // the old table does not cascade into epochs, and checks them before committing.
   `
-  CREATE TABLE runs_v3 (
+  CREATE TABLE runs_v4 (
     id                    INTEGER PRIMARY KEY,
     run_key               TEXT NOT NULL UNIQUE,
     cell_key              TEXT NOT NULL,
@@ -153,23 +157,24 @@ export const MIGRATIONS: readonly string[] = [
     lease_until           REAL,
     started_at            TEXT,
     finished_at           TEXT,
+    trained_by            TEXT,                  -- owner (host:pid:start) that finished or failed the run
     alive_at_init         INTEGER,               -- 0: the ReLU output was dead before the first update; NULL: not measured
     final_pop_loss        REAL,                  -- the last epoch's population metrics (also in epochs)
     final_pop_mae         REAL,
     final_unseen_mae      REAL
   );
-  INSERT INTO runs_v3 (id, run_key, cell_key, in_plan, seed, repeat, engine, seq_len, n_samples, batch_size, epochs, test_fraction, units,
+  INSERT INTO runs_v4 (id, run_key, cell_key, in_plan, seed, repeat, engine, seq_len, n_samples, batch_size, epochs, test_fraction, units,
     activation, recurrent_activation, kernel_initializer, kernel_gain, recurrent_initializer, recurrent_gain, unit_forget_bias,
     masking, output_activation, optimizer, learning_rate, beta_1, beta_2, epsilon, loss, shuffle, params_json, backend, status,
     outcome, final_loss, final_mae, final_val_loss, final_val_mae, converged_epoch, epochs_run, seconds, error, attempts, owner,
-    lease_until, started_at, finished_at)
+    lease_until, started_at, finished_at, trained_by)
     SELECT id, run_key, cell_key, in_plan, seed, repeat, engine, seq_len, n_samples, batch_size, epochs, test_fraction, units,
     activation, recurrent_activation, kernel_initializer, kernel_gain, recurrent_initializer, recurrent_gain, unit_forget_bias,
     masking, output_activation, optimizer, learning_rate, beta_1, beta_2, epsilon, loss, shuffle, params_json, backend, status,
     outcome, final_loss, final_mae, final_val_loss, final_val_mae, converged_epoch, epochs_run, seconds, error, attempts, owner,
-    lease_until, started_at, finished_at FROM runs;
+    lease_until, started_at, finished_at, trained_by FROM runs;
   DROP TABLE runs;
-  ALTER TABLE runs_v3 RENAME TO runs;
+  ALTER TABLE runs_v4 RENAME TO runs;
   CREATE INDEX runs_status ON runs (status, in_plan);
   CREATE INDEX runs_cell ON runs (cell_key);
   ALTER TABLE epochs ADD COLUMN pop_loss REAL;        -- over all L+1 rows of the population

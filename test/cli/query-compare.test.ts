@@ -29,8 +29,8 @@ function syntheticDb(): { dir: string; file: string } {
     const converged = n === 80 ? i < 3 : i < 9;
     const m = { epoch: 1, loss: 0.01, mae: 0.05, valLoss: 0.01, valMae: converged ? 0.02 : 0.2, popLoss: 0.01, popMae: converged ? 0.02 : 0.2, unseenMae: 0.1, popMaxOutput: 1, seconds: 0.1 };
     // Readers score from the stored epochs, so the epoch that decides the outcome is stored too.
-    recordEpoch(db, r.id, m);
-    finishRun(db, r.id, { backend: 'fused-js', outcome: converged ? 'converged' : 'not_converged', aliveAtInit: true, final: m, convergedEpoch: converged ? 1 : null, epochsRun: 1, seconds: 0.1 });
+    recordEpoch(db, { id: r.id, owner: 't' }, m);
+    finishRun(db, { id: r.id, owner: 't' }, { backend: 'fused-js', outcome: converged ? 'converged' : 'not_converged', aliveAtInit: true, final: m, convergedEpoch: converged ? 1 : null, epochsRun: 1, seconds: 0.1 });
   }
   db.close();
   return { dir, file };

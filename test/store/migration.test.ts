@@ -38,7 +38,7 @@ function v2Database(): string {
   return file;
 }
 
-describe('migration 3 of the store', () => {
+describe('migration 4 of the store (population metrics)', () => {
   it('upgrades a schema-2 database in place, keeping every run, id, value, index and epoch', () => {
     const file = v2Database();
     const raw = new Database(file, { readonly: true });
@@ -61,7 +61,7 @@ describe('migration 3 of the store', () => {
     assert.deepEqual(indexes, ['runs_cell', 'runs_status']);
     const fk = db.prepare(`SELECT "table", "from", "to", on_delete FROM pragma_foreign_key_list('epochs')`).all();
     assert.deepEqual(fk, [{ table: 'runs', from: 'run_id', to: 'id', on_delete: 'CASCADE' }]);
-    assert.equal(db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'runs_v3'`).pluck().get(), 0);
+    assert.equal(db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'runs_v4'`).pluck().get(), 0);
     // The CHECK admits the new outcome and still refuses nonsense.
     db.prepare(`UPDATE runs SET outcome = 'dead_at_init' WHERE id = 7`).run();
     assert.throws(() => db.prepare(`UPDATE runs SET outcome = 'bogus' WHERE id = 7`).run(), /CHECK constraint failed/);

@@ -28,12 +28,16 @@ describe('re-scoring stored runs when the rule changes', () => {
     syncPlan(db, file, s1, expandPlan(s1));
     const runs = claimRuns(db, { owner: 'o', limit: 10, leaseSeconds: 60, retries: 0 });
     runs.forEach((r, i) => {
-      if (i === 4) return failRun(db, r.id, 'failed', 'worker died', 1);
+      const claim = { id: r.id, owner: 'o' };
+      if (i === 4) {
+        failRun(db, claim, 'failed', 'worker died', 1);
+        return;
+      }
       const epochs = epochsOf(i);
-      for (const m of epochs) recordEpoch(db, r.id, m);
+      for (const m of epochs) recordEpoch(db, claim, m);
       const aliveAtInit = i !== 0;
       const c = scoreRun(epochs.map(toScoredEpoch), { failure: null, aliveAtInit }, s1.converged);
-      finishRun(db, r.id, { backend: 'test', outcome: c.outcome, aliveAtInit, final: epochs[2], convergedEpoch: c.convergedEpoch, epochsRun: 3, seconds: 1 });
+      finishRun(db, claim, { backend: 'test', outcome: c.outcome, aliveAtInit, final: epochs[2], convergedEpoch: c.convergedEpoch, epochsRun: 3, seconds: 1 });
     });
     const outcomes = () => db.prepare(`SELECT outcome, converged_epoch AS ce FROM runs ORDER BY id`).all() as { outcome: string; ce: number | null }[];
     assert.deepEqual(outcomes().map((o) => o.outcome), ['dead_at_init', 'converged', 'not_converged', 'not_converged', 'failed', 'dead']);
