@@ -70,7 +70,7 @@ export function registerReadCommands(program: Command): void {
       const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
       const input = withDb(file, (db) => {
-        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter));
+        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter), opts.format === 'html');
         const ids = new Set(s.runs.map((r) => r.id));
         const epochs = opts.format === 'html' ? s.epochs.filter((e) => ids.has(e.runId)) : [];
         return { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null };

@@ -93,6 +93,11 @@ describe('report, compare and query re-scoring at read time', () => {
       differs ||= JSON.stringify(recount(epoch, 'pop_mae', 0.2)) !== JSON.stringify(recount(6, 'pop_mae', 0.2));
     }
     assert.ok(differs, 'scoring at an earlier epoch changed some count');
+    // Under the sweep's own rule report reads the stored outcomes; forcing a re-score from the
+    // epochs (at the last epoch) gives the same cells.
+    const stored = report();
+    const rescored = report('--epoch', '6');
+    assert.deepEqual(rescored.map((c) => ({ ...c, epoch: null })), stored);
     const val = report('--metric', 'val_mae', '--threshold', '0.1');
     assert.deepEqual(val.map((c) => ({ n: c.params.n_samples, k: c.converged })), recount(6, 'val_mae', 0.1));
     // query re-scores the outcome it filters on; the stored columns stay as they were.
