@@ -196,7 +196,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     if (opts.json) {
       writeOut(
         JSON.stringify(
-          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, cells: cells.map(cellToJson) },
+          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, rescored: sync.rescored ? { runs: sync.rescored.runs, from: sync.rescored.from, to: sync.rescored.to } : null, cells: cells.map(cellToJson) },
           null,
           2,
         ),
