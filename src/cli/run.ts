@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvergeError, EXIT } from '../errors';
 import { expandPlan } from '../grid';
@@ -8,7 +9,7 @@ import { openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSwe
 import { SweepExecution } from '../sweep/execute';
 import { sweepEtaSeconds } from '../sweep/eta';
 import { cellToJson, formatCells, summarizeCells } from '../report';
-import { nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
+import { collect, invokedCommand, nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
 
 /** Grids larger than this need --yes: a typo in an axis should not start a week of training. */
@@ -25,6 +26,7 @@ interface RunOptions {
   yes?: boolean;
   quiet?: boolean;
   json?: boolean;
+  set: string[];
 }
 
 /** Which runs belong to shard i of N: a stable hash of the run key, so shards never overlap. */
@@ -47,6 +49,7 @@ export function registerRun(program: Command): void {
     .option('-y, --yes', `allow sweeps of more than ${LARGE_SWEEP_RUNS} runs`)
     .option('-q, --quiet', 'no progress output, only the summary')
     .option('--json', 'print the summary as JSON')
+    .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML; recorded with the spec in the database)', collect, [])
     .addHelpText(
       'after',
       `
@@ -63,7 +66,8 @@ Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem
 Examples:
   converge run sweeps/smoke.yaml
   converge run sweeps/seed-finding.yaml --workers 2 --timeout 600
-  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db`,
+  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db
+  converge run sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]`,
     )
     .action(async (specPath: string, opts: RunOptions) => {
       const code = await runCommand(specPath, opts);
@@ -72,7 +76,7 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
-  const spec = loadSpec(specPath);
+  const spec = loadSpec(specPath, opts.set);
   const plan = expandPlan(spec);
   // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
   // database never retire each other's runs) and claims only its own keys. `merge` takes each
@@ -85,6 +89,9 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     );
   }
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
+  // The default folder is ours to make; a folder the user named must exist (a typo there should
+  // not silently start a new database somewhere else).
+  if (opts.db === undefined) mkdirSync('results', { recursive: true });
   const db = openDb(dbPath);
   let pool: TrainPool | undefined;
   let onSigint: (() => void) | undefined;
@@ -98,6 +105,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       if (sync.specChanged) {
         writeErr(`the spec changed since the last run (${sync.changes.join('; ') || 'formatting only'}): ${sync.added} new runs, ${sync.kept} kept, ${sync.retired} from earlier versions kept but no longer reported`);
       }
+      if (sync.rescored) writeErr(`re-scored ${sync.rescored.runs} runs: ${sync.rescored.text}`);
     }
     const before = readProgress(db);
     const total = before.total;
@@ -130,7 +138,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       ...leaseFromEnv(),
       events: {
         onClaimLost: (run) =>
-          writeErr(`run ${run.id} (seed ${run.seed}): another process took it over (this one's claim expired); stopped its work here, that process records it`),
+          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, the other process records it`),
         onRunEnd: (end) => progress.runEnded(end),
         onWaitForOthers: (held) => {
           if (human && !opts.quiet) writeErr(`waiting for ${held} run(s) held by other \`converge run\` processes (redone here if their owner stops heartbeating)`);
@@ -139,7 +147,8 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     });
     let interrupts = 0;
     let exitCode: number = EXIT.interrupted;
-    const resumeHint = `converge run ${specPath}${opts.db ? ` --db ${opts.db}` : ''}${opts.shard ? ` --shard ${opts.shard.index}/${opts.shard.count}` : ''}`;
+    // The command as it was invoked, every option included.
+    const resumeHint = invokedCommand();
     // SIGTERM (Slurm, Kubernetes, systemd) is the first Ctrl-C with its own exit code, 143;
     // a closed output (`| head`) is a Ctrl-C nobody can see.
     const interrupt = (why: 'SIGINT' | 'SIGTERM' | 'output closed') => {
@@ -172,7 +181,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const wall = (Date.now() - t0) / 1000;
     const after = readProgress(db);
     if (result.heartbeatFailed) {
-      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back. Check the database, then resume with: ${resumeHint}`);
+      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
       return EXIT.store;
     }
     if (result.interrupted) {
