@@ -6,6 +6,7 @@ import { TrainPool, defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
 import { openDb, ownerId, readProgress, readRuns, readSweep, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
+import { kernelWanted } from '../train/fused/kernel';
 import { cellToJson, formatCells, summarizeCells } from '../report';
 import { nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
@@ -51,6 +52,10 @@ Runs are keyed by their fully resolved parameters and seed: runs already done ar
 retrained, runs cut off by a crash or kill are redone, and changing the spec adds only the new
 runs. Ctrl-C stops cleanly (a second Ctrl-C stops at once); run the same command to resume.
 
+The fused engine trains on a WebAssembly SIMD kernel; CONVERGE_KERNEL=js selects its plain-JS
+kernel instead (the reference). A worker that cannot load the WebAssembly kernel trains on the JS
+one and says so once; runs.backend records which kernel ran (fused-wasm-simd or fused-js).
+
 Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem, 130 interrupted.
 
 Examples:
@@ -65,6 +70,8 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
+  // Checked here, before anything is written, rather than failing every run in the workers.
+  kernelWanted();
   const spec = loadSpec(specPath);
   const full = expandPlan(spec);
   // A shard's database holds only its share of the runs, so `merge` can simply union shards.
@@ -96,6 +103,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     if (human && !process.stderr.isTTY && !opts.quiet) {
       writeOut(`sweep ${spec.name}: ${total} runs (${alreadyDone} already done) into ${dbPath} with ${pool.workers} workers`);
     }
+    const notices = new Set<string>();
     const execution = new SweepExecution({
       db,
       spec,
@@ -104,7 +112,14 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       retries: opts.retries,
       timeoutSeconds: opts.timeout ?? 0,
       events: {
-        onRunEnd: (end) => progress.runEnded(end),
+        onRunEnd: (end) => {
+          // One line per distinct notice, not per run: every worker thread reports it on each run.
+          if (end.notice !== undefined && !notices.has(end.notice)) {
+            notices.add(end.notice);
+            writeErr(`note: ${end.notice}`);
+          }
+          progress.runEnded(end);
+        },
         onWaitForOthers: (held) => {
           if (human && !opts.quiet) writeErr(`waiting for ${held} run(s) held by other \`converge run\` processes (redone here if their owner stops heartbeating)`);
         },

@@ -43,6 +43,8 @@ export interface RunEnd {
   seconds: number;
   error?: string;
   backend?: string;
+  /** The engine's TrainSummary.notice, if any (the CLI prints each distinct one once). */
+  notice?: string;
 }
 
 export interface ExecuteEvents {
@@ -213,7 +215,7 @@ export class SweepExecution {
         const c = classifyRun(res.epochs, res.summary, spec.converged);
         const final = res.epochs[res.epochs.length - 1];
         finishRun(db, run.id, { backend: res.summary.backend, outcome: c.outcome, final, convergedEpoch: c.convergedEpoch, epochsRun: res.summary.epochsRun, seconds });
-        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend };
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend, ...(res.summary.notice !== undefined ? { notice: res.summary.notice } : {}) };
       } else {
         failRun(db, run.id, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend);
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', finalValMae: null, seconds, error: res.error.message };

@@ -65,5 +65,11 @@ export async function runEpochs(
     const te = trainer.evaluate(data.testX, data.testY, data.nTest);
     deadOutput = Math.max(tr.maxOutput, te.maxOutput) <= 0;
   }
-  return { backend: trainer.backend, epochsRun, deadOutput, diverged };
+  return {
+    backend: trainer.backend,
+    epochsRun,
+    deadOutput,
+    diverged,
+    ...(trainer.notice !== undefined ? { notice: trainer.notice } : {}),
+  };
 }

@@ -1,22 +1,29 @@
 import type { Dataset } from '../../data/sequences';
 import { ConvergeError } from '../../errors';
 import type { BatchMetrics, Evaluation, LstmWeights, Trainer, TrainRequest } from '../contract';
-import { adamStep, type AdamConfig } from './adam';
-import { batchGradient } from './backward';
-import { FusedNet, predictRow, syncTransposed } from './forward';
+import type { AdamConfig } from './adam';
+import { FusedNet, paramLayout, syncTransposed, type ParamLayout } from './forward';
+import { chooseKernel, type FusedKernel, type KernelChoice } from './kernel';
 
 /** The Trainer plus a raw forward pass (tests, population evaluation), like TfjsTrainer. */
 export interface FusedTrainer extends Trainer {
   /** Model outputs for `n` rows of x ([n, seqLen]). */
   predict(x: Float32Array, n: number): Float32Array;
+  /** Set when the wasm kernel was wanted but this thread could not load it. */
+  readonly notice?: string;
 }
 
 /**
- * The glue between the shared epoch loop and the fused kernels: owns one FusedNet (parameters
- * and every buffer, allocated here once) and the Adam moments. Nothing is allocated per batch
- * except the returned metrics object.
+ * The glue between the shared epoch loop and a fused kernel (kernel.ts: the WebAssembly SIMD one
+ * by default, the plain-JS one as fallback or with CONVERGE_KERNEL=js). The kernel's net owns the
+ * parameters, every buffer and the Adam moments, allocated once here.
  */
-export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: LstmWeights): FusedTrainer {
+export function createFusedTrainer(
+  req: TrainRequest,
+  data: Dataset,
+  weights: LstmWeights,
+  choice: KernelChoice = chooseKernel(),
+): FusedTrainer {
   const units = req.model.units;
   if (weights.units !== units || weights.inputDim !== 1) {
     throw new ConvergeError(
@@ -24,17 +31,21 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
       `weights are for units=${weights.units}, inputDim=${weights.inputDim}; the model needs units=${units}, inputDim=1`,
     );
   }
-  const net = new FusedNet({
-    inputDim: 1,
-    units,
-    seqLen: data.seqLen,
-    hardSigmoid: req.model.recurrentActivation === 'hard_sigmoid',
-    masking: req.model.masking,
-    relu: req.model.outputActivation === 'relu',
-  });
-  setWeights(net, weights);
-  const m = new Float64Array(net.layout.size);
-  const v = new Float64Array(net.layout.size);
+  const kernel: FusedKernel = choice.kernel;
+  const layout = paramLayout(1, units);
+  const net = kernel.createNet(
+    {
+      inputDim: 1,
+      units,
+      seqLen: data.seqLen,
+      hardSigmoid: req.model.recurrentActivation === 'hard_sigmoid',
+      masking: req.model.masking,
+      relu: req.model.outputActivation === 'relu',
+    },
+    data.trainX,
+    data.trainY,
+  );
+  net.setParams(packWeights(layout, weights));
   const adam: AdamConfig = {
     learningRate: req.train.learningRate,
     beta1: req.train.beta1,
@@ -42,25 +53,29 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
     epsilon: req.train.epsilon,
   };
   let step = 0;
-  const L = data.seqLen;
+  let scratch = new Float64Array(0);
+  const outputs = (x: Float32Array, n: number): Float64Array => {
+    if (scratch.length < n) scratch = new Float64Array(n);
+    net.predict(x, n, scratch);
+    return scratch;
+  };
 
   return {
-    backend: 'fused-js',
+    backend: kernel.backend,
+    ...(choice.notice !== undefined ? { notice: choice.notice } : {}),
     trainBatch(rows: Int32Array): BatchMetrics {
-      const metrics = batchGradient(net, data.trainX, data.trainY, rows);
       step++;
-      adamStep(net.params, net.grad, m, v, step, adam);
-      syncTransposed(net);
-      return metrics;
+      return net.trainBatch(rows, step, adam);
     },
     evaluate(x: Float32Array, y: Float32Array, n: number): Evaluation {
       // Same refusal as the tfjs trainer: a mean over no rows is not a metric.
       if (n < 1) throw new ConvergeError('train.emptyEvaluation', 'evaluate() needs at least one row');
+      const preds = outputs(x, n);
       let loss = 0;
       let mae = 0;
       let maxOutput = -Infinity;
       for (let r = 0; r < n; r++) {
-        const pred = predictRow(net, x, r * L);
+        const pred = preds[r]!;
         const err = pred - y[r]!;
         loss += err * err;
         mae += Math.abs(err);
@@ -71,32 +86,28 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
     },
     isFrozen(): boolean {
       // v accumulates g²; it is exactly zero only if every gradient so far was exactly zero.
-      for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
-      return step > 0;
+      return step > 0 && net.secondMomentsZero();
     },
     predict(x: Float32Array, n: number): Float32Array {
-      const out = new Float32Array(n);
-      for (let r = 0; r < n; r++) out[r] = predictRow(net, x, r * L);
-      return out;
+      return Float32Array.from(outputs(x, n).subarray(0, n));
     },
     getWeights(): LstmWeights {
-      return getWeights(net);
+      return unpackWeights(layout, net.getParams());
     },
     dispose(): void {
-      // Only garbage-collected typed arrays: nothing to free.
+      // Only garbage-collected typed arrays and wasm memory: nothing to free.
     },
   };
 }
 
-/** Copies Keras-layout weights into the packed float64 parameters. */
-export function setWeights(net: FusedNet, w: LstmWeights): void {
-  const lay = net.layout;
-  const g = 4 * net.units;
+/** Keras-layout weights as packed float64 parameters (ParamLayout order). */
+export function packWeights(lay: ParamLayout, w: LstmWeights): Float64Array {
+  const g = 4 * lay.units;
   const expect: Array<[string, Float32Array, number]> = [
     ['kernel', w.kernel, lay.inputDim * g],
-    ['recurrentKernel', w.recurrentKernel, net.units * g],
+    ['recurrentKernel', w.recurrentKernel, lay.units * g],
     ['bias', w.bias, g],
-    ['denseKernel', w.denseKernel, net.units],
+    ['denseKernel', w.denseKernel, lay.units],
     ['denseBias', w.denseBias, 1],
   ];
   for (const [name, arr, len] of expect) {
@@ -104,18 +115,17 @@ export function setWeights(net: FusedNet, w: LstmWeights): void {
       throw new ConvergeError('train.badWeights', `${name} has ${arr.length} values, expected ${len}`);
     }
   }
-  net.params.set(w.kernel, lay.kernel);
-  net.params.set(w.recurrentKernel, lay.recurrent);
-  net.params.set(w.bias, lay.bias);
-  net.params.set(w.denseKernel, lay.dense);
-  net.params.set(w.denseBias, lay.denseBias);
-  syncTransposed(net);
+  const p = new Float64Array(lay.size);
+  p.set(w.kernel, lay.kernel);
+  p.set(w.recurrentKernel, lay.recurrent);
+  p.set(w.bias, lay.bias);
+  p.set(w.denseKernel, lay.dense);
+  p.set(w.denseBias, lay.denseBias);
+  return p;
 }
 
-/** The packed parameters as Keras-layout float32 weights (a copy). */
-export function getWeights(net: FusedNet): LstmWeights {
-  const lay = net.layout;
-  const p = net.params;
+/** Packed parameters as Keras-layout float32 weights (a copy). */
+export function unpackWeights(lay: ParamLayout, p: Float64Array): LstmWeights {
   return {
     inputDim: lay.inputDim,
     units: lay.units,
@@ -125,4 +135,15 @@ export function getWeights(net: FusedNet): LstmWeights {
     denseKernel: Float32Array.from(p.subarray(lay.dense, lay.denseBias)),
     denseBias: Float32Array.from(p.subarray(lay.denseBias, lay.size)),
   };
+}
+
+/** Copies Keras-layout weights into a FusedNet's packed float64 parameters. */
+export function setWeights(net: FusedNet, w: LstmWeights): void {
+  net.params.set(packWeights(net.layout, w));
+  syncTransposed(net);
+}
+
+/** A FusedNet's packed parameters as Keras-layout float32 weights (a copy). */
+export function getWeights(net: FusedNet): LstmWeights {
+  return unpackWeights(net.layout, net.params);
 }

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { makeDataset, type Dataset } from '../../src/data/sequences';
+import { seedRequest } from '../../src/sweep/request';
+import type { TrainRequest } from '../../src/train/contract';
+import {
+  chooseKernel,
+  createFusedTrainer,
+  jsKernel,
+  loadWasmKernel,
+  packWeights,
+  paramLayout,
+  type FusedKernel,
+  type KernelNet,
+  type NetOptions,
+} from '../../src/train/fused';
+import type { AdamConfig } from '../../src/train/fused/adam';
+import type { WasmKernel } from '../../src/train/fused/wasm-kernel';
+import { batchesOf, epochOrder, initWeights } from '../../src/train/init';
+import { createRng } from '../../src/util/rng';
+
+/**
+ * The WebAssembly SIMD kernel against the plain-JS kernels it replaces. Both compute in float64
+ * and sum every dot product in the same order; they differ only in exp (sigmoid, tanh), which
+ * the kernel approximates to a few ulp. So after one epoch of Adam every parameter agrees within
+ * 1e-12 relative: |wasm − js| ≤ 1e-12·max(|wasm|, |js|), elementwise.
+ */
+const REL = 1e-12;
+const SEQ = 40;
+const N = SEQ + 1;
+
+function wasmKernel(): WasmKernel {
+  const w = loadWasmKernel();
+  assert.ok(w.ok, `the wasm kernel must load in the tests: ${w.ok ? '' : w.reason}`);
+  return w.kernel as WasmKernel;
+}
+
+interface Config {
+  units: number;
+  hard: boolean;
+  masking: boolean;
+  relu: boolean;
+  batchSize: number;
+}
+
+function requestFor(c: Config, seed: number): TrainRequest {
+  return seedRequest({
+    seqLen: SEQ,
+    nSamples: N,
+    seed,
+    model: {
+      units: c.units,
+      recurrentActivation: c.hard ? 'hard_sigmoid' : 'sigmoid',
+      masking: c.masking,
+      outputActivation: c.relu ? 'relu' : 'linear',
+    },
+    train: { epochs: 1, batchSize: c.batchSize },
+  });
+}
+
+function optionsFor(req: TrainRequest): NetOptions {
+  return {
+    inputDim: 1,
+    units: req.model.units,
+    seqLen: req.seqLen,
+    hardSigmoid: req.model.recurrentActivation === 'hard_sigmoid',
+    masking: req.model.masking,
+    relu: req.model.outputActivation === 'relu',
+  };
+}
+
+function netFor(kernel: FusedKernel, req: TrainRequest, data: Dataset): KernelNet {
+  const net = kernel.createNet(optionsFor(req), data.trainX, data.trainY);
+  net.setParams(packWeights(paramLayout(1, req.model.units), initWeights(req.model, 1, req.seed)));
+  return net;
+}
+
+/** The first seed whose relu output is positive on some train row at initialisation (a live run). */
+function liveSeed(c: Config): number {
+  for (let seed = 1; seed < 100; seed++) {
+    const req = requestFor(c, seed);
+    const data = makeDataset(SEQ, N, req.testFraction, seed);
+    const out = new Float64Array(data.nTrain);
+    netFor(jsKernel, req, data).predict(data.trainX, data.nTrain, out);
+    if (out.some((v) => v > 0)) return seed;
+  }
+  throw new Error('no live seed');
+}
+
+function assertParamsClose(a: Float64Array, b: Float64Array, what: string): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) {
+    const tol = REL * Math.max(Math.abs(a[i]!), Math.abs(b[i]!));
+    assert.ok(Math.abs(a[i]! - b[i]!) <= tol, `${what}[${i}]: wasm ${a[i]} vs js ${b[i]} (|diff| ${Math.abs(a[i]! - b[i]!)} > ${tol})`);
+  }
+}
+
+const ADAM: AdamConfig = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+
+describe('the WebAssembly SIMD kernel against the plain-JS kernels (float64, 1e-12 relative)', () => {
+  for (const units of [1, 10, 17]) {
+    for (const batchSize of [1, 32]) {
+      for (const masking of [true, false]) {
+        for (const hard of [false, true]) {
+          for (const relu of [true, false]) {
+            const c: Config = { units, hard, masking, relu, batchSize };
+            const label = `units ${units}, batch ${batchSize}, masking ${masking ? 'on' : 'off'}, ${hard ? 'hard_sigmoid' : 'sigmoid'} gates, ${relu ? 'relu' : 'linear'} output`;
+            test(`one epoch ends with the same parameters, losses and predictions (${label})`, () => {
+              const seed = relu ? liveSeed(c) : 1;
+              const req = requestFor(c, seed);
+              const data = makeDataset(SEQ, N, req.testFraction, seed);
+              const js = netFor(jsKernel, req, data);
+              const wasm = netFor(wasmKernel(), req, data);
+              const start = js.getParams();
+              let step = 0;
+              for (const rows of batchesOf(epochOrder(data.nTrain, 1, seed, true), batchSize)) {
+                step++;
+                const a = wasm.trainBatch(rows, step, ADAM);
+                const b = js.trainBatch(rows, step, ADAM);
+                assert.ok(Math.abs(a.loss - b.loss) <= REL * Math.abs(b.loss), `batch ${step} loss: wasm ${a.loss} vs js ${b.loss}`);
+                assert.ok(Math.abs(a.mae - b.mae) <= REL * Math.abs(b.mae), `batch ${step} mae: wasm ${a.mae} vs js ${b.mae}`);
+              }
+              const pj = js.getParams();
+              assertParamsClose(wasm.getParams(), pj, 'parameter');
+              // Otherwise the comparison would prove nothing.
+              const moved = pj.reduce((m, v, i) => Math.max(m, Math.abs(v - start[i]!)), 0);
+              assert.ok(moved > 1e-4, `the parameters moved only ${moved}`);
+              const pa = new Float64Array(data.nTest);
+              const pb = new Float64Array(data.nTest);
+              wasm.predict(data.testX, data.nTest, pa);
+              js.predict(data.testX, data.nTest, pb);
+              assertParamsClose(pa, pb, 'test prediction');
+              assert.equal(wasm.secondMomentsZero(), js.secondMomentsZero());
+            });
+          }
+        }
+      }
+    }
+  }
+
+  test('the gradient agrees on rows with zeros inside, inputs other than 1 and an all-zero row (general masking path)', () => {
+    const rows = [
+      [0, 0, 0, 0, 0.5, 1, 1, 0.8, 1, 1, 1, 1],
+      [0.3, 1, 0, 0, 1, 0.7, 0, 1, 1, 0.9, 1, 1],
+      [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.6],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ];
+    const seq = rows[0]!.length;
+    const x = new Float32Array(rows.length * seq);
+    rows.forEach((r, i) => x.set(r, i * seq));
+    const y = Float32Array.from([0.6, 0.1, 0.9, 0.2]);
+    for (const units of [3, 4]) {
+      for (const masking of [true, false]) {
+        for (const hard of [false, true]) {
+          const opts: NetOptions = { inputDim: 1, units, seqLen: seq, hardSigmoid: hard, masking, relu: true };
+          const rng = createRng(11 + units);
+          const p = Float64Array.from({ length: paramLayout(1, units).size }, () => (rng.next() * 2 - 1) * (hard ? 2.5 : 1.2));
+          p[paramLayout(1, units).denseBias] = 1.5;
+          const js = jsKernel.createNet(opts, x, y);
+          const wasm = wasmKernel().createNet(opts, x, y);
+          js.setParams(p);
+          wasm.setParams(p);
+          const all = Int32Array.from({ length: rows.length }, (_, i) => i);
+          const a = wasm.batchGradient(all);
+          const b = js.batchGradient(all);
+          assert.ok(Math.abs(a.loss - b.loss) <= REL * b.loss);
+          const ga = wasm.getGradient();
+          const gb = js.getGradient();
+          const scale = gb.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          assert.ok(scale > 0);
+          for (let i = 0; i < ga.length; i++) {
+            // A sum of terms of either sign can cancel far below its terms: the slack is on the
+            // gradient's largest element.
+            const tol = REL * (Math.max(Math.abs(ga[i]!), Math.abs(gb[i]!)) + 1e-3 * scale);
+            assert.ok(Math.abs(ga[i]! - gb[i]!) <= tol, `units ${units}, masking ${masking}, hard ${hard}: grad[${i}] wasm ${ga[i]} vs js ${gb[i]}`);
+          }
+        }
+      }
+    }
+  });
+
+  test("the kernel's sigmoid and tanh are within 4 ulp of 1/(1+Math.exp(−x)) and Math.tanh, and keep NaN, ±0 and the limits", () => {
+    const { sigmoid, tanh } = wasmKernel().approximations();
+    const ulps = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Number.EPSILON * Math.abs(b), Number.MIN_VALUE));
+    const rng = createRng(5);
+    let worstS = 0;
+    let worstT = 0;
+    for (let i = 0; i < 100_000; i++) {
+      // Log-uniform magnitudes from 1e-8 to 700, both signs.
+      const x = (rng.next() < 0.5 ? -1 : 1) * Math.exp(Math.log(1e-8) + rng.next() * (Math.log(700) - Math.log(1e-8)));
+      worstS = Math.max(worstS, ulps(sigmoid(x), 1 / (1 + Math.exp(-x))));
+      worstT = Math.max(worstT, ulps(tanh(x), Math.tanh(x)));
+    }
+    assert.ok(worstS <= 4, `sigmoid: ${worstS} ulp`);
+    assert.ok(worstT <= 4, `tanh: ${worstT} ulp`);
+    assert.ok(Number.isNaN(sigmoid(NaN)) && Number.isNaN(tanh(NaN)));
+    assert.ok(Object.is(tanh(-0), -0) && Object.is(tanh(0), 0));
+    assert.equal(sigmoid(Infinity), 1);
+    assert.equal(sigmoid(-Infinity), 0);
+    assert.equal(sigmoid(-720), 0);
+    assert.equal(tanh(Infinity), 1);
+    assert.equal(tanh(-Infinity), -1);
+  });
+
+  test('the trainer runs on the wasm kernel by default and records it; CONVERGE_KERNEL=js selects the JS kernel', () => {
+    assert.equal(chooseKernel({}).kernel.backend, 'fused-wasm-simd');
+    assert.equal(chooseKernel({ CONVERGE_KERNEL: 'wasm' }).kernel.backend, 'fused-wasm-simd');
+    assert.equal(chooseKernel({ CONVERGE_KERNEL: 'js' }).kernel.backend, 'fused-js');
+    assert.throws(() => chooseKernel({ CONVERGE_KERNEL: 'gpu' }), (e: { code?: string; message?: string }) => e.code === 'train.unknownKernel' && /expected 'wasm' or 'js', got 'gpu'/.test(e.message ?? ''));
+    const req = seedRequest({ seqLen: SEQ, nSamples: N, seed: 1 });
+    const data = makeDataset(SEQ, N, req.testFraction, 1);
+    const t = createFusedTrainer(req, data, initWeights(req.model, 1, 1), chooseKernel({ CONVERGE_KERNEL: 'js' }));
+    assert.equal(t.backend, 'fused-js');
+    assert.equal(t.notice, undefined);
+    const w = createFusedTrainer(req, data, initWeights(req.model, 1, 1), chooseKernel({}));
+    assert.equal(w.backend, 'fused-wasm-simd');
+  });
+
+  test('a batch naming a row outside the train split is refused before it reaches linear memory', () => {
+    const req = seedRequest({ seqLen: SEQ, nSamples: N, seed: 1 });
+    const data = makeDataset(SEQ, N, req.testFraction, 1);
+    const net = netFor(wasmKernel(), req, data);
+    assert.throws(() => net.trainBatch(Int32Array.of(data.nTrain), 1, ADAM), (e: { code?: string }) => e.code === 'train.badBatch');
+    assert.throws(() => net.trainBatch(Int32Array.of(-1), 1, ADAM), (e: { code?: string }) => e.code === 'train.badBatch');
+  });
+});
