@@ -131,6 +131,9 @@ export function alloc(bytes: usize): usize {
 
 // ---- sigmoid, tanh, hard sigmoid on two lanes ----
 
+// Clamps use pmin/pmax (one minpd/maxpd each in V8; min/max are long sequences for their
+// NaN and −0 rules) with the argument first: pmin(x, c) = c < x ? c : x, so a NaN x stays NaN.
+
 // [6/6] Padé approximant of exp(r) = P(r)/Q(r), P = E + O, Q = E − O, |r| ≤ ln2/2:
 // truncation error ~1e-19 relative, far below one ulp.
 const C1: f64 = 0.5;
@@ -161,7 +164,7 @@ const EXP_OVERFLOW: f64 = 709.782712893384;
   // exact value is smaller still) until exp(−z) overflows (z < −709.78), where it is 0 as
   // 1/(1+Math.exp(−z)) gives; above z = 708 it is 1 to the last bit either way.
   const nz = f64x2.neg(z);
-  const a = f64x2.min(f64x2.max(nz, f64x2.splat(-708.0)), f64x2.splat(708.0));
+  const a = f64x2.pmin(f64x2.pmax(nz, f64x2.splat(-708.0)), f64x2.splat(708.0));
   const nf = f64x2.nearest(f64x2.mul(a, f64x2.splat(LOG2E)));
   const r = f64x2.sub(f64x2.sub(a, f64x2.mul(nf, f64x2.splat(LN2_HI))), f64x2.mul(nf, f64x2.splat(LN2_LO)));
   const r2 = f64x2.mul(r, r);
@@ -185,7 +188,7 @@ const EXP_OVERFLOW: f64 = 709.782712893384;
 // @ts-ignore: decorator
 @inline function tanh2(z: v128): v128 {
   // tanh(20) is 1 in float64.
-  const a = f64x2.mul(f64x2.min(f64x2.abs(z), f64x2.splat(20.0)), f64x2.splat(2.0));
+  const a = f64x2.mul(f64x2.pmin(f64x2.abs(z), f64x2.splat(20.0)), f64x2.splat(2.0));
   const nf = f64x2.nearest(f64x2.mul(a, f64x2.splat(LOG2E)));
   const r = f64x2.sub(f64x2.sub(a, f64x2.mul(nf, f64x2.splat(LN2_HI))), f64x2.mul(nf, f64x2.splat(LN2_LO)));
   const r2 = f64x2.mul(r, r);
@@ -207,7 +210,7 @@ const EXP_OVERFLOW: f64 = 709.782712893384;
 // @ts-ignore: decorator
 @inline function hardSigmoid2(z: v128): v128 {
   const g = f64x2.add(f64x2.mul(f64x2.splat(0.2), z), f64x2.splat(0.5));
-  return f64x2.min(f64x2.max(g, f64x2.splat(0.0)), f64x2.splat(1.0));
+  return f64x2.pmin(f64x2.pmax(g, f64x2.splat(0.0)), f64x2.splat(1.0));
 }
 
 // @ts-ignore: decorator
@@ -275,8 +278,12 @@ export function secondMomentsZero(): i32 {
 
 /**
  * One LSTM step from state slot s (hs/cs at s·UP) to slot s+1, storing the activations of
- * stored step s. Per unit pair, the four gate sums run as four accumulators over the recurrent
- * rows m, in the order forward.ts sums them.
+ * stored step s. Three passes, each over independent vectors, so the CPU overlaps iterations
+ * instead of waiting on one unit's chain (sum → gate → cell → tanh → h):
+ * 1. per unit pair, the four gate sums as four accumulators over the recurrent rows m, in the
+ *    order forward.ts sums them, stored raw into act;
+ * 2. the gate activations in place (i and f blocks are adjacent: one loop);
+ * 3. per unit pair, c = f·c_prev + i·g, h = o·tanh(c).
  */
 // @ts-ignore: decorator
 @inline function lstmStep(s: i32, x: f64): void {
@@ -316,16 +323,25 @@ export function secondMomentsZero(): i32 {
       zo = f64x2.add(zo, f64x2.mul(v128.load(row + 3 * gb), hm));
       row += rowBytes;
     }
-    const gi = gate2(zi);
-    const gf = gate2(zf);
-    const gg = tanh2(zg);
-    const go = gate2(zo);
+    v128.store(a0 + ko, zi);
+    v128.store(a0 + ko + gb, zf);
+    v128.store(a0 + ko + 2 * gb, zg);
+    v128.store(a0 + ko + 3 * gb, zo);
+  }
+  const ifEnd = a0 + 2 * gb;
+  for (let p = a0; p < ifEnd; p += 16) v128.store(p, gate2(v128.load(p)));
+  const gEnd = ifEnd + gb;
+  for (let p = ifEnd; p < gEnd; p += 16) v128.store(p, tanh2(v128.load(p)));
+  const oEnd = gEnd + gb;
+  for (let p = gEnd; p < oEnd; p += 16) v128.store(p, gate2(v128.load(p)));
+  for (let k = 0; k < UP; k += 2) {
+    const ko = <usize>k << 3;
+    const gi = v128.load(a0 + ko);
+    const gf = v128.load(a0 + ko + gb);
+    const gg = v128.load(a0 + ko + 2 * gb);
+    const go = v128.load(a0 + ko + 3 * gb);
     const c = f64x2.add(f64x2.mul(gf, v128.load(cPrev + ko)), f64x2.mul(gi, gg));
     const tc = tanh2(c);
-    v128.store(a0 + ko, gi);
-    v128.store(a0 + ko + gb, gf);
-    v128.store(a0 + ko + 2 * gb, gg);
-    v128.store(a0 + ko + 3 * gb, go);
     v128.store(cNext + ko, c);
     v128.store(hNext + ko, f64x2.mul(go, tc));
     v128.store(tc0 + ko, tc);

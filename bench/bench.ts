@@ -25,6 +25,7 @@ import type { EpochMetrics, TrainRequest } from '../src/train/contract';
 import { createFusedTrainer, fusedEngine } from '../src/train/fused';
 import { batchesOf, epochOrder, initWeights } from '../src/train/init';
 import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
+import { benchKernels, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
 
 interface BenchCase {
   name: string;
@@ -199,9 +200,11 @@ async function main(): Promise<void> {
   log('fused: median of full epochs (train + validation) after one warm-up epoch');
   log('tfjs: timed on a few batches after one warm-up batch, EXTRAPOLATED to a full epoch (+ one validation pass)\n');
 
+  const tfjsByShape = new Map<string, number>();
   for (const c of CASES) {
     const fused = await benchFused(c);
     const tfjs = await benchTfjs(c);
+    tfjsByShape.set(`${c.seqLen}/${c.nSamples}/${c.batchSize}`, tfjs.secondsPerEpoch);
     const rss = c.seqLen === 2000 ? await fusedPeakRss(c) : undefined;
     const ratio = tfjs.secondsPerEpoch / fused.secondsPerEpoch;
     const caseInfo = { seq_len: c.seqLen, n_samples: c.nSamples, batch_size: c.batchSize };
@@ -250,6 +253,8 @@ async function main(): Promise<void> {
     log('');
   }
 
+  await benchKernelCases(json, log, tfjsByShape);
+
   // The sweep through the real CLI (pool + SQLite + progress), 1 vs 2 workers, and the peak RSS
   // of a real `converge run` process training L=2000, N=50 (main thread + its worker: an upper
   // bound on the worker's own RSS).
@@ -263,6 +268,18 @@ async function main(): Promise<void> {
     log(`16-run sweep (L=200, N=130, batch 1, 50 epochs each) through \`converge run\` (median of 3 alternating trials each): 1 worker ${sweep.one.toFixed(2)} s, 2 workers ${sweep.two.toFixed(2)} s: ${(sweep.one / sweep.two).toFixed(2)}× faster`);
     log(`peak RSS of a \`converge run --workers 1\` process training L=2000, N=50 (5 epochs): ${rssRun.toFixed(1)} MB (main thread + worker)`);
   }
+}
+
+/** Batch 1, WebAssembly SIMD vs JS kernel, side by side (bench/kernels.ts). */
+async function benchKernelCases(json: boolean, log: (s: string) => void, tfjsByShape: Map<string, number>): Promise<void> {
+  log('batch 1, fused kernels side by side: CPU-time medians of interleaved epochs, seed 1 (alive at init)');
+  for (const c of KERNEL_CASES) {
+    const r = benchKernels(c);
+    if (json) for (const o of kernelRecords(r, tfjsByShape.get(`${c.seqLen}/${c.nSamples}/1`))) console.log(JSON.stringify(o));
+    else log(`  ${kernelLine(r)}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  log('');
 }
 
 const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
