@@ -587,3 +587,139 @@ export function trainBatch(B: i32, lr: f64, b1: f64, b2: f64, eps: f64, c1: f64,
   adamStep(lr, b1, b2, eps, c1, c2);
   return loss;
 }
+
+// ---- shared trajectory (masking on, every unmasked step holds the same input) ----
+//
+// A masked step carries h and c unchanged, so a row whose unmasked steps all hold the same
+// input runs the first m steps of one trajectory from the zero state (m = its unmasked step
+// count; the seed's row k: m = L−k). A batch then needs one forward pass to its longest row,
+// per-row Dense heads on h_m, and one backward pass through time with each row's dLoss/dh_m =
+// dOut·denseKernel added where that row ends: the per-row gradient summed in another order.
+// Same algorithm and order of operations as src/train/fused/shared.ts (the JS shared path).
+
+let sharedX: f64 = 1.0;
+
+/** The input value every unmasked step of the train rows holds (the JS side checks it). */
+export function setSharedInput(x: f64): void {
+  sharedX = x;
+}
+/** Per train row, its unmasked step count (filled by the JS side once). */
+export function trainStepsPtr(): usize { return pLens; }
+
+/** Forward over `m` steps of the constant input x from the zero state, storing every step. */
+function forwardConst(x: f64, m: i32): void {
+  zeroState();
+  for (let s = 0; s < m; s++) {
+    store<f64>(pXs + (<usize>s << 3), x);
+    lstmStep(s, x);
+  }
+  nStored = m;
+}
+
+/**
+ * The shared-trajectory batch gradient over rows[0..B) of the train split; returns the loss (MAE
+ * via maeOfLastBatch()). The injections are summed into pInj (zero between calls).
+ */
+export function sharedBatchGradient(B: i32): f64 {
+  zeroGrad();
+  let longest = 0;
+  for (let i = 0; i < B; i++) {
+    const m = load<i32>(pLens + (<usize>load<i32>(pRows + (<usize>i << 2)) << 2));
+    if (m > longest) longest = m;
+  }
+  forwardConst(sharedX, longest);
+  let loss: f64 = 0;
+  let mae: f64 = 0;
+  let top = 0;
+  const gd = pGrad + (<usize>oD << 3);
+  const gdb = pGrad + (<usize>oDB << 3);
+  for (let i = 0; i < B; i++) {
+    const r = load<i32>(pRows + (<usize>i << 2));
+    const m = load<i32>(pLens + (<usize>r << 2));
+    const out = denseOut(m);
+    const pred = RELU && out < 0 ? 0 : out;
+    const err = pred - <f64>load<f32>(pTrainY + (<usize>r << 2));
+    loss += err * err;
+    mae += abs(err);
+    const dOut = RELU && !(out > 0) ? 0 : (2 * err) / <f64>B;
+    const h = pHs + (<usize>(m * UP) << 3);
+    for (let k = 0; k < U; k++) {
+      const ko = <usize>k << 3;
+      store<f64>(gd + ko, load<f64>(gd + ko) + dOut * load<f64>(h + ko));
+    }
+    store<f64>(gdb, load<f64>(gdb) + dOut);
+    if (dOut != 0) {
+      const ip = pInj + (<usize>m << 3);
+      store<f64>(ip, load<f64>(ip) + dOut);
+      if (m > top) top = m;
+    }
+  }
+  // A row of zero steps ends at the zero initial state: its adjoint reaches no parameter.
+  store<f64>(pInj, 0);
+  sharedBackward(top);
+  lastMae = mae / <f64>B;
+  return loss / <f64>B;
+}
+
+/** Backward over stored steps top−1 … 0, adding inject[s+1]·denseKernel to dh before step s. */
+function sharedBackward(top: i32): void {
+  for (let k = 0; k < UP; k += 2) {
+    v128.store(pDh + (<usize>k << 3), f64x2.splat(0));
+    v128.store(pDc + (<usize>k << 3), f64x2.splat(0));
+  }
+  const d = pParams + (<usize>oD << 3);
+  for (let s = top - 1; s >= 0; s--) {
+    const ip = pInj + (<usize>(s + 1) << 3);
+    const w = load<f64>(ip);
+    if (w != 0) {
+      for (let k = 0; k < U; k++) {
+        const ko = <usize>k << 3;
+        store<f64>(pDh + ko, load<f64>(pDh + ko) + w * load<f64>(d + ko));
+      }
+      store<f64>(ip, 0);
+    }
+    backStep(s);
+  }
+  accumulate(0, top);
+}
+
+export function trainBatchShared(B: i32, lr: f64, b1: f64, b2: f64, eps: f64, c1: f64, c2: f64): f64 {
+  const loss = sharedBatchGradient(B);
+  adamStep(lr, b1, b2, eps, c1, c2);
+  return loss;
+}
+
+/**
+ * Outputs of n rows sharing one trajectory of constant input x, row i ending after steps[i]
+ * (i32 at stepsPtr): one forward pass to the longest, a Dense head per row (into f64 outPtr).
+ */
+export function predictShared(x: f64, stepsPtr: usize, n: i32, outPtr: usize): void {
+  let longest = 0;
+  for (let i = 0; i < n; i++) longest = max(longest, load<i32>(stepsPtr + (<usize>i << 2)));
+  forwardConst(x, longest);
+  for (let i = 0; i < n; i++) {
+    const out = denseOut(load<i32>(stepsPtr + (<usize>i << 2)));
+    store<f64>(outPtr + (<usize>i << 3), RELU && out < 0 ? 0 : out);
+  }
+}
+
+/**
+ * population.ts's populationOutputs: the output for every population row k = 0..L (k zeros,
+ * then ones) into f64 outPtr. Masking on: one forward pass of length L, row k's output is the
+ * head on h after L−k steps. Masking off: each row on its own (zeros enter the LSTM), its input
+ * written into rowPtr (L f32 of scratch).
+ */
+export function populationOutputs(outPtr: usize, rowPtr: usize): void {
+  if (MASKING) {
+    forwardConst(1.0, L);
+    for (let k = 0; k <= L; k++) {
+      const out = denseOut(L - k);
+      store<f64>(outPtr + (<usize>k << 3), RELU && out < 0 ? 0 : out);
+    }
+    return;
+  }
+  for (let k = 0; k <= L; k++) {
+    for (let t = 0; t < L; t++) store<f32>(rowPtr + (<usize>t << 2), t < k ? <f32>0 : <f32>1);
+    store<f64>(outPtr + (<usize>k << 3), forwardRow(rowPtr));
+  }
+}

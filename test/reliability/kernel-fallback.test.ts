@@ -40,7 +40,7 @@ test('CONVERGE_KERNEL=js trains on the JS kernel silently; an unknown value is r
   writeSpec(dir, 'k.yaml', SPEC);
   const bad = convergeSync(dir, ['run', 'k.yaml', '--db', 'bad.db'], { CONVERGE_KERNEL: 'gpu' });
   assert.equal(bad.code, 2, bad.stderr);
-  assert.match(oneLine(bad.stderr), /^converge: CONVERGE_KERNEL: expected 'wasm' or 'js', got 'gpu' \[train\.unknownKernel\]$/);
+  assert.match(oneLine(bad.stderr), /^converge: CONVERGE_KERNEL: expected one of wasm, wasm-per-row, js, js-per-row, got 'gpu' \[train\.unknownKernel\]$/);
   assert.equal(existsSync(join(dir, 'bad.db')), false);
   const r = await converge(t, dir, ['run', 'k.yaml', '--db', 'k.db', '--workers', '1', '--quiet'], { CONVERGE_KERNEL: 'js' });
   assert.equal(r.code, 0, r.stderr);

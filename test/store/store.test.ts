@@ -64,7 +64,7 @@ describe('the SQLite store', () => {
     assert.equal(a.length, 3);
     assert.equal(b.length, 1);
     assert.equal(new Set([...a, ...b].map((r) => r.id)).size, 4);
-    recordEpoch(db, a[0]!.id, { epoch: 1, loss: 1, mae: 1, valLoss: 1, valMae: 1, seconds: 0.1 });
+    recordEpoch(db, a[0]!.id, { epoch: 1, loss: 1, mae: 1, valLoss: 1, valMae: 1, popLoss: 1, popMae: 1, unseenMae: 1, popMaxOutput: 1, seconds: 0.1 });
     assert.equal(releaseRuns(db, 'a'), 3);
     assert.equal(db.prepare(`SELECT count(*) FROM epochs`).pluck().get(), 0);
     assert.equal(readProgress(db).pending, 3);
@@ -87,7 +87,7 @@ describe('the SQLite store', () => {
     const { db, file, spec, plan } = fresh();
     syncPlan(db, file, spec, plan);
     const [r] = claimRuns(db, { owner: 'a', limit: 1, leaseSeconds: 60, retries: 0 });
-    const m = { epoch: 1, loss: 0.1, mae: 0.2, valLoss: 0.01, valMae: 0.04, seconds: 0.5 };
+    const m = { epoch: 1, loss: 0.1, mae: 0.2, valLoss: 0.01, valMae: 0.04, popLoss: 0.01, popMae: 0.04, unseenMae: 0.04, popMaxOutput: 1, seconds: 0.5 };
     recordEpoch(db, r!.id, m);
     finishRun(db, r!.id, { backend: 'fused-js', outcome: 'converged', final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 });
     const row = readRuns(db).find((x) => x.id === r!.id)!;

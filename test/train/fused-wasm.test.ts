@@ -10,6 +10,7 @@ import {
   loadWasmKernel,
   packWeights,
   paramLayout,
+  type BatchPath,
   type FusedKernel,
   type KernelNet,
   type NetOptions,
@@ -69,8 +70,8 @@ function optionsFor(req: TrainRequest): NetOptions {
   };
 }
 
-function netFor(kernel: FusedKernel, req: TrainRequest, data: Dataset): KernelNet {
-  const net = kernel.createNet(optionsFor(req), data.trainX, data.trainY);
+function netFor(kernel: FusedKernel, req: TrainRequest, data: Dataset, path: BatchPath = 'per-row'): KernelNet {
+  const net = kernel.createNet(optionsFor(req), data.trainX, data.trainY, path);
   net.setParams(packWeights(paramLayout(1, req.model.units), initWeights(req.model, 1, req.seed)));
   return net;
 }
@@ -103,14 +104,16 @@ describe('the WebAssembly SIMD kernel against the plain-JS kernels (float64, 1e-
       for (const masking of [true, false]) {
         for (const hard of [false, true]) {
           for (const relu of [true, false]) {
+           for (const path of masking ? (['per-row', 'shared'] as const) : (['per-row'] as const)) {
             const c: Config = { units, hard, masking, relu, batchSize };
             const label = `units ${units}, batch ${batchSize}, masking ${masking ? 'on' : 'off'}, ${hard ? 'hard_sigmoid' : 'sigmoid'} gates, ${relu ? 'relu' : 'linear'} output`;
-            test(`one epoch ends with the same parameters, losses and predictions (${label})`, () => {
+            test(`one epoch on the wasm ${path} path ends with the per-row JS kernel's parameters, losses and predictions (${label})`, () => {
               const seed = relu ? liveSeed(c) : 1;
               const req = requestFor(c, seed);
               const data = makeDataset(SEQ, N, req.testFraction, seed);
               const js = netFor(jsKernel, req, data);
-              const wasm = netFor(wasmKernel(), req, data);
+              const wasm = netFor(wasmKernel(), req, data, path);
+              assert.equal(wasm.path, path);
               const start = js.getParams();
               let step = 0;
               for (const rows of batchesOf(epochOrder(data.nTrain, 1, seed, true), batchSize)) {
@@ -131,12 +134,59 @@ describe('the WebAssembly SIMD kernel against the plain-JS kernels (float64, 1e-
               js.predict(data.testX, data.nTest, pb);
               assertParamsClose(pa, pb, 'test prediction');
               assert.equal(wasm.secondMomentsZero(), js.secondMomentsZero());
+              const popA = wasm.predictPopulation(new Float64Array(SEQ + 1));
+              const popB = js.predictPopulation(new Float64Array(SEQ + 1));
+              assertParamsClose(popA, popB, 'population output');
             });
+           }
           }
         }
       }
     }
   }
+
+  for (const seqLen of [200, 2000]) {
+    test(`population outputs at L=${seqLen} (one shared forward pass) equal every row evaluated on its own, and the row of L zeros gives the dense bias`, () => {
+      const req = seedRequest({ seqLen, nSamples: 50, seed: 1 });
+      const data = makeDataset(seqLen, 50, req.testFraction, 1);
+      const opts = optionsFor(req);
+      const p = packWeights(paramLayout(1, 10), initWeights(req.model, 1, 1));
+      const lay = paramLayout(1, 10);
+      p[lay.denseBias] = 0.05; // so row L's output (relu of the bias) is not trivially 0
+      const wasm = wasmKernel().createNet(opts, data.trainX, data.trainY);
+      wasm.setParams(p);
+      const pop = wasm.predictPopulation(new Float64Array(seqLen + 1));
+      // Reference: every population row on its own, on the per-row JS kernel.
+      const js = jsKernel.createNet(opts, data.trainX, data.trainY);
+      js.setParams(p);
+      const rows = new Float32Array((seqLen + 1) * seqLen);
+      for (let k = 0; k <= seqLen; k++) rows.fill(1, k * seqLen + k, (k + 1) * seqLen);
+      const ref = new Float64Array(seqLen + 1);
+      js.predict(rows, seqLen + 1, ref);
+      assertParamsClose(pop, ref, 'population output');
+      assert.equal(pop[seqLen], 0.05);
+      assert.ok(pop.some((v) => v > 0.05), 'the outputs vary with the row');
+    });
+  }
+
+  test('evaluation of a split on the shared path equals each row on its own, also for a matrix whose rows do not share an input', () => {
+    const req = seedRequest({ seqLen: SEQ, nSamples: N, seed: 1 });
+    const data = makeDataset(SEQ, N, req.testFraction, 1);
+    const shared = netFor(wasmKernel(), req, data, 'shared');
+    const perRow = netFor(wasmKernel(), req, data, 'per-row');
+    const a = new Float64Array(data.nTrain);
+    const b = new Float64Array(data.nTrain);
+    shared.predict(data.trainX, data.nTrain, a);
+    perRow.predict(data.trainX, data.nTrain, b);
+    assert.deepEqual(a, b);
+    const before = a[0]!;
+    const mixed = data.trainX.slice();
+    mixed[SEQ - 1] = 0.5; // row 0 ends on another input: no shared trajectory for this matrix
+    shared.predict(mixed, data.nTrain, a);
+    perRow.predict(mixed, data.nTrain, b);
+    assert.deepEqual(a, b);
+    assert.notEqual(a[0], before, 'the changed input must change row 0');
+  });
 
   test('the gradient agrees on rows with zeros inside, inputs other than 1 and an all-zero row (general masking path)', () => {
     const rows = [
@@ -206,7 +256,7 @@ describe('the WebAssembly SIMD kernel against the plain-JS kernels (float64, 1e-
     assert.equal(chooseKernel({}).kernel.backend, 'fused-wasm-simd');
     assert.equal(chooseKernel({ CONVERGE_KERNEL: 'wasm' }).kernel.backend, 'fused-wasm-simd');
     assert.equal(chooseKernel({ CONVERGE_KERNEL: 'js' }).kernel.backend, 'fused-js');
-    assert.throws(() => chooseKernel({ CONVERGE_KERNEL: 'gpu' }), (e: { code?: string; message?: string }) => e.code === 'train.unknownKernel' && /expected 'wasm' or 'js', got 'gpu'/.test(e.message ?? ''));
+    assert.throws(() => chooseKernel({ CONVERGE_KERNEL: 'gpu' }), (e: { code?: string; message?: string }) => e.code === 'train.unknownKernel' && /expected one of wasm, wasm-per-row, js, js-per-row, got 'gpu'/.test(e.message ?? ''));
     const req = seedRequest({ seqLen: SEQ, nSamples: N, seed: 1 });
     const data = makeDataset(SEQ, N, req.testFraction, 1);
     const t = createFusedTrainer(req, data, initWeights(req.model, 1, 1), chooseKernel({ CONVERGE_KERNEL: 'js' }));

@@ -3,6 +3,7 @@ import type { BatchMetrics } from '../contract';
 import { adamStep, type AdamConfig } from './adam';
 import { batchGradient } from './backward';
 import { FusedNet, predictRow, syncTransposed, type NetOptions } from './forward';
+import { populationOutputs } from './population';
 import { loadWasmKernel } from './wasm-loader';
 
 /** What computed a run, as recorded in runs.backend. */
@@ -13,13 +14,28 @@ export type KernelBackend = 'fused-js' | 'fused-wasm-simd';
  * needs, plus the train split it steps on. Parameters cross this interface in ParamLayout order
  * (forward.ts), whatever the kernel keeps inside.
  */
+/**
+ * How a batch is computed. `shared`: with masking on and rows whose unmasked steps share one
+ * input, all rows of a batch (and of an evaluation) run one hidden-state trajectory; otherwise
+ * (masking off, other inputs) per row. `per-row`: every row forward and backward on its own,
+ * the reference the shared path is tested against.
+ */
+export type BatchPath = 'shared' | 'per-row';
+
 export interface KernelNet {
+  /** The path trainBatch takes on this net's train split. */
+  readonly path: BatchPath;
   /** Loss and MAE of `rows` (indices into the train split); leaves the gradient for getGradient. */
   batchGradient(rows: Int32Array): BatchMetrics;
   /** batchGradient, then one Adam step (`step` is 1-based). The wasm kernel does both in one call. */
   trainBatch(rows: Int32Array, step: number, adam: AdamConfig): BatchMetrics;
   /** Model outputs for `n` rows of x ([n][seqLen]) into out. */
   predict(x: Float32Array, n: number, out: Float64Array): void;
+  /**
+   * Outputs for every population row k = 0..seqLen (k leading zeros, then ones) into out; with
+   * masking on, from one shared trajectory (population.ts).
+   */
+  predictPopulation(out: Float64Array): Float64Array;
   /** A copy of the parameters, ParamLayout order. */
   getParams(): Float64Array;
   setParams(p: Float64Array): void;
@@ -32,7 +48,7 @@ export interface KernelNet {
 export interface FusedKernel {
   readonly backend: KernelBackend;
   /** A network for `opts` training on (trainX [nTrain][seqLen], trainY [nTrain]); inputDim must be 1 for wasm. */
-  createNet(opts: NetOptions, trainX: Float32Array, trainY: Float32Array): KernelNet;
+  createNet(opts: NetOptions, trainX: Float32Array, trainY: Float32Array, path?: BatchPath): KernelNet;
 }
 
 /** The plain-JS kernels (forward.ts, backward.ts, adam.ts): the reference and the fallback. */
@@ -44,6 +60,8 @@ export const jsKernel: FusedKernel = {
     const v = new Float64Array(net.layout.size);
     const L = opts.seqLen;
     return {
+      // The JS shared path (shared.ts) is another branch's work; here JS runs per row.
+      path: 'per-row',
       batchGradient: (rows) => batchGradient(net, trainX, trainY, rows),
       trainBatch(rows, step, adam) {
         const metrics = batchGradient(net, trainX, trainY, rows);
@@ -54,6 +72,7 @@ export const jsKernel: FusedKernel = {
       predict(x, n, out) {
         for (let r = 0; r < n; r++) out[r] = predictRow(net, x, r * L);
       },
+      predictPopulation: (out) => populationOutputs(net, out),
       getParams: () => net.params.slice(),
       setParams(p) {
         net.params.set(p);
@@ -71,29 +90,39 @@ export const jsKernel: FusedKernel = {
 /** The kernel a trainer uses, and why it is not the fast one when it is not. */
 export interface KernelChoice {
   kernel: FusedKernel;
+  /** @default 'shared' */
+  path?: BatchPath;
   /** Set when the wasm kernel was wanted but could not be loaded (the run still trains, on JS). */
   notice?: string;
 }
 
-/** The kernel CONVERGE_KERNEL asks for (unset or empty: wasm); anything else is refused. */
-export function kernelWanted(env: NodeJS.ProcessEnv = process.env): 'wasm' | 'js' {
+const KERNEL_VALUES = ['wasm', 'wasm-per-row', 'js', 'js-per-row'] as const;
+
+/**
+ * What CONVERGE_KERNEL asks for (unset or empty: wasm): the kernel, and `-per-row` for the
+ * per-row reference path instead of the shared trajectory. Anything else is refused.
+ */
+export function kernelWanted(env: NodeJS.ProcessEnv = process.env): { kernel: 'wasm' | 'js'; path: BatchPath } {
   const want = env.CONVERGE_KERNEL || 'wasm';
-  if (want !== 'wasm' && want !== 'js') {
-    throw new ConvergeError('train.unknownKernel', `CONVERGE_KERNEL: expected 'wasm' or 'js', got '${want}'`);
+  if (!(KERNEL_VALUES as readonly string[]).includes(want)) {
+    throw new ConvergeError('train.unknownKernel', `CONVERGE_KERNEL: expected one of ${KERNEL_VALUES.join(', ')}, got '${want}'`);
   }
-  return want;
+  return { kernel: want.startsWith('js') ? 'js' : 'wasm', path: want.endsWith('-per-row') ? 'per-row' : 'shared' };
 }
 
 /**
  * `CONVERGE_KERNEL`: `wasm` (the default: WebAssembly SIMD, falling back to JS if this thread
- * cannot instantiate it) or `js` (the plain-JS reference kernels).
+ * cannot instantiate it) or `js` (the plain-JS reference kernels); `wasm-per-row`/`js-per-row`
+ * keep every row on its own path (the reference for the shared trajectory).
  */
 export function chooseKernel(env: NodeJS.ProcessEnv = process.env): KernelChoice {
-  if (kernelWanted(env) === 'js') return { kernel: jsKernel };
+  const want = kernelWanted(env);
+  if (want.kernel === 'js') return { kernel: jsKernel, path: want.path };
   const loaded = loadWasmKernel();
-  if (loaded.ok) return { kernel: loaded.kernel };
+  if (loaded.ok) return { kernel: loaded.kernel, path: want.path };
   return {
     kernel: jsKernel,
+    path: want.path,
     notice: `the WebAssembly kernel could not be loaded (${loaded.reason}); training on the plain-JS kernel (fused-js)`,
   };
 }

@@ -44,6 +44,7 @@ export function createFusedTrainer(
     },
     data.trainX,
     data.trainY,
+    choice.path ?? 'shared',
   );
   net.setParams(packWeights(layout, weights));
   const adam: AdamConfig = {
@@ -87,6 +88,9 @@ export function createFusedTrainer(
     isFrozen(): boolean {
       // v accumulates g²; it is exactly zero only if every gradient so far was exactly zero.
       return step > 0 && net.secondMomentsZero();
+    },
+    predictPopulation(): Float64Array {
+      return net.predictPopulation(new Float64Array(data.seqLen + 1));
     },
     predict(x: Float32Array, n: number): Float32Array {
       return Float32Array.from(outputs(x, n).subarray(0, n));

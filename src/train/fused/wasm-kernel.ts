@@ -1,6 +1,6 @@
 import { ConvergeError } from '../../errors';
 import type { BatchMetrics } from '../contract';
-import type { FusedKernel, KernelNet } from './kernel';
+import type { BatchPath, FusedKernel, KernelNet } from './kernel';
 import { paramLayout, type NetOptions } from './forward';
 
 /** The exports of assembly/fused-kernel.ts (pointers are byte offsets into `memory`). */
@@ -20,6 +20,12 @@ interface KernelExports {
   predictRows(xPtr: number, n: number, outPtr: number): void;
   batchGradient(batch: number): number;
   trainBatch(batch: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): number;
+  setSharedInput(x: number): void;
+  trainStepsPtr(): number;
+  sharedBatchGradient(batch: number): number;
+  trainBatchShared(batch: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): number;
+  predictShared(x: number, stepsPtr: number, n: number, outPtr: number): void;
+  populationOutputs(outPtr: number, rowPtr: number): void;
   sigmoidApprox(x: number): number;
   tanhApprox(x: number): number;
 }
@@ -53,6 +59,33 @@ function paddedIndex(units: number): Int32Array {
   return map;
 }
 
+/**
+ * Whether the n rows of x ([n][L], one feature) share one trajectory under masking: every
+ * unmasked (non-zero) step holds the same value. Returns that value (1 when no step is unmasked)
+ * and each row's unmasked step count, or null. Same rule as shared.ts's sharedRowsOf.
+ */
+export function sharedInputOf(x: Float32Array, n: number, L: number): { value: number; steps: Int32Array } | null {
+  let value = NaN;
+  const steps = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    let m = 0;
+    for (let t = r * L, end = t + L; t < end; t++) {
+      const v = x[t]!;
+      if (v === 0) continue;
+      if (Number.isNaN(value)) value = v;
+      // NaN is unmasked (NaN !== 0) but equals nothing: such rows take the per-row path.
+      else if (v !== value) return null;
+      m++;
+    }
+    steps[r] = m;
+  }
+  if (Number.isNaN(value)) {
+    for (let i = 0; i < n * L; i++) if (Number.isNaN(x[i]!)) return null;
+    value = 1;
+  }
+  return { value, steps };
+}
+
 function exportsOf(module: WebAssembly.Module): KernelExports {
   return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
 }
@@ -61,7 +94,7 @@ function exportsOf(module: WebAssembly.Module): KernelExports {
 export function createWasmKernel(module: WebAssembly.Module): WasmKernel {
   const kernel: WasmKernel = {
     backend: 'fused-wasm-simd',
-    createNet(opts: NetOptions, trainX: Float32Array, trainY: Float32Array): KernelNet {
+    createNet(opts: NetOptions, trainX: Float32Array, trainY: Float32Array, path: BatchPath = 'shared'): KernelNet {
       if (opts.inputDim !== 1) {
         throw new ConvergeError('train.badWeights', `the wasm kernel takes inputDim 1, got ${opts.inputDim}`);
       }
@@ -80,10 +113,33 @@ export function createWasmKernel(module: WebAssembly.Module): WasmKernel {
       const np = ex.paramCount();
       new Float32Array(ex.memory.buffer, ex.trainXPtr(), trainX.length).set(trainX);
       new Float32Array(ex.memory.buffer, ex.trainYPtr(), nTrain).set(trainY);
+      // The shared-trajectory path (masking on, rows sharing one input value), else per row.
+      const shareable = path === 'shared' && opts.masking;
+      const trainShared = shareable ? sharedInputOf(trainX, nTrain, L) : null;
+      if (trainShared) {
+        ex.setSharedInput(trainShared.value);
+        new Int32Array(ex.memory.buffer, ex.trainStepsPtr(), nTrain).set(trainShared.steps);
+      }
+      // Whether evaluation inputs share a trajectory is a property of the matrix: the loop passes
+      // the same (never rewritten) split arrays every epoch, so each is checked once.
+      const sharedOf = new WeakMap<Float32Array, { n: number; s: ReturnType<typeof sharedInputOf> }>();
+      const sharedFor = (x: Float32Array, n: number): ReturnType<typeof sharedInputOf> => {
+        if (!shareable) return null;
+        const hit = sharedOf.get(x);
+        if (hit && hit.n === n) return hit.s;
+        const s = sharedInputOf(x, n, L);
+        sharedOf.set(x, { n, s });
+        return s;
+      };
       // Scratch for evaluation rows and outputs, grown on demand (growing detaches old views).
-      let evalCap = 0;
-      let pEvalX = 0;
-      let pEvalOut = 0;
+      const scratch = new Map<string, { ptr: number; bytes: number }>();
+      const area = (name: string, bytes: number): number => {
+        const a = scratch.get(name);
+        if (a && a.bytes >= bytes) return a.ptr;
+        const ptr = ex.alloc(bytes);
+        scratch.set(name, { ptr, bytes });
+        return ptr;
+      };
       const f64 = (ptr: number, n: number): Float64Array => new Float64Array(ex.memory.buffer, ptr, n);
       const putRows = (rows: Int32Array): void => {
         if (rows.length > nTrain) throw new ConvergeError('train.badBatch', `a batch of ${rows.length} rows from ${nTrain}`);
@@ -95,9 +151,10 @@ export function createWasmKernel(module: WebAssembly.Module): WasmKernel {
         new Int32Array(ex.memory.buffer, pRows, rows.length).set(rows);
       };
       return {
+        path: trainShared ? 'shared' : 'per-row',
         batchGradient(rows: Int32Array): BatchMetrics {
           putRows(rows);
-          const loss = ex.batchGradient(rows.length);
+          const loss = trainShared ? ex.sharedBatchGradient(rows.length) : ex.batchGradient(rows.length);
           return { loss, mae: ex.maeOfLastBatch() };
         },
         trainBatch(rows, step, adam): BatchMetrics {
@@ -105,19 +162,32 @@ export function createWasmKernel(module: WebAssembly.Module): WasmKernel {
           // adam.ts's bias corrections, computed the same way.
           const c1 = 1 - Math.pow(adam.beta1, step);
           const c2 = 1 - Math.pow(adam.beta2, step);
-          const loss = ex.trainBatch(rows.length, adam.learningRate, adam.beta1, adam.beta2, adam.epsilon, c1, c2);
+          const loss = (trainShared ? ex.trainBatchShared : ex.trainBatch)(rows.length, adam.learningRate, adam.beta1, adam.beta2, adam.epsilon, c1, c2);
           return { loss, mae: ex.maeOfLastBatch() };
         },
         predict(x, n, out) {
           if (x.length < n * L) throw new ConvergeError('train.badData', `x has ${x.length} values, expected ${n}·${L}`);
-          if (n > evalCap) {
-            evalCap = n;
-            pEvalX = ex.alloc(n * L * 4);
-            pEvalOut = ex.alloc(n * 8);
+          const s = sharedFor(x, n);
+          if (s) {
+            const pSteps = area('steps', n * 4);
+            const pOut = area('out', n * 8);
+            new Int32Array(ex.memory.buffer, pSteps, n).set(s.steps);
+            ex.predictShared(s.value, pSteps, n, pOut);
+            out.set(f64(pOut, n));
+            return;
           }
-          new Float32Array(ex.memory.buffer, pEvalX, n * L).set(x.subarray(0, n * L));
-          ex.predictRows(pEvalX, n, pEvalOut);
-          out.set(f64(pEvalOut, n));
+          const pX = area('x', n * L * 4);
+          const pOut = area('out', n * 8);
+          new Float32Array(ex.memory.buffer, pX, n * L).set(x.subarray(0, n * L));
+          ex.predictRows(pX, n, pOut);
+          out.set(f64(pOut, n));
+        },
+        predictPopulation(out) {
+          const pRow = area('row', L * 4);
+          const pOut = area('out', (L + 1) * 8);
+          ex.populationOutputs(pOut, pRow);
+          out.set(f64(pOut, L + 1));
+          return out;
         },
         getParams() {
           const padded = f64(pParams, np);
