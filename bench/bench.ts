@@ -25,7 +25,7 @@ import type { EpochMetrics, TrainRequest } from '../src/train/contract';
 import { createFusedTrainer, fusedEngine } from '../src/train/fused';
 import { batchesOf, epochOrder, initWeights } from '../src/train/init';
 import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
-import { benchKernels, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
+import { benchKernels, benchPopulation, KERNEL_CASES, kernelLine, kernelRecords, SHARED_CASES } from './kernels';
 
 interface BenchCase {
   name: string;
@@ -279,6 +279,23 @@ async function benchKernelCases(json: boolean, log: (s: string) => void, tfjsByS
     if (json) for (const o of kernelRecords(r, tfjsByShape.get(`${c.seqLen}/${c.nSamples}/1`))) console.log(JSON.stringify(o));
     else log(`  ${kernelLine(r)}`);
     await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  log('batch 32, shared-trajectory wasm kernel vs per-row JS kernel, side by side');
+  for (const c of SHARED_CASES) {
+    const r = benchKernels(c, 'shared');
+    if (json) for (const o of kernelRecords(r, tfjsByShape.get(`${c.seqLen}/${c.nSamples}/32`))) console.log(JSON.stringify(o));
+    else log(`  ${kernelLine(r)}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  log('population evaluation (all L+1 rows): one shared wasm pass vs per-row JS');
+  for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
+    const p = benchPopulation(L, reps);
+    const ratio = p.perRowJs / p.sharedWasm;
+    if (json) {
+      const base = { case: `population_L${L}_kernels`, engine: 'fused', seq_len: L, ratio_vs_tfjs: null, timing: 'cpu_median_interleaved' };
+      console.log(JSON.stringify({ ...base, kernel: 'js', seconds_per_epoch: null, seconds_per_evaluation: p.perRowJs, ratio_vs_js_per_row: 1 }));
+      console.log(JSON.stringify({ ...base, kernel: 'wasm-simd-shared', seconds_per_epoch: null, seconds_per_evaluation: p.sharedWasm, ratio_vs_js_per_row: ratio }));
+    } else log(`  L=${L}: per-row JS ${p.perRowJs.toFixed(4)} s, shared wasm ${p.sharedWasm.toExponential(2)} s: ${ratio.toFixed(0)}×`);
   }
   log('');
 }

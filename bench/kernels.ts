@@ -16,11 +16,19 @@ export interface KernelCase {
   nSamples: number;
   /** Epochs timed per kernel, after one warm-up epoch each. */
   epochs: number;
+  /** @default 1 */
+  batchSize?: number;
 }
 
 export const KERNEL_CASES: KernelCase[] = [
   { name: 'L200_N130_b1_kernels', seqLen: 200, nSamples: 130, epochs: 15 },
   { name: 'L2000_N50_b1_kernels', seqLen: 2000, nSamples: 50, epochs: 7 },
+];
+
+/** Batch 32: the shared-trajectory wasm kernel against the per-row JS kernel. */
+export const SHARED_CASES: KernelCase[] = [
+  { name: 'L200_N130_b32_kernels', seqLen: 200, nSamples: 130, epochs: 9, batchSize: 32 },
+  { name: 'L2000_N1200_b32_kernels', seqLen: 2000, nSamples: 1200, epochs: 3, batchSize: 32 },
 ];
 
 export interface KernelResult {
@@ -29,7 +37,8 @@ export interface KernelResult {
   nSamples: number;
   /** Median CPU seconds per epoch (train + validation), per kernel. */
   js: { secondsPerEpoch: number; trainSeconds: number };
-  wasm: { secondsPerEpoch: number; trainSeconds: number; backend: string };
+  wasm: { secondsPerEpoch: number; trainSeconds: number; backend: string; path: string };
+  batchSize: number;
   /** Unmasked row-timesteps of one training epoch. */
   stepsPerEpoch: number;
   aliveRows: number;
@@ -47,13 +56,18 @@ function cpuNow(): number {
   return (u.user + u.system) / 1e6;
 }
 
-export function benchKernels(c: KernelCase, seed = 1): KernelResult {
-  const req = seedRequest({ seqLen: c.seqLen, nSamples: c.nSamples, seed, train: { epochs: c.epochs + 1, batchSize: 1 } });
+/**
+ * `wasmPath`: 'per-row' times the per-row wasm kernel (batch 1 has nothing to share); 'shared'
+ * the shared trajectory. The JS kernel runs per row either way: the reference.
+ */
+export function benchKernels(c: KernelCase, wasmPath: 'per-row' | 'shared' = 'per-row', seed = 1): KernelResult {
+  const batchSize = c.batchSize ?? 1;
+  const req = seedRequest({ seqLen: c.seqLen, nSamples: c.nSamples, seed, train: { epochs: c.epochs + 1, batchSize } });
   const data = makeDataset(req.seqLen, req.nSamples, req.testFraction, req.seed);
-  const choice = chooseKernel({});
+  const choice = chooseKernel({ CONVERGE_KERNEL: wasmPath === 'shared' ? 'wasm' : 'wasm-per-row' });
   if (choice.kernel.backend !== 'fused-wasm-simd') throw new Error(`the wasm kernel did not load: ${choice.notice}`);
   const trainers: Record<'js' | 'wasm', FusedTrainer> = {
-    js: createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: jsKernel }),
+    js: createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: jsKernel, path: 'per-row' }),
     wasm: createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), choice),
   };
   const aliveRows = trainers.js.predict(data.trainX, data.nTrain).filter((v) => v > 0).length;
@@ -63,7 +77,7 @@ export function benchKernels(c: KernelCase, seed = 1): KernelResult {
   const epochCpu = { js: [] as number[], wasm: [] as number[] };
   const trainCpu = { js: [] as number[], wasm: [] as number[] };
   for (let epoch = 1; epoch <= c.epochs + 1; epoch++) {
-    const batches = batchesOf(epochOrder(data.nTrain, epoch, req.seed, true), 1);
+    const batches = batchesOf(epochOrder(data.nTrain, epoch, req.seed, true), batchSize);
     // Alternate which kernel goes first, so neither always runs right after the other's GC.
     const order: Array<'js' | 'wasm'> = epoch % 2 ? ['js', 'wasm'] : ['wasm', 'js'];
     for (const k of order) {
@@ -83,7 +97,8 @@ export function benchKernels(c: KernelCase, seed = 1): KernelResult {
     seqLen: c.seqLen,
     nSamples: c.nSamples,
     js: { secondsPerEpoch: median(epochCpu.js), trainSeconds: median(trainCpu.js) },
-    wasm: { secondsPerEpoch: median(epochCpu.wasm), trainSeconds: median(trainCpu.wasm), backend: trainers.wasm.backend },
+    wasm: { secondsPerEpoch: median(epochCpu.wasm), trainSeconds: median(trainCpu.wasm), backend: trainers.wasm.backend, path: wasmPath },
+    batchSize,
     stepsPerEpoch,
     aliveRows,
     epochs: c.epochs,
@@ -96,7 +111,7 @@ export function benchKernels(c: KernelCase, seed = 1): KernelResult {
  * batches) and µs per unmasked step (training CPU time / unmasked row-timesteps).
  */
 export function kernelRecords(r: KernelResult, tfjsSecondsPerEpoch: number | undefined): object[] {
-  const base = { case: r.case, engine: 'fused', seq_len: r.seqLen, n_samples: r.nSamples, batch_size: 1, epochs_measured: r.epochs, alive_rows_at_init: r.aliveRows, timing: 'cpu_median_interleaved' };
+  const base = { case: r.case, engine: 'fused', seq_len: r.seqLen, n_samples: r.nSamples, batch_size: r.batchSize, epochs_measured: r.epochs, alive_rows_at_init: r.aliveRows, timing: 'cpu_median_interleaved' };
   const rec = (kernel: string, s: { secondsPerEpoch: number; trainSeconds: number }): object => ({
     ...base,
     kernel,
@@ -106,21 +121,58 @@ export function kernelRecords(r: KernelResult, tfjsSecondsPerEpoch: number | und
     train_ratio_vs_js_per_row: r.js.trainSeconds / s.trainSeconds,
     us_per_unmasked_step: (s.trainSeconds / r.stepsPerEpoch) * 1e6,
   });
-  return [rec('js', r.js), rec('wasm-simd', r.wasm)];
+  return [rec('js', r.js), rec(r.wasm.path === 'shared' ? 'wasm-simd-shared' : 'wasm-simd', r.wasm)];
 }
 
 /** One human line for the same numbers. */
 export function kernelLine(r: KernelResult): string {
   const us = (s: number): string => ((s / r.stepsPerEpoch) * 1e6).toFixed(3);
   return (
-    `${r.case} (L=${r.seqLen}, N=${r.nSamples}, batch 1, ${r.aliveRows} rows alive at init): ` +
-    `wasm ${(r.js.secondsPerEpoch / r.wasm.secondsPerEpoch).toFixed(2)}× the JS kernel per epoch ` +
+    `${r.case} (L=${r.seqLen}, N=${r.nSamples}, batch ${r.batchSize}, ${r.aliveRows} rows alive at init): ` +
+    `wasm ${r.wasm.path} ${(r.js.secondsPerEpoch / r.wasm.secondsPerEpoch).toFixed(2)}× the JS kernel per epoch ` +
     `(${(r.js.trainSeconds / r.wasm.trainSeconds).toFixed(2)}× training alone); ` +
-    `${us(r.wasm.trainSeconds)} µs vs ${us(r.js.trainSeconds)} µs per unmasked step ` +
+    `${us(r.wasm.trainSeconds)} µs vs ${us(r.js.trainSeconds)} µs per unmasked row-step ` +
     `(CPU medians of ${r.epochs} interleaved epochs)`
   );
 }
 
+/**
+ * Population evaluation (all L+1 rows): the wasm kernel's one shared pass against the JS kernel
+ * evaluating every row on its own (per-row predict over the L+1 rows), interleaved CPU medians.
+ */
+export function benchPopulation(seqLen: number, reps: number): { seqLen: number; perRowJs: number; sharedWasm: number; reps: number } {
+  const req = seedRequest({ seqLen, nSamples: 50, seed: 1 });
+  const data = makeDataset(seqLen, 50, req.testFraction, 1);
+  const rows = new Float32Array((seqLen + 1) * seqLen);
+  for (let k = 0; k <= seqLen; k++) rows.fill(1, k * seqLen + k, (k + 1) * seqLen);
+  const js = createFusedTrainer(req, data, initWeights(req.model, 1, 1), { kernel: jsKernel, path: 'per-row' });
+  const wasm = createFusedTrainer(req, data, initWeights(req.model, 1, 1), chooseKernel({}));
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i <= reps; i++) {
+    let t0 = cpuNow();
+    js.predict(rows, seqLen + 1);
+    const tj = cpuNow() - t0;
+    t0 = cpuNow();
+    // Repeated so the short shared pass is not below the clock's resolution.
+    for (let j = 0; j < 20; j++) wasm.predictPopulation();
+    const tw = (cpuNow() - t0) / 20;
+    if (i > 0) {
+      a.push(tj);
+      b.push(tw);
+    }
+  }
+  return { seqLen, perRowJs: median(a), sharedWasm: median(b), reps };
+}
+
 if (require.main === module) {
-  for (const c of KERNEL_CASES) console.log(kernelLine(benchKernels(c)));
+  const which = process.argv[2] ?? 'b1';
+  if (which === 'b1') for (const c of KERNEL_CASES) console.log(kernelLine(benchKernels(c)));
+  if (which === 'b32') for (const c of SHARED_CASES) console.log(kernelLine(benchKernels(c, 'shared')));
+  if (which === 'pop') {
+    for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
+      const p = benchPopulation(L, reps);
+      console.log(`population L=${L}: per-row JS ${p.perRowJs.toFixed(4)} s, shared wasm ${p.sharedWasm.toFixed(6)} s: ${(p.perRowJs / p.sharedWasm).toFixed(0)}×`);
+    }
+  }
 }
