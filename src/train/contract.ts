@@ -77,7 +77,7 @@ export interface EpochMetrics {
 }
 
 export interface TrainSummary {
-  /** What actually computed: 'fused-js', 'tensorflow' (tfjs-node), 'cpu' (tfjs pure JS)… */
+  /** What actually computed: 'fused-wasm-simd', 'fused-js', 'tensorflow' (tfjs-node), 'cpu' (tfjs pure JS)… */
   backend: string;
   epochsRun: number;
   /**
