@@ -67,8 +67,8 @@ export function benchKernels(c: KernelCase, wasmPath: 'per-row' | 'shared' = 'pe
   const choice = chooseKernel({ CONVERGE_KERNEL: wasmPath === 'shared' ? 'wasm' : 'wasm-per-row' });
   if (choice.kernel.backend !== 'fused-wasm-simd') throw new Error(`the wasm kernel did not load: ${choice.notice}`);
   const trainers: Record<'js' | 'wasm', FusedTrainer> = {
-    js: createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: jsKernel, path: 'per-row' }),
-    wasm: createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), choice),
+    js: createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: { kernel: jsKernel }, batchPath: 'per-row' }),
+    wasm: createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: choice }),
   };
   const aliveRows = trainers.js.predict(data.trainX, data.nTrain).filter((v) => v > 0).length;
   if (aliveRows === 0) throw new Error(`${c.name}: seed ${seed} is dead at initialisation; time a live seed`);
@@ -145,8 +145,8 @@ export function benchPopulation(seqLen: number, reps: number): { seqLen: number;
   const data = makeDataset(seqLen, 50, req.testFraction, 1);
   const rows = new Float32Array((seqLen + 1) * seqLen);
   for (let k = 0; k <= seqLen; k++) rows.fill(1, k * seqLen + k, (k + 1) * seqLen);
-  const js = createFusedTrainer(req, data, initWeights(req.model, 1, 1), { kernel: jsKernel, path: 'per-row' });
-  const wasm = createFusedTrainer(req, data, initWeights(req.model, 1, 1), chooseKernel({}));
+  const js = createFusedTrainer(req, data, initWeights(req.model, 1, 1), { kernel: { kernel: jsKernel }, batchPath: 'per-row' });
+  const wasm = createFusedTrainer(req, data, initWeights(req.model, 1, 1), { kernel: chooseKernel({}) });
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i <= reps; i++) {

@@ -261,10 +261,10 @@ describe('the WebAssembly SIMD kernel against the plain-JS kernels (float64, 1e-
     assert.throws(() => chooseKernel({ CONVERGE_KERNEL: 'gpu' }), (e: { code?: string; message?: string }) => e.code === 'train.unknownKernel' && /expected one of wasm, wasm-per-row, js, js-per-row, got 'gpu'/.test(e.message ?? ''));
     const req = seedRequest({ seqLen: SEQ, nSamples: N, seed: 1 });
     const data = makeDataset(SEQ, N, req.testFraction, 1);
-    const t = createFusedTrainer(req, data, initWeights(req.model, 1, 1), chooseKernel({ CONVERGE_KERNEL: 'js' }));
+    const t = createFusedTrainer(req, data, initWeights(req.model, 1, 1), { kernel: chooseKernel({ CONVERGE_KERNEL: 'js' }) });
     assert.equal(t.backend, 'fused-js');
     assert.equal(t.notice, undefined);
-    const w = createFusedTrainer(req, data, initWeights(req.model, 1, 1), chooseKernel({}));
+    const w = createFusedTrainer(req, data, initWeights(req.model, 1, 1), { kernel: chooseKernel({}) });
     assert.equal(w.backend, 'fused-wasm-simd');
   });
 

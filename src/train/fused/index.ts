@@ -3,5 +3,5 @@ export { backwardRow, batchGradient } from './backward';
 export { FusedNet, forwardRow, paramLayout, predictRow, syncTransposed, type NetOptions, type ParamLayout } from './forward';
 export { chooseKernel, jsKernel, kernelWanted, type BatchPath, type FusedKernel, type KernelBackend, type KernelChoice, type KernelNet } from './kernel';
 export { loadWasmKernel, wasmKernelPath } from './wasm-loader';
-export { createFusedTrainer, getWeights, packWeights, setWeights, unpackWeights, type FusedTrainer } from './trainer';
+export { createFusedTrainer, getWeights, packWeights, setWeights, unpackWeights, type FusedTrainer, type FusedTrainerOptions } from './trainer';
 export { fusedEngine } from './engine';

@@ -3,14 +3,23 @@ import { ConvergeError } from '../../errors';
 import type { BatchMetrics, Evaluation, LstmWeights, Trainer, TrainRequest } from '../contract';
 import type { AdamConfig } from './adam';
 import { FusedNet, paramLayout, syncTransposed, type ParamLayout } from './forward';
-import { chooseKernel, type FusedKernel, type KernelChoice } from './kernel';
+import { chooseKernel, type BatchPath, type FusedKernel, type KernelChoice } from './kernel';
 
 /** The Trainer plus a raw forward pass (tests, population evaluation), like TfjsTrainer. */
 export interface FusedTrainer extends Trainer {
   /** Model outputs for `n` rows of x ([n, seqLen]). */
   predict(x: Float32Array, n: number): Float32Array;
+  /** A copy of the float64 parameters, packed as ParamLayout (forward.ts): for exact comparisons. */
+  getParams(): Float64Array;
   /** Set when the wasm kernel was wanted but this thread could not load it. */
   readonly notice?: string;
+}
+
+export interface FusedTrainerOptions {
+  /** The kernel (and why it is not wasm when it is not). @default chooseKernel(): CONVERGE_KERNEL */
+  kernel?: KernelChoice;
+  /** How batches run (kernel.ts BatchPath). @default the kernel choice's path, else 'shared' */
+  batchPath?: BatchPath;
 }
 
 /**
@@ -18,12 +27,8 @@ export interface FusedTrainer extends Trainer {
  * by default, the plain-JS one as fallback or with CONVERGE_KERNEL=js). The kernel's net owns the
  * parameters, every buffer and the Adam moments, allocated once here.
  */
-export function createFusedTrainer(
-  req: TrainRequest,
-  data: Dataset,
-  weights: LstmWeights,
-  choice: KernelChoice = chooseKernel(),
-): FusedTrainer {
+export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: LstmWeights, options: FusedTrainerOptions = {}): FusedTrainer {
+  const choice = options.kernel ?? chooseKernel();
   const units = req.model.units;
   if (weights.units !== units || weights.inputDim !== 1) {
     throw new ConvergeError(
@@ -44,7 +49,7 @@ export function createFusedTrainer(
     },
     data.trainX,
     data.trainY,
-    choice.path ?? 'shared',
+    options.batchPath ?? choice.path ?? 'shared',
   );
   net.setParams(packWeights(layout, weights));
   const adam: AdamConfig = {
@@ -97,6 +102,9 @@ export function createFusedTrainer(
     },
     getWeights(): LstmWeights {
       return unpackWeights(layout, net.getParams());
+    },
+    getParams(): Float64Array {
+      return net.getParams();
     },
     dispose(): void {
       // Only garbage-collected typed arrays and wasm memory: nothing to free.
