@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
+import { DEFAULT_RULE } from '../outcome';
 import { PARAMS, POSITIVE_INT, type ParamName, type ParamValue, type ResolvedParams, SweepFileSchema, type SweepSpec } from './schema';
 
 type Path = (string | number)[];
@@ -171,7 +172,7 @@ export function parseSpec(text: string, path: string): SweepSpec {
     base: base as Partial<ResolvedParams>,
     grid,
     cases,
-    converged: f.converged ?? { metric: 'val_mae', threshold: 0.05 },
+    converged: f.converged ?? { ...DEFAULT_RULE },
     impossible: f.impossible,
     source: { path, text, hash: sha256(text) },
     lineOf,

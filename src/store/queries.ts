@@ -1,7 +1,10 @@
 import { ConvergeError, EXIT } from '../errors';
+import { OUTCOMES, type RuleMetric } from '../outcome';
 import type { EpochRow, RunRow } from '../report/types';
+import type { CostParams } from '../grid/cost';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Db } from './open';
+import { scoredEpochColumns } from './rescore';
 
 export interface SweepInfo {
   name: string;
@@ -9,7 +12,7 @@ export interface SweepInfo {
   specHash: string;
   specText: string;
   axes: ParamName[];
-  metric: string;
+  metric: RuleMetric;
   threshold: number;
   createdAt: string;
   updatedAt: string;
@@ -39,6 +42,8 @@ export interface Progress {
   /** Mean seconds of a finished run, for an ETA. */
   meanRunSeconds: number | null;
   active: { id: number; owner: string | null; epochsDone: number; epochs: number; leaseExpired: boolean }[];
+  /** Processes holding runs now: how many each has in flight and how many it finished in total. */
+  runners: { owner: string; running: number; finished: number }[];
   specVersions: { recordedAt: string; added: number; kept: number; retired: number; changes: string[] }[];
 }
 
@@ -50,17 +55,40 @@ function hasColumn(db: Db, table: string, column: string): boolean {
   return db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`).get(table, column) !== undefined;
 }
 
+/** Sweep-wide run counts (every runner's), cheap enough to read every second. */
+export interface RunCounts {
+  total: number;
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+  converged: number;
+}
+
+export function readCounts(db: Db): RunCounts {
+  const c = db
+    .prepare(
+      `SELECT count(*) AS total, coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'running'), 0) AS running,
+         coalesce(sum(status = 'done'), 0) AS done, coalesce(sum(status = 'failed'), 0) AS failed,
+         coalesce(sum(outcome = 'converged'), 0) AS converged FROM runs WHERE in_plan = 1`,
+    )
+    .get() as RunCounts;
+  return c;
+}
+
 export function readProgress(db: Db): Progress {
   const counts = db
     .prepare(`SELECT status, count(*) AS n FROM runs WHERE in_plan = 1 GROUP BY status`)
     .all() as { status: string; n: number }[];
   const by = Object.fromEntries(counts.map((c) => [c.status, c.n])) as Record<string, number>;
-  const outcomes = Object.fromEntries(
+  const counted = Object.fromEntries(
     (db.prepare(`SELECT outcome, count(*) AS n FROM runs WHERE in_plan = 1 AND outcome IS NOT NULL GROUP BY outcome`).all() as {
       outcome: string;
       n: number;
     }[]).map((r) => [r.outcome, r.n]),
   ) as Record<string, number>;
+  // In the outcome module's display order; outcomes with no run are left out.
+  const outcomes = Object.fromEntries(OUTCOMES.filter((o) => counted[o]).map((o) => [o, counted[o]!])) as Record<string, number>;
   const now = Date.now() / 1000;
   const active = (
     db
@@ -70,6 +98,17 @@ export function readProgress(db: Db): Progress {
       )
       .all() as { id: number; owner: string | null; epochs: number; lease: number | null; epochsDone: number }[]
   ).map((r) => ({ id: r.id, owner: r.owner, epochsDone: r.epochsDone, epochs: r.epochs, leaseExpired: (r.lease ?? 0) < now }));
+  const finishedBy = hasColumn(db, 'runs', 'trained_by')
+    ? new Map(
+        (db.prepare(`SELECT trained_by AS owner, count(*) AS n FROM runs WHERE in_plan = 1 AND trained_by IS NOT NULL GROUP BY trained_by`).all() as {
+          owner: string;
+          n: number;
+        }[]).map((r) => [r.owner, r.n]),
+      )
+    : new Map<string, number>();
+  const holding = new Map<string, number>();
+  for (const a of active) if (a.owner && !a.leaseExpired) holding.set(a.owner, (holding.get(a.owner) ?? 0) + 1);
+  const runners = [...holding].map(([owner, running]) => ({ owner, running, finished: finishedBy.get(owner) ?? 0 }));
   return {
     total: counts.reduce((s, c) => s + c.n, 0),
     pending: by.pending ?? 0,
@@ -81,6 +120,7 @@ export function readProgress(db: Db): Progress {
     epochsRecorded: db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number,
     meanRunSeconds: db.prepare(`SELECT avg(seconds) FROM runs WHERE status = 'done' AND in_plan = 1`).pluck().get() as number | null,
     active,
+    runners,
     specVersions: (
       db
         .prepare(
@@ -93,6 +133,8 @@ export function readProgress(db: Db): Progress {
 }
 
 const BOOL_PARAMS = new Set<ParamName>(['unit_forget_bias', 'masking', 'shuffle']);
+
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 function toRunRow(r: Record<string, unknown>): RunRow {
   const params: Record<string, ParamValue> = {};
@@ -107,7 +149,13 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     params,
     status: r.status as RunRow['status'],
     outcome: (r.outcome as RunRow['outcome']) ?? null,
+    // A database from before schema 3 has no such column: unknown.
+    aliveAtInit: r.alive_at_init === undefined || r.alive_at_init === null ? null : r.alive_at_init === 1,
     finalValMae: (r.final_val_mae as number | null) ?? null,
+    finalMetrics: {
+      loss: num(r.final_loss), mae: num(r.final_mae), val_loss: num(r.final_val_loss), val_mae: num(r.final_val_mae),
+      pop_loss: num(r.final_pop_loss), pop_mae: num(r.final_pop_mae), unseen_mae: num(r.final_unseen_mae),
+    },
     finalLoss: (r.final_loss as number | null) ?? null,
     convergedEpoch: (r.converged_epoch as number | null) ?? null,
     epochsRun: (r.epochs_run as number | null) ?? null,
@@ -126,7 +174,7 @@ export function readRuns(db: Db, options: { includeRetired?: boolean } = {}): Ru
 export function readEpochs(db: Db, options: { includeRetired?: boolean } = {}): EpochRow[] {
   return db
     .prepare(
-      `SELECT e.run_id AS runId, e.epoch, e.loss, e.mae, e.val_loss AS valLoss, e.val_mae AS valMae, e.seconds
+      `SELECT e.run_id AS runId, ${scoredEpochColumns(db, 'e')}, e.seconds
        FROM epochs e JOIN runs r ON r.id = e.run_id ${options.includeRetired ? '' : 'WHERE r.in_plan = 1'} ORDER BY e.run_id, e.epoch`,
     )
     .all() as EpochRow[];
@@ -141,14 +189,19 @@ export interface Condition {
 /** Columns a --where expression may name: the parameters and the result columns. */
 export const QUERYABLE = [
   'id', 'run_key', 'cell_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
-  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
+  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'final_pop_loss', 'final_pop_mae', 'final_unseen_mae', 'alive_at_init',
+  'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
 ] as const;
+
+/** A run's outcome re-scored at read time (query --metric/--threshold/--epoch), keyed by run id. */
+export type ScoredOutcomes = ReadonlyMap<number, { outcome: string | null; convergedEpoch: number | null }>;
 
 /**
  * Runs matching `conditions`; column names are checked against a whitelist and values are bound
- * as parameters, never pasted into the SQL.
+ * as parameters, never pasted into the SQL. With `scored`, outcome and converged_epoch are the
+ * re-scored ones (bound as JSON), both in the filter and in the rows.
  */
-export function queryRuns(db: Db, conditions: readonly Condition[]): Record<string, unknown>[] {
+export function queryRuns(db: Db, conditions: readonly Condition[], scored?: ScoredOutcomes): Record<string, unknown>[] {
   const allowed = new Set<string>(QUERYABLE);
   const clauses: string[] = [];
   const values: unknown[] = [];
@@ -159,9 +212,19 @@ export function queryRuns(db: Db, conditions: readonly Condition[]): Record<stri
     clauses.push(`"${c.key}" ${c.op} ?`);
     values.push(typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
   }
+  // A database from before schema 3 lacks the newer columns: they read as NULL.
+  const source = QUERYABLE.map((c) => {
+    if (scored && c === 'outcome') return `s.outcome AS outcome`;
+    if (scored && c === 'converged_epoch') return `s.converged_epoch AS converged_epoch`;
+    return hasColumn(db, 'runs', c) ? `r."${c}"` : `NULL AS "${c}"`;
+  });
+  const join = scored
+    ? ` LEFT JOIN (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS outcome, json_extract(value, '$[2]') AS converged_epoch FROM json_each(?)) s ON s.id = r.id`
+    : '';
+  const bound = scored ? [JSON.stringify([...scored].map(([id, o]) => [id, o.outcome, o.convergedEpoch])), ...values] : values;
   const cols = QUERYABLE.filter((c) => c !== 'cell_key').map((c) => `"${c}"`).join(', ');
-  const sql = `SELECT ${cols} FROM runs WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
-  return db.prepare(sql).all(...values) as Record<string, unknown>[];
+  const sql = `SELECT ${cols} FROM (SELECT ${source.join(', ')} FROM runs r${join}) WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
+  return db.prepare(sql).all(...bound) as Record<string, unknown>[];
 }
 
 /** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */
@@ -177,4 +240,38 @@ export function querySql(db: Db, sql: string): Record<string, unknown>[] {
   }
   if (!stmt.reader) return [];
   return stmt.all() as Record<string, unknown>[];
+}
+
+/**
+ * What the time left is estimated from (sweep/eta.ts): runs left, when the latest runs of the
+ * plan finished (whoever trained them), and the unfinished runs by the parameters of the cost model.
+ */
+export interface SweepPace {
+  remaining: number;
+  /** Unix seconds, ascending. */
+  recentFinishes: number[];
+  unfinished: { params: CostParams; count: number }[];
+}
+
+export function readSweepPace(db: Db, recent = 50): SweepPace {
+  const finishes = (
+    db
+      .prepare(`SELECT finished_at FROM runs WHERE in_plan = 1 AND status = 'done' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`)
+      .pluck()
+      .all(recent) as string[]
+  )
+    .map((t) => Date.parse(t) / 1000)
+    .filter(Number.isFinite)
+    .reverse();
+  const groups = db
+    .prepare(
+      `SELECT engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking, count(*) AS n FROM runs
+       WHERE in_plan = 1 AND status IN ('pending', 'running') GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+    )
+    .all() as (Omit<CostParams, 'masking'> & { masking: number; n: number })[];
+  return {
+    remaining: groups.reduce((s, g) => s + g.n, 0),
+    recentFinishes: finishes,
+    unfinished: groups.map(({ n, masking, ...p }) => ({ params: { ...p, masking: Boolean(masking) }, count: n })),
+  };
 }

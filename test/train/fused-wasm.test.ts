@@ -127,6 +127,14 @@ describe('the WebAssembly SIMD kernel against the plain-JS kernels (float64, 1e-
               }
               const pj = js.getParams();
               if (path === 'per-row') assert.deepEqual(wasm.getParams(), pj, 'per-row: bitwise equal parameters');
+              else {
+                // The JS shared path (shared.ts) does the same operations in the same order.
+                const jsShared = netFor(jsKernel, req, data, 'shared');
+                assert.equal(jsShared.path, 'shared');
+                let t = 0;
+                for (const rows of batchesOf(epochOrder(data.nTrain, 1, seed, true), batchSize)) jsShared.trainBatch(rows, ++t, ADAM);
+                assert.deepEqual(wasm.getParams(), jsShared.getParams(), 'shared: bitwise equal to the JS shared path');
+              }
               assertParamsClose(wasm.getParams(), pj, 'parameter');
               // Otherwise the comparison would prove nothing.
               const moved = pj.reduce((m, v, i) => Math.max(m, Math.abs(v - start[i]!)), 0);

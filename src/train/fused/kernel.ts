@@ -4,6 +4,7 @@ import { adamStep, type AdamConfig } from './adam';
 import { batchGradient } from './backward';
 import { FusedNet, predictRow, syncTransposed, type NetOptions } from './forward';
 import { populationOutputs } from './population';
+import { sharedBatchGradient, sharedPredict, sharedRowsOf, type SharedRows } from './shared';
 import { loadWasmKernel } from './wasm-loader';
 
 /** What computed a run, as recorded in runs.backend. */
@@ -51,26 +52,45 @@ export interface FusedKernel {
   createNet(opts: NetOptions, trainX: Float32Array, trainY: Float32Array, path?: BatchPath): KernelNet;
 }
 
-/** The plain-JS kernels (forward.ts, backward.ts, adam.ts): the reference and the fallback. */
+/**
+ * The plain-JS kernels (forward.ts, backward.ts, shared.ts, adam.ts): the reference and the
+ * fallback.
+ */
 export const jsKernel: FusedKernel = {
   backend: 'fused-js',
-  createNet(opts: NetOptions, trainX: Float32Array, trainY: Float32Array): KernelNet {
+  createNet(opts: NetOptions, trainX: Float32Array, trainY: Float32Array, path: BatchPath = 'shared'): KernelNet {
     const net = new FusedNet(opts);
     const m = new Float64Array(net.layout.size);
     const v = new Float64Array(net.layout.size);
     const L = opts.seqLen;
+    const shareable = path === 'shared' && opts.masking;
+    const trainShared = shareable ? sharedRowsOf(net, trainX, trainY.length) : null;
+    // Which rows share a trajectory is a property of the input matrix: the loop passes the same
+    // (never rewritten) split arrays every epoch, so each is checked once.
+    const sharedOf = new WeakMap<Float32Array, { n: number; s: SharedRows | null }>();
+    const sharedFor = (x: Float32Array, n: number): SharedRows | null => {
+      if (!shareable) return null;
+      const hit = sharedOf.get(x);
+      if (hit && hit.n === n) return hit.s;
+      const s = sharedRowsOf(net, x, n);
+      sharedOf.set(x, { n, s });
+      return s;
+    };
+    const gradient = (rows: Int32Array): BatchMetrics =>
+      trainShared ? sharedBatchGradient(net, trainX, trainY, rows, trainShared) : batchGradient(net, trainX, trainY, rows);
     return {
-      // The JS shared path (shared.ts) is another branch's work; here JS runs per row.
-      path: 'per-row',
-      batchGradient: (rows) => batchGradient(net, trainX, trainY, rows),
+      path: trainShared ? 'shared' : 'per-row',
+      batchGradient: gradient,
       trainBatch(rows, step, adam) {
-        const metrics = batchGradient(net, trainX, trainY, rows);
+        const metrics = gradient(rows);
         adamStep(net.params, net.grad, m, v, step, adam);
         syncTransposed(net);
         return metrics;
       },
       predict(x, n, out) {
-        for (let r = 0; r < n; r++) out[r] = predictRow(net, x, r * L);
+        const s = sharedFor(x, n);
+        if (s) sharedPredict(net, x, n, s, out);
+        else for (let r = 0; r < n; r++) out[r] = predictRow(net, x, r * L);
       },
       predictPopulation: (out) => populationOutputs(net, out),
       getParams: () => net.params.slice(),

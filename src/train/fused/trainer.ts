@@ -3,7 +3,7 @@ import { ConvergeError } from '../../errors';
 import type { BatchMetrics, Evaluation, LstmWeights, Trainer, TrainRequest } from '../contract';
 import type { AdamConfig } from './adam';
 import { FusedNet, paramLayout, syncTransposed, type ParamLayout } from './forward';
-import { chooseKernel, type BatchPath, type FusedKernel, type KernelChoice } from './kernel';
+import { chooseKernel, kernelWanted, type BatchPath, type FusedKernel, type KernelChoice } from './kernel';
 
 /** The Trainer plus a raw forward pass (tests, population evaluation), like TfjsTrainer. */
 export interface FusedTrainer extends Trainer {
@@ -13,6 +13,14 @@ export interface FusedTrainer extends Trainer {
   getParams(): Float64Array;
   /** Set when the wasm kernel was wanted but this thread could not load it. */
   readonly notice?: string;
+}
+
+/**
+ * The batch path CONVERGE_KERNEL asks for: `js-per-row`/`wasm-per-row` keep every row on its own
+ * (the reference), anything else shares trajectories (kernel.ts kernelWanted).
+ */
+export function batchPathFromEnv(env: NodeJS.ProcessEnv = process.env): BatchPath {
+  return kernelWanted(env).path;
 }
 
 export interface FusedTrainerOptions {

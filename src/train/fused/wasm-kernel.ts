@@ -65,23 +65,24 @@ function paddedIndex(units: number): Int32Array {
  * and each row's unmasked step count, or null. Same rule as shared.ts's sharedRowsOf.
  */
 export function sharedInputOf(x: Float32Array, n: number, L: number): { value: number; steps: Int32Array } | null {
-  let value = NaN;
+  let value = 1;
+  let have = false;
   const steps = new Int32Array(n);
   for (let r = 0; r < n; r++) {
     let m = 0;
     for (let t = r * L, end = t + L; t < end; t++) {
       const v = x[t]!;
       if (v === 0) continue;
-      if (Number.isNaN(value)) value = v;
-      // NaN is unmasked (NaN !== 0) but equals nothing: such rows take the per-row path.
-      else if (v !== value) return null;
+      if (!have) {
+        value = v;
+        have = true;
+      } else if (v !== value) {
+        // (a NaN is unmasked but equals nothing: such a matrix takes the per-row path)
+        return null;
+      }
       m++;
     }
     steps[r] = m;
-  }
-  if (Number.isNaN(value)) {
-    for (let i = 0; i < n * L; i++) if (Number.isNaN(x[i]!)) return null;
-    value = 1;
   }
   return { value, steps };
 }

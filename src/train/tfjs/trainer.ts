@@ -1,4 +1,5 @@
-import type { AdamOptimizer, Scalar, Sequential, Tensor, Variable } from '@tensorflow/tfjs';
+import type { AdamOptimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
+import type { Sequential } from '@tensorflow/tfjs-layers';
 import { populationX, type Dataset } from '../../data/sequences';
 import { ConvergeError } from '../../errors';
 import type { BatchMetrics, Evaluation, LstmWeights, Trainer, TrainRequest } from '../contract';
