@@ -46,6 +46,8 @@ export interface RunEnd {
   seconds: number;
   error?: string;
   backend?: string;
+  /** The engine's TrainSummary.notice, if any (the CLI prints each distinct one once). */
+  notice?: string;
 }
 
 export interface ExecuteEvents {
@@ -277,7 +279,7 @@ export class SweepExecution {
           })
         )
           return loseClaim();
-        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend };
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend, ...(res.summary.notice !== undefined ? { notice: res.summary.notice } : {}) };
       } else {
         if (!failRun(db, claim, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend)) return loseClaim();
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', finalValMae: null, seconds, error: res.error.message };
