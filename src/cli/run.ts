@@ -146,7 +146,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       ...leaseFromEnv(),
       events: {
         onClaimLost: (run) =>
-          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, the other process records it`),
+          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, that process records it`),
         onRunEnd: (end) => {
           // One line per distinct notice, not per run: every worker thread reports it on each run.
           if (end.notice !== undefined && !notices.has(end.notice)) {
