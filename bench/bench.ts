@@ -19,7 +19,6 @@
  *   batch); the output says whether the extrapolation is within 10 % of the full epoch.
  *   Ratios against tfjs use the full epoch.
  */
-import { benchKernels, benchPopulation as benchPopulationKernels, KERNEL_CASES, kernelLine, kernelRecords, SHARED_CASES } from './kernels';
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -29,13 +28,14 @@ import { fusedEpochSteps, JS_KERNEL_COST, runCost, type CostParams as RunCostPar
 import { openDb, readRuns } from '../src/store';
 import { seedRequest } from '../src/sweep/request';
 import type { EpochMetrics, Trainer, TrainRequest } from '../src/train/contract';
-import { createFusedTrainer, fusedEngine, type BatchPath } from '../src/train/fused';
+import { chooseKernel, createFusedTrainer, fusedEngine, jsKernel, type BatchPath, type KernelChoice } from '../src/train/fused';
 import { FusedNet } from '../src/train/fused/forward';
 import { populationOutputs, populationOutputsPerRow } from '../src/train/fused/population';
 import { setWeights } from '../src/train/fused/trainer';
 import { batchesOf, epochOrder, initWeights } from '../src/train/init';
 import { aliveAtInit, populationMetrics } from '../src/train/population';
 import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
+import { benchKernels, benchPopulation as benchWasmPopulation, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
 
 // ---------------------------------------------------------------------------------------------
 // Output: one JSON object per line with --json, text otherwise.
@@ -57,6 +57,10 @@ function emit(r: Row): void {
 }
 function log(s: string): void {
   if (!JSON_OUT) console.log(s);
+}
+/** bench/kernels.ts's records carry the Row fields. */
+function emitKernel(o: object): void {
+  emit(o as Row);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,9 +156,18 @@ interface Variant {
 
 /** The fused variants every path comparison runs (the wasm kernel adds its own here). */
 const FUSED_VARIANTS: Variant[] = [
-  { engine: 'fused', kernel: 'js', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { batchPath: 'per-row' }) },
-  { engine: 'fused', kernel: 'js', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { batchPath: 'shared' }) },
+  { engine: 'fused', kernel: 'js', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: { kernel: jsKernel }, batchPath: 'per-row' }) },
+  { engine: 'fused', kernel: 'js', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: { kernel: jsKernel }, batchPath: 'shared' }) },
+  { engine: 'fused', kernel: 'wasm-simd', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'per-row' }) },
+  { engine: 'fused', kernel: 'wasm-simd', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'shared' }) },
 ];
+
+/** The wasm kernel, or a clear failure: a silent fallback to JS would mislabel every figure. */
+function wasmChoice(): KernelChoice {
+  const choice = chooseKernel({});
+  if (choice.kernel.backend !== 'fused-wasm-simd') throw new Error(`bench: ${choice.notice ?? 'the wasm kernel did not load'}`);
+  return choice;
+}
 
 /**
  * Whole epochs of each variant, interleaved (epoch e of every variant, then e+1), the first
@@ -385,7 +398,7 @@ function benchCalibration(): void {
   const seed = aliveSeed(c);
   const req = request(c, seed);
   const data = makeDataset(req.seqLen, req.nSamples, req.testFraction, seed);
-  const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, seed), { batchPath: 'shared' });
+  const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, seed), { kernel: { kernel: jsKernel }, batchPath: 'shared' });
   const train: number[] = [];
   const fwd: number[] = [];
   for (let e = 1; e <= 4; e++) {
@@ -585,32 +598,6 @@ async function benchRss(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-/** The WebAssembly SIMD kernel against the per-row JS kernel, side by side (bench/kernels.ts). */
-function benchWasmKernels(): void {
-  const tfjs = (L: number, N: number, b: number): number | undefined => tfjsEpoch.get(cellName({ seqLen: L, nSamples: N, batchSize: b }));
-  log('  batch 1: wasm per-row vs JS per-row');
-  for (const c of KERNEL_CASES) {
-    const r = benchKernels(c);
-    if (JSON_OUT) for (const o of kernelRecords(r, tfjs(c.seqLen, c.nSamples, 1))) emit(o as Row);
-    else log(`  ${kernelLine(r)}`);
-  }
-  log('  batch 32: shared-trajectory wasm vs per-row JS');
-  for (const c of SHARED_CASES) {
-    const r = benchKernels(c, 'shared');
-    if (JSON_OUT) for (const o of kernelRecords(r, tfjs(c.seqLen, c.nSamples, 32))) emit(o as Row);
-    else log(`  ${kernelLine(r)}`);
-  }
-  log('  population evaluation: one shared wasm pass vs per-row JS');
-  for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
-    const p = benchPopulationKernels(L, reps);
-    const ratio = p.perRowJs / p.sharedWasm;
-    const base = { case: `population_L${L}_kernels`, engine: 'fused', seq_len: L, seconds_per_epoch: null, ratio_vs_tfjs: null, timing: 'cpu_median_interleaved' };
-    emit({ ...base, kernel: 'js', seconds_per_evaluation: p.perRowJs, ratio_vs_js_per_row: 1 });
-    emit({ ...base, kernel: 'wasm-simd-shared', seconds_per_evaluation: p.sharedWasm, ratio_vs_js_per_row: ratio });
-    log(`  L=${L}: per-row JS ${p.perRowJs.toFixed(4)} s, shared wasm ${p.sharedWasm.toExponential(2)} s: ${ratio.toFixed(0)}×`);
-  }
-}
-
 const SEED_CELL = { seqLen: 200, nSamples: 130, batchSize: 1 };
 const SEED_CELL_32 = { seqLen: 200, nSamples: 130, batchSize: 32 };
 const ASKER = { seqLen: 2000, nSamples: 50, batchSize: 1 };
@@ -655,7 +642,24 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
       benchPopulationShare();
     },
   },
-  { name: 'kernels', title: 'WebAssembly SIMD kernel vs plain-JS kernel, interleaved CPU-time medians', run: benchWasmKernels },
+  {
+    name: 'kernels',
+    title: 'batch 1, wasm vs JS kernel per row (training CPU time per unmasked step), and population on the wasm kernel',
+    run() {
+      for (const c of KERNEL_CASES) {
+        const r = benchKernels(c);
+        for (const o of kernelRecords(r, tfjsEpoch.get(cellName({ seqLen: c.seqLen, nSamples: c.nSamples, batchSize: 1 })))) emitKernel(o);
+        log(`  ${kernelLine(r)}`);
+      }
+      for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
+        const p = benchWasmPopulation(L, reps);
+        const base = { case: `population_L${L}_kernels`, engine: 'fused', seq_len: L, ratio_vs_tfjs: null, seconds_per_epoch: null, cpu_seconds: true };
+        emitKernel({ ...base, kernel: 'js', path: 'per-row', seconds_per_evaluation: p.perRowJs, ratio_vs_js_per_row: 1 });
+        emitKernel({ ...base, kernel: 'wasm-simd', path: 'shared', seconds_per_evaluation: p.sharedWasm, ratio_vs_js_per_row: p.perRowJs / p.sharedWasm });
+        log(`  population L=${L}: per-row JS ${fmt(p.perRowJs)} CPU s, shared wasm ${fmt(p.sharedWasm)} CPU s: ${fmt(p.perRowJs / p.sharedWasm)}×`);
+      }
+    },
+  },
   { name: 'calibration', title: 'cost model calibration (src/grid/cost.ts)', run: benchCalibration },
   { name: 'sweep16', title: '2 workers vs 1 through `converge run`', run: benchMixedSweep },
   { name: 'rss', title: 'memory', run: benchRss },
