@@ -15,8 +15,8 @@ import {
   type Filter,
   type RunRow,
 } from '../report';
-import { openDb, queryRuns, querySql, readEpochs, readProgress, readRuns, readSweep, type Db } from '../store';
-import { alignTable, formatDuration, oneOf, writeOut } from './common';
+import { openDb, queryRuns, querySql, readEpochs, readRuns, readSweep, type Db } from '../store';
+import { alignTable, oneOf, writeOut } from './common';
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -45,36 +45,6 @@ export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'c
 }
 
 export function registerReadCommands(program: Command): void {
-  program
-    .command('status')
-    .description('progress of a sweep database (safe while `converge run` writes it)')
-    .argument('<db>', 'result database (.db)')
-    .option('--json', 'print as JSON')
-    .action((file: string, opts: { json?: boolean }) => {
-      withDb(file, (db) => {
-        const sweep = readSweep(db, file);
-        const p = readProgress(db);
-        if (opts.json) {
-          writeOut(JSON.stringify({ sweep: sweep.name, spec: sweep.specPath, ...p }, null, 2));
-          return;
-        }
-        const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '0';
-        const left = p.pending + p.running + p.failed;
-        const eta = p.meanRunSeconds && left ? ` · ~${formatDuration(p.meanRunSeconds * left)} of training left (one worker)` : '';
-        writeOut(`sweep ${sweep.name} (${sweep.specPath}), updated ${sweep.updatedAt}`);
-        writeOut(`${p.done}/${p.total} runs done (${pct}%) · ${p.running} running · ${p.pending} pending · ${p.failed} failed${eta}`);
-        writeOut(`outcomes: ${Object.entries(p.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet'}`);
-        for (const a of p.active) {
-          writeOut(`  run ${a.id}: epoch ${a.epochsDone}/${a.epochs}${a.leaseExpired ? ' (owner stopped heartbeating: will be redone)' : ''}`);
-        }
-        if (p.specVersions.length > 1) {
-          const last = p.specVersions[p.specVersions.length - 1]!;
-          writeOut(`the spec changed ${p.specVersions.length - 1} time(s); last change ${last.recordedAt}: ${last.changes.join('; ') || 'formatting only'}; ${last.added} runs added, ${last.kept} kept, ${last.retired} retired`);
-        }
-        if (p.retired) writeOut(`${p.retired} runs from earlier versions of the spec are kept but not reported`);
-      });
-    });
-
   program
     .command('report')
     .description('compare the cells: per cell k/n converged with a 95% Wilson interval, val_mae and converged-epoch quartiles, outcome counts')

@@ -12,9 +12,16 @@ export interface MergeResult {
 const RUN_COLS_SQL = `SELECT name FROM pragma_table_info('runs') WHERE name <> 'id'`;
 
 /**
+ * How finished a copy of a run is: a shard database holds the whole plan (so its `in_plan` is
+ * right) but trains only its share, so the same run appears pending in one shard and done in
+ * another; the most finished copy wins, wherever it was trained.
+ */
+const STATUS_RANK: Record<string, number> = { pending: 0, running: 0, failed: 1, done: 2 };
+
+/**
  * Union shard databases of one sweep into `out`. Sweeps are matched by spec hash, runs by
- * run_key: a run present in several inputs is kept once (a finished copy wins over an
- * unfinished one), so merging is idempotent and order-independent for finished runs.
+ * run_key: a run present in several inputs is kept once (a done copy wins over a failed one, a
+ * failed one over a pending one), so merging is idempotent and order-independent for finished runs.
  */
 export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: string }[]): MergeResult {
   const res: MergeResult = { inputs: inputs.length, runsAdded: 0, runsReplaced: 0, runsSkipped: 0, epochsCopied: 0 };
@@ -44,7 +51,7 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
         for (const row of input.db.prepare(`SELECT * FROM runs ORDER BY id`).iterate() as Iterable<Record<string, unknown>>) {
           const existing = out.prepare(`SELECT id, status FROM runs WHERE run_key = ?`).get(row.run_key) as { id: number; status: string } | undefined;
           if (existing) {
-            if (existing.status === 'done' || row.status !== 'done') {
+            if ((STATUS_RANK[String(row.status)] ?? 0) <= (STATUS_RANK[existing.status] ?? 0)) {
               res.runsSkipped += 1;
               continue;
             }
@@ -54,7 +61,7 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
             res.runsAdded += 1;
           }
           const copy: Record<string, unknown> = {};
-          for (const c of cols) copy[c] = row[c];
+          for (const c of cols) copy[c] = row[c] ?? null; // an input from an older schema lacks later columns
           if (copy.status === 'running') Object.assign(copy, { status: 'pending', owner: null, lease_until: null });
           const newId = Number(insertRun.run(copy).lastInsertRowid);
           if (row.status === 'running') continue;

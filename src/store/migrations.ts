@@ -98,6 +98,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE spec_versions ADD COLUMN changes TEXT NOT NULL DEFAULT '[]'; -- JSON list: "train.epochs: 3 → 4", …
   `,
+  // 3: which runner trained a finished run, for the per-runner counts of `status --watch`
+  `
+  ALTER TABLE runs ADD COLUMN trained_by TEXT; -- owner (host:pid:start) that finished or failed the run
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

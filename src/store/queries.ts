@@ -1,5 +1,6 @@
 import { ConvergeError, EXIT } from '../errors';
 import type { EpochRow, RunRow } from '../report/types';
+import type { CostParams } from '../grid/cost';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Db } from './open';
 
@@ -39,6 +40,8 @@ export interface Progress {
   /** Mean seconds of a finished run, for an ETA. */
   meanRunSeconds: number | null;
   active: { id: number; owner: string | null; epochsDone: number; epochs: number; leaseExpired: boolean }[];
+  /** Processes holding runs now: how many each has in flight and how many it finished in total. */
+  runners: { owner: string; running: number; finished: number }[];
   specVersions: { recordedAt: string; added: number; kept: number; retired: number; changes: string[] }[];
 }
 
@@ -48,6 +51,27 @@ export interface Progress {
  */
 function hasColumn(db: Db, table: string, column: string): boolean {
   return db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`).get(table, column) !== undefined;
+}
+
+/** Sweep-wide run counts (every runner's), cheap enough to read every second. */
+export interface RunCounts {
+  total: number;
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+  converged: number;
+}
+
+export function readCounts(db: Db): RunCounts {
+  const c = db
+    .prepare(
+      `SELECT count(*) AS total, coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'running'), 0) AS running,
+         coalesce(sum(status = 'done'), 0) AS done, coalesce(sum(status = 'failed'), 0) AS failed,
+         coalesce(sum(outcome = 'converged'), 0) AS converged FROM runs WHERE in_plan = 1`,
+    )
+    .get() as RunCounts;
+  return c;
 }
 
 export function readProgress(db: Db): Progress {
@@ -70,6 +94,17 @@ export function readProgress(db: Db): Progress {
       )
       .all() as { id: number; owner: string | null; epochs: number; lease: number | null; epochsDone: number }[]
   ).map((r) => ({ id: r.id, owner: r.owner, epochsDone: r.epochsDone, epochs: r.epochs, leaseExpired: (r.lease ?? 0) < now }));
+  const finishedBy = hasColumn(db, 'runs', 'trained_by')
+    ? new Map(
+        (db.prepare(`SELECT trained_by AS owner, count(*) AS n FROM runs WHERE in_plan = 1 AND trained_by IS NOT NULL GROUP BY trained_by`).all() as {
+          owner: string;
+          n: number;
+        }[]).map((r) => [r.owner, r.n]),
+      )
+    : new Map<string, number>();
+  const holding = new Map<string, number>();
+  for (const a of active) if (a.owner && !a.leaseExpired) holding.set(a.owner, (holding.get(a.owner) ?? 0) + 1);
+  const runners = [...holding].map(([owner, running]) => ({ owner, running, finished: finishedBy.get(owner) ?? 0 }));
   return {
     total: counts.reduce((s, c) => s + c.n, 0),
     pending: by.pending ?? 0,
@@ -81,6 +116,7 @@ export function readProgress(db: Db): Progress {
     epochsRecorded: db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number,
     meanRunSeconds: db.prepare(`SELECT avg(seconds) FROM runs WHERE status = 'done' AND in_plan = 1`).pluck().get() as number | null,
     active,
+    runners,
     specVersions: (
       db
         .prepare(
@@ -177,4 +213,38 @@ export function querySql(db: Db, sql: string): Record<string, unknown>[] {
   }
   if (!stmt.reader) return [];
   return stmt.all() as Record<string, unknown>[];
+}
+
+/**
+ * What the time left is estimated from (sweep/eta.ts): runs left, when the latest runs of the
+ * plan finished (whoever trained them), and the unfinished runs by the parameters of the cost model.
+ */
+export interface SweepPace {
+  remaining: number;
+  /** Unix seconds, ascending. */
+  recentFinishes: number[];
+  unfinished: { params: CostParams; count: number }[];
+}
+
+export function readSweepPace(db: Db, recent = 50): SweepPace {
+  const finishes = (
+    db
+      .prepare(`SELECT finished_at FROM runs WHERE in_plan = 1 AND status = 'done' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`)
+      .pluck()
+      .all(recent) as string[]
+  )
+    .map((t) => Date.parse(t) / 1000)
+    .filter(Number.isFinite)
+    .reverse();
+  const groups = db
+    .prepare(
+      `SELECT engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking, count(*) AS n FROM runs
+       WHERE in_plan = 1 AND status IN ('pending', 'running') GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+    )
+    .all() as (Omit<CostParams, 'masking'> & { masking: number; n: number })[];
+  return {
+    remaining: groups.reduce((s, g) => s + g.n, 0),
+    recentFinishes: finishes,
+    unfinished: groups.map(({ n, masking, ...p }) => ({ params: { ...p, masking: Boolean(masking) }, count: n })),
+  };
 }

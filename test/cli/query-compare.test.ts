@@ -27,8 +27,8 @@ function syntheticDb(): { dir: string; file: string } {
     const i = byN.get(n) ?? 0;
     byN.set(n, i + 1);
     const converged = n === 80 ? i < 3 : i < 9;
-    const m = { epoch: 1, loss: 0.01, mae: 0.05, valLoss: 0.01, valMae: converged ? 0.02 : 0.2, seconds: 0.1 };
-    finishRun(db, r.id, { backend: 'fused-js', outcome: converged ? 'converged' : 'not_converged', final: m, convergedEpoch: converged ? 1 : null, epochsRun: 1, seconds: 0.1 });
+    const m = { epoch: 1, loss: 0.01, mae: 0.05, valLoss: 0.01, valMae: converged ? 0.02 : 0.2, popLoss: 0.01, popMae: 0.1, unseenMae: 0.1, popMaxOutput: 1, seconds: 0.1 };
+    finishRun(db, { id: r.id, owner: 't' }, { backend: 'fused-js', outcome: converged ? 'converged' : 'not_converged', final: m, convergedEpoch: converged ? 1 : null, epochsRun: 1, seconds: 0.1 });
   }
   db.close();
   return { dir, file };
