@@ -5,3 +5,8 @@ export { candidateValues, fitSearch, nextSearchStep, tallyProbes } from './bound
 export type { Among, BoundaryAnswer, Observation, RunRequest, SearchSettings, SearchStep, Verdict } from './boundary';
 export { seedsWanted, undecided } from './adaptive';
 export type { AdaptiveRepeats, SeedOutcome } from './adaptive';
+export { expandSearch, searchCellKey, searchRun } from './plan';
+export type { Boundary, SearchPlan } from './plan';
+export { evaluateExpression } from './expr';
+export { searchCellKeys, searchStates } from './state';
+export type { BoundaryState, SearchRunRow } from './state';
