@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { ConvergeError, EXIT } from '../errors';
-import { expandPlan } from '../grid';
+import { expandPlan, type PlannedRun } from '../grid';
 import { TrainPool, defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
 import { openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSweepPace, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
+import { adaptivePlan } from '../sweep/adaptive';
 import { sweepEtaSeconds } from '../sweep/eta';
 import { cellToJson, formatCells, summarizeCells } from '../report';
 import { nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
@@ -73,11 +74,14 @@ Examples:
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
   const spec = loadSpec(specPath);
-  const plan = expandPlan(spec);
+  let plan = expandPlan(spec);
   // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
   // database never retire each other's runs) and claims only its own keys. `merge` takes each
   // run's most finished copy, whichever shard trained it.
-  const keys = opts.shard ? new Set(plan.runs.filter((r) => inShard(r.runKey, opts.shard!)).map((r) => r.runKey)) : undefined;
+  // With adaptive repeats a shard owns whole cells (by cell key), so it sees every outcome its
+  // decisions need; otherwise runs are spread by run key.
+  const shardOf = (r: PlannedRun) => inShard(spec.adaptive ? r.cellKey : r.runKey, opts.shard!);
+  const keys = opts.shard ? new Set(plan.runs.filter(shardOf).map((r) => r.runKey)) : undefined;
   if (plan.runs.length > LARGE_SWEEP_RUNS && !opts.yes) {
     throw new ConvergeError(
       'spec.tooLarge',
@@ -91,6 +95,8 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
   let onSigterm: (() => void) | undefined;
   let offClosed: (() => void) | undefined;
   try {
+    plan = adaptivePlan(db, spec, plan);
+    if (keys) for (const r of plan.runs) if (shardOf(r)) keys.add(r.runKey);
     const sync = syncPlan(db, dbPath, spec, plan);
     const human = !opts.json;
     if (human) {
@@ -166,6 +172,16 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     let result;
     try {
       result = await execution.execute();
+      // Adaptive repeats: grow the undecided cells by a batch and train, until no cell grows.
+      while (spec.adaptive && !result.interrupted && !result.heartbeatFailed) {
+        const grown = adaptivePlan(db, spec, plan);
+        if (grown.runs.length === plan.runs.length) break;
+        plan = grown;
+        if (keys) for (const r of plan.runs) if (shardOf(r)) keys.add(r.runKey);
+        syncPlan(db, dbPath, spec, plan);
+        const more = await execution.execute();
+        result = { ...more, trained: result.trained + more.trained, converged: result.converged + more.converged, failed: result.failed + more.failed };
+      }
     } finally {
       progress.stop();
     }
