@@ -9,14 +9,20 @@ import {
   formatComparison,
   matchesFilter,
   parseFilter,
+  renderBoundarySection,
   renderHtmlReport,
+  renderSvg,
   summarizeCells,
+  type BoundaryFigureInput,
   type CellFormat,
   type Filter,
   type RunRow,
 } from '../report';
 import { openDb, queryRuns, querySql, readEpochs, readRuns, readSweep, type Db } from '../store';
 import { alignTable, oneOf, writeOut } from './common';
+import { describeCell } from '../grid';
+import { parseSpec } from '../spec';
+import { boundaryJson, readSearch } from '../sweep/search';
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -59,12 +65,14 @@ export function registerReadCommands(program: Command): void {
         const runs = readRuns(db).filter((r) => !filter || matchesFilter(r.params, filter));
         const ids = new Set(runs.map((r) => r.id));
         const epochs = opts.format === 'html' ? readEpochs(db).filter((e) => ids.has(e.runId)) : [];
-        return { sweepName: sweep.name, axes: sweep.axes, runs, epochs, threshold: sweep.threshold, metric: sweep.metric };
+        const boundaries = opts.format === 'html' ? boundariesOf(db, sweep.specText, sweep.specPath) : [];
+        return { sweepName: sweep.name, axes: sweep.axes, runs, epochs, threshold: sweep.threshold, metric: sweep.metric, boundaries };
       });
       const cells = summarizeCells(input);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
-        writeFileSync(opts.out, await renderHtmlReport(input, cells));
+        const boundary = await renderBoundarySection(searchAxisOf(input.boundaries), input.boundaries, renderSvg);
+        writeFileSync(opts.out, await renderHtmlReport(input, cells, boundary ? [boundary] : []));
         writeOut(`wrote ${opts.out} (${cells.length} cells, ${input.runs.length} runs)`);
         return;
       }
@@ -120,4 +128,39 @@ export function registerReadCommands(program: Command): void {
       }
       writeOut(formatComparison(compareGroups(a, b), Boolean(opts.json)));
     });
+}
+
+/** The boundaries of a search sweep, recomputed from its runs (the search is a function of them). */
+function boundariesOf(db: Db, specText: string, specPath: string): (BoundaryFigureInput & { axis: string })[] {
+  let spec;
+  try {
+    spec = parseSpec(specText, specPath);
+  } catch {
+    return []; // a spec this version cannot read has no boundary figure
+  }
+  if (!spec.search) return [];
+  const states = readSearch(db, spec);
+  const axis = spec.search.axis;
+  return states.map((st) => {
+    const a = boundaryJson(st);
+    return {
+      axis,
+      label: describeCell(st.boundary.fixed),
+      lo: st.boundary.settings.lo,
+      hi: st.boundary.settings.hi,
+      target: st.boundary.settings.target,
+      bracketed: a.bracketed,
+      verdict: a.verdict,
+      estimate: a.estimate,
+      ciLow: a.ci_low,
+      ciHigh: a.ci_high,
+      slope: a.slope,
+      runs: a.runs,
+      probes: a.probes,
+    };
+  });
+}
+
+function searchAxisOf(b: readonly { axis: string }[]): string {
+  return b[0]?.axis ?? '';
 }

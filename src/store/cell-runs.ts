@@ -12,22 +12,16 @@ export interface CellRunRow {
   aliveAtInit: number | null;
 }
 
-/** Every run of the given cells, in id order (the order they were asked for). */
+/**
+ * Every run of the given cells, in id order (the order they were asked for). Reads the few
+ * columns of every run and filters here: no temporary table, so read-only connections can call it.
+ */
 export function readRunsOfCells(db: Db, cellKeys: readonly string[]): CellRunRow[] {
   if (cellKeys.length === 0) return [];
+  const wanted = new Set(cellKeys);
   const hasAlive = (db.prepare(`SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'alive_at_init'`).pluck().get() as number) > 0;
-  db.exec(`CREATE TEMP TABLE IF NOT EXISTS wanted_cells (cell_key TEXT PRIMARY KEY)`);
-  return db
-    .transaction(() => {
-      db.exec(`DELETE FROM wanted_cells`);
-      const add = db.prepare(`INSERT OR IGNORE INTO wanted_cells (cell_key) VALUES (?)`);
-      for (const k of cellKeys) add.run(k);
-      return db
-        .prepare(
-          `SELECT id, cell_key AS cellKey, repeat, seed, status, outcome, ${hasAlive ? 'alive_at_init' : 'NULL'} AS aliveAtInit
-           FROM runs WHERE cell_key IN (SELECT cell_key FROM wanted_cells) ORDER BY id`,
-        )
-        .all() as CellRunRow[];
-    })
-    .deferred();
+  const rows = db
+    .prepare(`SELECT id, cell_key AS cellKey, repeat, seed, status, outcome, ${hasAlive ? 'alive_at_init' : 'NULL'} AS aliveAtInit FROM runs ORDER BY id`)
+    .all() as CellRunRow[];
+  return rows.filter((r) => wanted.has(r.cellKey));
 }

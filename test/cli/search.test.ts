@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { converge, convergeSync, oneLine, readRuns, sandbox, writeSpec } from '../reliability/harness';
 
@@ -60,6 +60,15 @@ test('converge search --json gives one object per boundary with the evidence, an
   }
   const report = convergeSync(dir, ['report', 's.db', '--format', 'json']);
   assert.equal(report.code, 0, report.stderr);
+  const html = convergeSync(dir, ['report', 's.db', '--format', 'html', '--out', 'r.html']);
+  assert.equal(html.code, 0, html.stderr);
+  const page = readFileSync(join(dir, 'r.html'), 'utf8');
+  assert.match(page, /<figure id="boundary"><svg/);
+  for (const b of out) {
+    const label = `seq_len=${String(b.for.seq_len)}: `;
+    assert.ok(page.includes(label), `a note for ${label}`);
+    if (b.bracketed) assert.ok(page.includes(`${label}n_samples at rate 0.5`), 'the estimate is in the note');
+  }
   // The same command again trains nothing and gives the same answer.
   const again = await converge(t, dir, ['search', 's.yaml', '--db', 's.db', '--json']);
   assert.equal(again.code, 0, again.stderr);
