@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
 import { describeCell, expandPlan, type Plan } from '../grid';
 import { loadSpec } from '../spec';
-import { alignTable, writeOut } from './common';
+import { thinValidationWarning, type Rule } from '../outcome';
+import { alignTable, writeErr, writeOut } from './common';
 
-export function planToJson(plan: Plan) {
+/** Cells whose validation split is too thin for the spec's rule (when the rule is a validation metric). */
+function planWarnings(plan: Plan, rule: Rule): string[] {
+  return plan.cells.flatMap((c) => thinValidationWarning(rule, describeCell(c.axisValues), c.params) ?? []);
+}
+
+export function planToJson(plan: Plan, rule?: Rule) {
   return {
     name: plan.name,
+    ...(rule ? { warnings: planWarnings(plan, rule) } : {}),
     axes: plan.axes,
     cells: plan.cells.length,
     run_count: plan.runs.length,
@@ -23,11 +30,13 @@ export function registerPlan(program: Command): void {
     .option('--json', 'print the plan as JSON (every run with its key, seed and resolved parameters)')
     .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count')
     .action((specPath: string, opts: { json?: boolean }) => {
-      const plan = expandPlan(loadSpec(specPath));
+      const spec = loadSpec(specPath);
+      const plan = expandPlan(spec);
       if (opts.json) {
-        writeOut(JSON.stringify(planToJson(plan), null, 2));
+        writeOut(JSON.stringify(planToJson(plan, spec.converged), null, 2));
         return;
       }
+      for (const w of planWarnings(plan, spec.converged)) writeErr(w);
       const runsPerCell = new Map<string, number>();
       for (const r of plan.runs) runsPerCell.set(r.cellKey, (runsPerCell.get(r.cellKey) ?? 0) + 1);
       const rows = plan.cells.map((c) => [

@@ -92,7 +92,7 @@ export class RunProgress {
     const cell = describeCell(Object.fromEntries(this.axes.map((a) => [a, end.params[a]])));
     const mae = end.finalValMae === null ? '' : ` val_mae=${end.finalValMae.toFixed(4)}`;
     const err = end.error ? ` error: ${end.error}` : '';
-    writeOut(`[${s.done}/${s.total}] ${cell} seed=${end.seed}: ${end.outcome}${mae} (${end.seconds.toFixed(2)}s)${err}`);
+    writeOut(`[${s.done}/${s.total}] ${cell} seed=${end.seed}: ${end.outcome ?? "unscored (lacks the rule's metric)"}${mae} (${end.seconds.toFixed(2)}s)${err}`);
   }
 
   stop(): void {

@@ -13,13 +13,15 @@ import {
   renderHtmlReport,
   renderSvg,
   summarizeCells,
+  thinValidationWarnings,
   type BoundaryFigureInput,
   type CellFormat,
   type Filter,
   type RunRow,
 } from '../report';
-import { openDb, queryRuns, querySql, readEpochs, readRuns, readSweep, type Db } from '../store';
-import { alignTable, oneOf, writeOut } from './common';
+import { openDb, queryRuns, querySql, type Db } from '../store';
+import { alignTable, oneOf, writeErr, writeOut } from './common';
+import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
 import { describeCell } from '../grid';
 import { parseSpec } from '../spec';
 import { boundaryJson, readSearch } from '../sweep/search';
@@ -51,24 +53,27 @@ export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'c
 }
 
 export function registerReadCommands(program: Command): void {
-  program
-    .command('report')
-    .description('compare the cells: per cell k/n converged with a 95% Wilson interval, val_mae and converged-epoch quartiles, outcome counts')
-    .argument('<db>', 'result database (.db)')
-    .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')}`, oneOf('--format', [...CELL_FORMATS, 'html'] as const), 'table')
-    .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
-    .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'")
-    .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string }) => {
+  addScoringOptions(
+    program
+      .command('report')
+      .description('compare the cells: per cell k/n converged with a 95% Wilson interval, the same among runs alive at init, the rule metric and converged-epoch medians, outcome counts')
+      .argument('<db>', 'result database (.db)')
+      .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')}`, oneOf('--format', [...CELL_FORMATS, 'html'] as const), 'table')
+      .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
+      .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'"),
+  )
+    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
+    .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
       const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
       const input = withDb(file, (db) => {
-        const sweep = readSweep(db, file);
-        const runs = readRuns(db).filter((r) => !filter || matchesFilter(r.params, filter));
-        const ids = new Set(runs.map((r) => r.id));
-        const epochs = opts.format === 'html' ? readEpochs(db).filter((e) => ids.has(e.runId)) : [];
-        const boundaries = opts.format === 'html' ? boundariesOf(db, sweep.specText, sweep.specPath) : [];
-        return { sweepName: sweep.name, axes: sweep.axes, runs, epochs, threshold: sweep.threshold, metric: sweep.metric, boundaries };
+        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter));
+        const ids = new Set(s.runs.map((r) => r.id));
+        const epochs = opts.format === 'html' ? s.epochs.filter((e) => ids.has(e.runId)) : [];
+        const boundaries = opts.format === 'html' ? boundariesOf(db, s.sweep.specText, s.sweep.specPath) : [];
+        return { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null, boundaries };
       });
       const cells = summarizeCells(input);
+      for (const line of [...thinValidationWarnings(input.axes, input.runs, input), ...reportNotes(cells)]) writeErr(line);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
         const boundary = await renderBoundarySection(searchAxisOf(input.boundaries), input.boundaries, renderSvg);
@@ -81,25 +86,29 @@ export function registerReadCommands(program: Command): void {
       else writeOut(text);
     });
 
-  program
+  addScoringOptions(program
     .command('query')
     .description('list runs matching a filter, or run read-only SQL on the database')
     .argument('<db>', 'result database (.db)')
     .option('--where <expr>', "conditions joined by 'and', e.g. 'seq_len=200 and batch_size=1 and outcome=converged'")
     .option('--sql <statement>', 'a read-only SQL statement (the database is opened read-only; writes are refused)')
     .option('-f, --format <format>', 'table, csv or json', oneOf('--format', ['table', 'csv', 'json'] as const), 'table')
-    .addHelpText('after', `\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --sql "select n_samples, avg(final_val_mae) from runs group by n_samples"`)
-    .action((file: string, opts: { where?: string; sql?: string; format: 'table' | 'csv' | 'json' }) => {
+    .addHelpText('after', `\nWith --metric/--threshold/--epoch, outcome and converged_epoch (in --where and in the rows) are re-scored\nfrom the stored epochs; nothing is written.\n\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --where "outcome=converged" --metric val_mae --threshold 0.05\n  converge query results/smoke.db --sql "select n_samples, avg(final_pop_mae) from runs group by n_samples"`))
+    .action((file: string, opts: { where?: string; sql?: string; format: 'table' | 'csv' | 'json' } & ScoringOptions) => {
       if (opts.where && opts.sql) throw new ConvergeError('cli.conflict', 'query takes --where or --sql, not both');
+      const rescoring = opts.metric !== undefined || opts.threshold !== undefined || opts.epoch !== undefined;
+      if (opts.sql && rescoring) throw new ConvergeError('cli.conflict', 'query --sql reads the stored columns; --metric/--threshold/--epoch go with --where');
       const rows = withDb(file, (db) => {
         if (opts.sql) return querySql(db, opts.sql);
         const filter = opts.where ? filterOrThrow('--where', opts.where) : [];
-        return queryRuns(db, filter);
+        if (!rescoring) return queryRuns(db, filter);
+        const s = readScored(db, file, opts);
+        return queryRuns(db, filter, new Map(s.runs.map((r) => [r.id, { outcome: r.outcome, convergedEpoch: r.convergedEpoch }])));
       });
       writeOut(rowsToText(rows, opts.format));
     });
 
-  program
+  addScoringOptions(program
     .command('compare')
     .description("is one group's convergence rate really different from another's? Fisher's exact test on k/n")
     .argument('<db>', 'result database (.db)')
@@ -108,21 +117,22 @@ export function registerReadCommands(program: Command): void {
     .option('--b <expr>', "group B, e.g. 'n_samples=130'")
     .option('--where <expr>', "restrict both groups, e.g. 'seq_len=200 and batch_size=1'")
     .option('--json', 'print as JSON')
-    .addHelpText('after', `\nExamples:\n  converge compare results/seed-finding.db --a n_samples=80 --b n_samples=130 --where "batch_size=1"\n  converge compare results/a.db results/b.db --json`)
-    .action((file: string, file2: string | undefined, opts: { a?: string; b?: string; where?: string; json?: boolean }) => {
+    .addHelpText('after', `\nOutcomes are scored by <db>'s rule (both databases) unless --metric/--threshold/--epoch say otherwise.\n\nExamples:\n  converge compare results/seed-finding.db --a n_samples=80 --b n_samples=130 --where "batch_size=1"\n  converge compare results/a.db results/b.db --json`))
+    .action((file: string, file2: string | undefined, opts: { a?: string; b?: string; where?: string; json?: boolean } & ScoringOptions) => {
       const where = opts.where ? filterOrThrow('--where', opts.where) : [];
-      const keep = (runs: RunRow[]) => runs.filter((r) => matchesFilter(r.params, where));
       let a: { label: string; runs: RunRow[] };
       let b: { label: string; runs: RunRow[] };
       if (file2) {
         if (opts.a || opts.b) throw new ConvergeError('cli.conflict', 'compare with two databases takes no --a/--b; use --where to restrict both');
-        a = { label: file, runs: keep(withDb(file, (db) => readRuns(db))) };
-        b = { label: file2, runs: keep(withDb(file2, (db) => readRuns(db))) };
+        // One rule for both sides: a comparison never mixes rules.
+        const first = withDb(file, (db) => readScored(db, file, opts, undefined, (r) => matchesFilter(r.params, where)));
+        a = { label: file, runs: first.runs };
+        b = { label: file2, runs: withDb(file2, (db) => readScored(db, file2, opts, first.rule, (r) => matchesFilter(r.params, where)).runs) };
       } else {
         if (!opts.a || !opts.b) throw new ConvergeError('cli.missingGroup', "compare needs --a and --b (e.g. --a 'n_samples=80' --b 'n_samples=130'), or two databases");
         const fa = filterOrThrow('--a', opts.a);
         const fb = filterOrThrow('--b', opts.b);
-        const runs = keep(withDb(file, (db) => readRuns(db)));
+        const runs = withDb(file, (db) => readScored(db, file, opts, undefined, (r) => matchesFilter(r.params, where)).runs);
         a = { label: opts.a, runs: runs.filter((r) => matchesFilter(r.params, fa)) };
         b = { label: opts.b, runs: runs.filter((r) => matchesFilter(r.params, fb)) };
       }

@@ -104,6 +104,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       if (sync.specChanged) {
         writeErr(`the spec changed since the last run (${sync.changes.join('; ') || 'formatting only'}): ${sync.added} new runs, ${sync.kept} kept, ${sync.retired} from earlier versions kept but no longer reported`);
       }
+      if (sync.rescored) writeErr(`re-scored ${sync.rescored.runs} runs: ${sync.rescored.text}`);
     }
     const before = readProgress(db);
     const total = before.total;

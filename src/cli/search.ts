@@ -39,7 +39,7 @@ The search block of the spec:
     for: {seq_len: [50, 200]}    # one boundary per value (crossed with grid and cases)
     range: [10, seq_len+1]       # inclusive bounds; expressions in the other parameters
     target: 0.5                  # the rate that defines the boundary
-    among: all                   # runs counted (alive needs alive-at-init, not recorded yet)
+    among: alive                 # count runs alive at initialisation (default), or all
     precision: 0.25              # stop when the 95% interval is narrower than 25% of the estimate
     budget: 400                  # at most this many runs per boundary
   repeats: 4                     # seeds added at a probe per step

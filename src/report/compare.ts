@@ -27,7 +27,7 @@ export const MIN_SEEDS_PER_GROUP = 5;
 
 function summarizeGroup(g: Group): GroupResult & { unfinished: number } {
   const t = tallyRuns(g.runs);
-  return { label: g.label, k: t.k, n: t.n, rate: t.n > 0 ? t.k / t.n : null, ci: wilson(t.k, t.n), unfinished: t.runs - t.n };
+  return { label: g.label, k: t.k, n: t.n, rate: t.n > 0 ? t.k / t.n : null, ci: wilson(t.k, t.n), unfinished: t.unfinished };
 }
 
 export function compareGroups(a: Group, b: Group): Comparison {

@@ -8,7 +8,7 @@ import type * as Vega from 'vega';
 // same declarations. It is used for types only: at run time we import the package entry.
 import type * as VegaLite from 'vega-lite/build/index';
 import type { TopLevelSpec } from 'vega-lite/build/index';
-import { cellKey, compareParamValues, outcomeOf, tallyRuns } from './cells';
+import { cellKey, compareParamValues, tallyRuns } from './cells';
 import { humanColumns } from './format';
 import { OUTCOMES } from './types';
 import type { CellSummary, ParamValue, ReportInput } from './types';
@@ -51,11 +51,13 @@ export function escapeHtml(s: string): string {
 
 // ---- colours: one fixed palette for every chart, so an outcome has one colour throughout -----
 
+// Pending, running, or finished without the rule's metric: not in any rate.
 const UNFINISHED = 'unfinished';
 const OUTCOME_DOMAIN: string[] = [...OUTCOMES, UNFINISHED];
 const OUTCOME_RANGE: string[] = [
   '#2a9d3f', // converged: green
   '#f08c1c', // not_converged: orange
+  '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#3b3b3b', // dead: near black (the output is stuck at 0)
   '#d62728', // diverged: red
   '#8c564b', // failed: brown
@@ -166,7 +168,7 @@ interface RunIndex { cell: string; outcome: string }
 function indexRuns(input: ReportInput): Map<number, RunIndex> {
   const byId = new Map<number, RunIndex>();
   for (const r of input.runs) {
-    byId.set(r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: outcomeOf(r) ?? UNFINISHED });
+    byId.set(r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: r.outcome ?? UNFINISHED });
   }
   return byId;
 }
@@ -177,7 +179,7 @@ function learningCurves(input: ReportInput, cells: readonly CellSummary[]): TopL
   for (const e of input.epochs ?? []) {
     const r = runs.get(e.runId);
     // A log scale cannot show 0, NaN or Inf (diverged runs); those runs end where the values stop.
-    if (r === undefined || !(Number.isFinite(e.valMae) && e.valMae > 0)) continue;
+    if (r === undefined || e.valMae === null || !(Number.isFinite(e.valMae) && e.valMae > 0)) continue;
     points.push({ cell: r.cell, run: e.runId, epoch: e.epoch, val_mae: e.valMae, outcome: r.outcome });
   }
   if (points.length === 0) return null;
@@ -212,7 +214,8 @@ function outcomeBars(cells: readonly CellSummary[]): TopLevelSpec {
     OUTCOMES.forEach((o, i) => {
       if (c.outcomes[o] > 0) rows.push({ cell: label, outcome: o, count: c.outcomes[o], order: i });
     });
-    if (c.runs > c.n) rows.push({ cell: label, outcome: UNFINISHED, count: c.runs - c.n, order: OUTCOMES.length });
+    const unfinished = c.runs - OUTCOMES.reduce((s, o) => s + c.outcomes[o], 0);
+    if (unfinished > 0) rows.push({ cell: label, outcome: UNFINISHED, count: unfinished, order: OUTCOMES.length });
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -243,10 +246,12 @@ function cellsTable(cells: readonly CellSummary[], axes: readonly string[]): str
 
 function summaryLine(input: ReportInput, cells: readonly CellSummary[]): string {
   const t = tallyRuns(input.runs);
-  const unfinished = t.runs - t.n;
+  const infra = t.outcomes.failed + t.outcomes.timed_out;
   return (
     `${cells.length} cell${cells.length === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}` +
-    (unfinished > 0 ? ` (${unfinished} not finished)` : '') +
+    (t.unfinished > 0 ? ` (${t.unfinished} not finished)` : '') +
+    (infra > 0 ? ` (${infra} failed or timed out: not in n)` : '') +
+    (t.lacksMetric > 0 ? ` (${t.lacksMetric} lack ${input.metric}: not in n)` : '') +
     `; ${t.k} of ${t.n} finished runs converged (${input.metric} below ${input.threshold}). ` +
     `Rates are k/n over finished seeds with 95% Wilson intervals.`
   );

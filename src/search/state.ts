@@ -55,7 +55,7 @@ export function searchStates(spec: SweepSpec, plan: SearchPlan, rows: readonly S
       value: at.value,
       repeat: r.repeat,
       outcome: r.status === 'failed' ? 'failed' : r.outcome === 'converged' ? 'converged' : 'not_converged',
-      alive: r.aliveAtInit === null ? true : r.aliveAtInit === 1,
+      alive: r.aliveAtInit === null ? r.outcome !== 'dead_at_init' : r.aliveAtInit === 1,
       order: r.id,
     });
   }

@@ -1,3 +1,3 @@
 export * from './schema';
-export { ALIVE_RECORDED, loadSpec, parseSpec, sha256 } from './load';
+export { loadSpec, parseSpec, sha256 } from './load';
 export { diffSpecs, diffSpecText } from './diff';

@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
+import { DEFAULT_RULE } from '../outcome';
 import { INTEGER_PARAMS, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec } from './schema';
 
 type Path = (string | number)[];
@@ -206,18 +207,12 @@ export function parseSpec(text: string, path: string): SweepSpec {
     base: base as Partial<ResolvedParams>,
     grid,
     cases,
-    converged: f.converged ?? { metric: 'val_mae', threshold: 0.05 },
+    converged: f.converged ?? { ...DEFAULT_RULE },
     impossible: f.impossible,
     source: { path, text, hash: sha256(text) },
     lineOf,
   };
 }
-
-/**
- * Whether runs are alive at initialisation is not recorded in the database by this version, so a
- * search can only count all runs; `among: alive` is refused with that reason rather than ignored.
- */
-export const ALIVE_RECORDED = false;
 
 function searchSpec(
   raw: NonNullable<ParsedSweepFile['search']>,
@@ -243,10 +238,9 @@ function searchSpec(
   if (raw.budget < c.repeats) {
     throw new ConvergeError('spec.invalid', `${at(['budget'])}: expected at least the ${c.repeats} seeds a probe starts with (repeats), got ${raw.budget}`);
   }
-  const among = raw.among ?? (ALIVE_RECORDED ? 'alive' : 'all');
-  if (among === 'alive' && !ALIVE_RECORDED) {
-    throw new ConvergeError('spec.invalid', `${at(['among'])}: "alive" needs runs.alive_at_init, which this version does not record yet; use "all"`);
-  }
+  // Runs dead at initialisation never train (an exact fixed point), so by default they say
+  // nothing about where learning starts; `all` counts them as failures.
+  const among = raw.among ?? 'alive';
   return { axis, for: forAxes, range: raw.range as [number | string, number | string], target: raw.target, among, precision: raw.precision, budget: raw.budget };
 }
 

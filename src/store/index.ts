@@ -4,3 +4,4 @@ export * from './runs';
 export * from './queries';
 export { mergeInto, type MergeResult } from './merge';
 export { readRunsOfCells, type CellRunRow } from './cell-runs';
+export { rescoreAll, scoredEpochColumns } from './rescore';

@@ -27,9 +27,9 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
   const res: MergeResult = { inputs: inputs.length, runsAdded: 0, runsReplaced: 0, runsSkipped: 0, epochsCopied: 0 };
   const cols = out.prepare(RUN_COLS_SQL).pluck().all() as string[];
   const insertRun = out.prepare(`INSERT INTO runs (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
-  const insertEpoch = out.prepare(
-    `INSERT INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, seconds) VALUES (@run_id, @epoch, @loss, @mae, @val_loss, @val_mae, @seconds)`,
-  );
+  // Every column the output has; a shard written by an older converge lacks the newer ones (NULL).
+  const epochCols = out.prepare(`SELECT name FROM pragma_table_info('epochs')`).pluck().all() as string[];
+  const insertEpoch = out.prepare(`INSERT INTO epochs (${epochCols.join(', ')}) VALUES (${epochCols.map((c) => `@${c}`).join(', ')})`);
   out
     .transaction(() => {
       let outSweep = out.prepare(`SELECT * FROM sweep WHERE id = 1`).get() as Record<string, unknown> | undefined;
@@ -66,7 +66,9 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
           const newId = Number(insertRun.run(copy).lastInsertRowid);
           if (row.status === 'running') continue;
           for (const e of epochsOf.iterate(row.id) as Iterable<Record<string, unknown>>) {
-            insertEpoch.run({ ...e, run_id: newId });
+            const copyEpoch: Record<string, unknown> = {};
+            for (const c of epochCols) copyEpoch[c] = e[c] ?? null;
+            insertEpoch.run({ ...copyEpoch, run_id: newId });
             res.epochsCopied += 1;
           }
         }

@@ -1,8 +1,10 @@
 import { ConvergeError, EXIT } from '../errors';
+import { OUTCOMES, type RuleMetric } from '../outcome';
 import type { EpochRow, RunRow } from '../report/types';
 import type { CostParams } from '../grid/cost';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Db } from './open';
+import { scoredEpochColumns } from './rescore';
 
 export interface SweepInfo {
   name: string;
@@ -10,7 +12,7 @@ export interface SweepInfo {
   specHash: string;
   specText: string;
   axes: ParamName[];
-  metric: string;
+  metric: RuleMetric;
   threshold: number;
   createdAt: string;
   updatedAt: string;
@@ -79,12 +81,14 @@ export function readProgress(db: Db): Progress {
     .prepare(`SELECT status, count(*) AS n FROM runs WHERE in_plan = 1 GROUP BY status`)
     .all() as { status: string; n: number }[];
   const by = Object.fromEntries(counts.map((c) => [c.status, c.n])) as Record<string, number>;
-  const outcomes = Object.fromEntries(
+  const counted = Object.fromEntries(
     (db.prepare(`SELECT outcome, count(*) AS n FROM runs WHERE in_plan = 1 AND outcome IS NOT NULL GROUP BY outcome`).all() as {
       outcome: string;
       n: number;
     }[]).map((r) => [r.outcome, r.n]),
   ) as Record<string, number>;
+  // In the outcome module's display order; outcomes with no run are left out.
+  const outcomes = Object.fromEntries(OUTCOMES.filter((o) => counted[o]).map((o) => [o, counted[o]!])) as Record<string, number>;
   const now = Date.now() / 1000;
   const active = (
     db
@@ -130,6 +134,8 @@ export function readProgress(db: Db): Progress {
 
 const BOOL_PARAMS = new Set<ParamName>(['unit_forget_bias', 'masking', 'shuffle']);
 
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
 function toRunRow(r: Record<string, unknown>): RunRow {
   const params: Record<string, ParamValue> = {};
   for (const k of PARAM_NAMES) {
@@ -143,7 +149,13 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     params,
     status: r.status as RunRow['status'],
     outcome: (r.outcome as RunRow['outcome']) ?? null,
+    // A database from before schema 3 has no such column: unknown.
+    aliveAtInit: r.alive_at_init === undefined || r.alive_at_init === null ? null : r.alive_at_init === 1,
     finalValMae: (r.final_val_mae as number | null) ?? null,
+    finalMetrics: {
+      loss: num(r.final_loss), mae: num(r.final_mae), val_loss: num(r.final_val_loss), val_mae: num(r.final_val_mae),
+      pop_loss: num(r.final_pop_loss), pop_mae: num(r.final_pop_mae), unseen_mae: num(r.final_unseen_mae),
+    },
     finalLoss: (r.final_loss as number | null) ?? null,
     convergedEpoch: (r.converged_epoch as number | null) ?? null,
     epochsRun: (r.epochs_run as number | null) ?? null,
@@ -162,7 +174,7 @@ export function readRuns(db: Db, options: { includeRetired?: boolean } = {}): Ru
 export function readEpochs(db: Db, options: { includeRetired?: boolean } = {}): EpochRow[] {
   return db
     .prepare(
-      `SELECT e.run_id AS runId, e.epoch, e.loss, e.mae, e.val_loss AS valLoss, e.val_mae AS valMae, e.seconds
+      `SELECT e.run_id AS runId, ${scoredEpochColumns(db, 'e')}, e.seconds
        FROM epochs e JOIN runs r ON r.id = e.run_id ${options.includeRetired ? '' : 'WHERE r.in_plan = 1'} ORDER BY e.run_id, e.epoch`,
     )
     .all() as EpochRow[];
@@ -177,14 +189,19 @@ export interface Condition {
 /** Columns a --where expression may name: the parameters and the result columns. */
 export const QUERYABLE = [
   'id', 'run_key', 'cell_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
-  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
+  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'final_pop_loss', 'final_pop_mae', 'final_unseen_mae', 'alive_at_init',
+  'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
 ] as const;
+
+/** A run's outcome re-scored at read time (query --metric/--threshold/--epoch), keyed by run id. */
+export type ScoredOutcomes = ReadonlyMap<number, { outcome: string | null; convergedEpoch: number | null }>;
 
 /**
  * Runs matching `conditions`; column names are checked against a whitelist and values are bound
- * as parameters, never pasted into the SQL.
+ * as parameters, never pasted into the SQL. With `scored`, outcome and converged_epoch are the
+ * re-scored ones (bound as JSON), both in the filter and in the rows.
  */
-export function queryRuns(db: Db, conditions: readonly Condition[]): Record<string, unknown>[] {
+export function queryRuns(db: Db, conditions: readonly Condition[], scored?: ScoredOutcomes): Record<string, unknown>[] {
   const allowed = new Set<string>(QUERYABLE);
   const clauses: string[] = [];
   const values: unknown[] = [];
@@ -195,9 +212,19 @@ export function queryRuns(db: Db, conditions: readonly Condition[]): Record<stri
     clauses.push(`"${c.key}" ${c.op} ?`);
     values.push(typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
   }
+  // A database from before schema 3 lacks the newer columns: they read as NULL.
+  const source = QUERYABLE.map((c) => {
+    if (scored && c === 'outcome') return `s.outcome AS outcome`;
+    if (scored && c === 'converged_epoch') return `s.converged_epoch AS converged_epoch`;
+    return hasColumn(db, 'runs', c) ? `r."${c}"` : `NULL AS "${c}"`;
+  });
+  const join = scored
+    ? ` LEFT JOIN (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS outcome, json_extract(value, '$[2]') AS converged_epoch FROM json_each(?)) s ON s.id = r.id`
+    : '';
+  const bound = scored ? [JSON.stringify([...scored].map(([id, o]) => [id, o.outcome, o.convergedEpoch])), ...values] : values;
   const cols = QUERYABLE.filter((c) => c !== 'cell_key').map((c) => `"${c}"`).join(', ');
-  const sql = `SELECT ${cols} FROM runs WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
-  return db.prepare(sql).all(...values) as Record<string, unknown>[];
+  const sql = `SELECT ${cols} FROM (SELECT ${source.join(', ')} FROM runs r${join}) WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
+  return db.prepare(sql).all(...bound) as Record<string, unknown>[];
 }
 
 /** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */

@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import { ConvergeError, EXIT } from '../errors';
 import type { Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
-import type { EpochMetrics, Outcome } from '../train/contract';
+import { formatRule, sameRule, type Outcome, type Rule } from '../outcome';
+import type { EpochMetrics } from '../train/contract';
 import type { Db } from './open';
+import { rescoreAll } from './rescore';
 import { registerRunCost } from './run-cost';
 
 const nowIso = () => new Date().toISOString();
@@ -20,6 +22,11 @@ export interface PlanSync {
   specChanged: boolean;
   /** What changed from the previous version (`train.epochs: 3 → 4`…), when specChanged. */
   changes: string[];
+  /**
+   * Set when the spec's `converged` rule differs from the recorded one: every finished run was
+   * re-scored from its stored epochs (nothing retrained) in the same transaction.
+   */
+  rescored?: { runs: number; from: Rule; to: Rule; text: string };
 }
 
 /** A claimed run, ready to train. */
@@ -44,7 +51,10 @@ export interface RunClaim {
 
 export interface RunFinish {
   backend: string;
-  outcome: Outcome;
+  /** null: the run lacks the rule's metric (unseen_mae when every row was drawn). */
+  outcome: Outcome | null;
+  /** False: the ReLU output was dead before the first update (TrainSummary.aliveAtInit). */
+  aliveAtInit: boolean;
   final: EpochMetrics | undefined;
   convergedEpoch: number | null;
   epochsRun: number;
@@ -72,9 +82,9 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
   );
   return db
     .transaction((): PlanSync => {
-      const sweep = db.prepare(`SELECT name, spec_hash, spec_text FROM sweep WHERE id = 1`).get() as
-        | { name: string; spec_hash: string; spec_text: string }
-        | undefined;
+      const sweep = db
+        .prepare(`SELECT name, spec_hash, spec_text, converged_metric AS metric, converged_threshold AS threshold FROM sweep WHERE id = 1`)
+        .get() as { name: string; spec_hash: string; spec_text: string } & Rule | undefined;
       if (sweep && sweep.name !== spec.name) {
         throw new ConvergeError(
           'store.otherSweep',
@@ -111,7 +121,13 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
       for (const r of plan.runs) addKey.run(r.runKey);
       db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys))`);
       const retired = db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number;
-      const result = { added, kept: plan.runs.length - added, retired, specChanged, changes };
+      const result: PlanSync = { added, kept: plan.runs.length - added, retired, specChanged, changes };
+      // The rule is not part of the run key: changing it trains nothing, it re-scores what is stored.
+      if (sweep && !sameRule(sweep, spec.converged)) {
+        const from: Rule = { metric: sweep.metric, threshold: sweep.threshold };
+        const runs = rescoreAll(db, spec.converged);
+        result.rescored = { runs, from, to: spec.converged, text: `rule ${formatRule(from)} → ${formatRule(spec.converged)}` };
+      }
       if (!sweep || specChanged) {
         db.prepare(
           `INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired, changes) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -226,8 +242,8 @@ export function recordEpoch(db: Db, claim: RunClaim, m: EpochMetrics): boolean {
   return (
     db
       .prepare(
-        `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, seconds)
-         SELECT @id, @epoch, @loss, @mae, @valLoss, @valMae, @seconds WHERE ${HELD}`,
+        `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, pop_loss, pop_mae, unseen_mae, pop_max_output, seconds)
+         SELECT @id, @epoch, @loss, @mae, @valLoss, @valMae, @popLoss, @popMae, @unseenMae, @popMax, @seconds WHERE ${HELD}`,
       )
       .run({
         id: claim.id,
@@ -237,21 +253,26 @@ export function recordEpoch(db: Db, claim: RunClaim, m: EpochMetrics): boolean {
         mae: nanToNull(m.mae),
         valLoss: nanToNull(m.valLoss),
         valMae: nanToNull(m.valMae),
+        popLoss: nanToNull(m.popLoss),
+        popMae: nanToNull(m.popMae),
+        unseenMae: nanToNull(m.unseenMae),
+        popMax: nanToNull(m.popMaxOutput),
         seconds: m.seconds,
       }).changes === 1
   );
 }
 
-/** SQLite has no NaN; a diverged epoch is stored as NULL (outcome says diverged). */
-function nanToNull(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
+/** SQLite has no NaN; a diverged epoch is stored as NULL (outcome says diverged). Same mapping as outcome's toScoredEpoch. */
+function nanToNull(x: number | null | undefined): number | null {
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
 
 /** Record a claimed run done; false (nothing written) when `claim.owner` no longer holds it. */
 export function finishRun(db: Db, claim: RunClaim, f: RunFinish): boolean {
   return db.prepare(
     `UPDATE runs SET status = 'done', outcome = @outcome, backend = @backend, final_loss = @loss, final_mae = @mae,
-       final_val_loss = @valLoss, final_val_mae = @valMae, converged_epoch = @convergedEpoch, epochs_run = @epochsRun,
+       final_val_loss = @valLoss, final_val_mae = @valMae, final_pop_loss = @popLoss, final_pop_mae = @popMae,
+       final_unseen_mae = @unseenMae, alive_at_init = @alive, converged_epoch = @convergedEpoch, epochs_run = @epochsRun,
        seconds = @seconds, error = NULL, owner = NULL, lease_until = NULL, trained_by = @owner, finished_at = @now
      WHERE id = @id AND owner = @owner AND status = 'running'`,
   ).run({
@@ -263,6 +284,10 @@ export function finishRun(db: Db, claim: RunClaim, f: RunFinish): boolean {
     mae: f.final ? nanToNull(f.final.mae) : null,
     valLoss: f.final ? nanToNull(f.final.valLoss) : null,
     valMae: f.final ? nanToNull(f.final.valMae) : null,
+    popLoss: nanToNull(f.final?.popLoss),
+    popMae: nanToNull(f.final?.popMae),
+    unseenMae: nanToNull(f.final?.unseenMae),
+    alive: f.aliveAtInit ? 1 : 0,
     convergedEpoch: f.convergedEpoch,
     epochsRun: f.epochsRun,
     seconds: f.seconds,

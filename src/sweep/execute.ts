@@ -12,8 +12,8 @@ import {
   type Db,
 } from '../store';
 import type { ResolvedParams, SweepSpec } from '../spec';
-import type { EpochMetrics, Outcome } from '../train/contract';
-import { classifyRun } from '../train/outcome';
+import { scoreRun, toScoredEpoch, type Outcome } from '../outcome';
+import type { EpochMetrics } from '../train/contract';
 import { toRequest } from './request';
 import type { TrainPool } from '../pool/pool';
 
@@ -40,7 +40,8 @@ export interface RunEnd {
   runKey: string;
   params: ResolvedParams;
   seed: number;
-  outcome: Outcome;
+  /** null: the run lacks the rule's metric (unseen_mae when every row was drawn). */
+  outcome: Outcome | null;
   finalValMae: number | null;
   seconds: number;
   error?: string;
@@ -250,9 +251,21 @@ export class SweepExecution {
       })();
       if (lost) return;
       if (res.ok) {
-        const c = classifyRun(res.epochs, res.summary, spec.converged);
+        // Scored from the epochs exactly as stored, so re-scoring them later gives the same outcome.
+        const c = scoreRun(res.epochs.map(toScoredEpoch), { failure: null, aliveAtInit: res.summary.aliveAtInit }, spec.converged);
         const final = res.epochs[res.epochs.length - 1];
-        if (!finishRun(db, claim, { backend: res.summary.backend, outcome: c.outcome, final, convergedEpoch: c.convergedEpoch, epochsRun: res.summary.epochsRun, seconds })) return loseClaim();
+        if (
+          !finishRun(db, claim, {
+            backend: res.summary.backend,
+            outcome: c.outcome,
+            aliveAtInit: res.summary.aliveAtInit,
+            final,
+            convergedEpoch: c.convergedEpoch,
+            epochsRun: res.summary.epochsRun,
+            seconds,
+          })
+        )
+          return loseClaim();
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend };
       } else {
         if (!failRun(db, claim, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend)) return loseClaim();

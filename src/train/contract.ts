@@ -10,7 +10,6 @@ export type EngineName = 'fused' | 'tfjs';
 export type RecurrentActivation = 'sigmoid' | 'hard_sigmoid';
 export type InitializerName = 'orthogonal' | 'glorot_uniform' | 'glorot_normal';
 export type OutputActivation = 'relu' | 'linear';
-export type Outcome = 'converged' | 'not_converged' | 'dead' | 'diverged' | 'failed' | 'timed_out';
 
 export interface ModelConfig {
   /** LSTM units. @default 10 */

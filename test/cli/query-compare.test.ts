@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { expandPlan } from '../../src/grid';
 import { parseSpec } from '../../src/spec';
-import { claimRuns, finishRun, openDb, syncPlan } from '../../src/store';
+import { claimRuns, finishRun, openDb, recordEpoch, syncPlan } from '../../src/store';
 import { runCli, tempDir } from '../helpers';
 
 /**
@@ -27,8 +27,10 @@ function syntheticDb(): { dir: string; file: string } {
     const i = byN.get(n) ?? 0;
     byN.set(n, i + 1);
     const converged = n === 80 ? i < 3 : i < 9;
-    const m = { epoch: 1, loss: 0.01, mae: 0.05, valLoss: 0.01, valMae: converged ? 0.02 : 0.2, popLoss: 0.01, popMae: 0.1, unseenMae: 0.1, popMaxOutput: 1, seconds: 0.1 };
-    finishRun(db, { id: r.id, owner: 't' }, { backend: 'fused-js', outcome: converged ? 'converged' : 'not_converged', final: m, convergedEpoch: converged ? 1 : null, epochsRun: 1, seconds: 0.1 });
+    const m = { epoch: 1, loss: 0.01, mae: 0.05, valLoss: 0.01, valMae: converged ? 0.02 : 0.2, popLoss: 0.01, popMae: converged ? 0.02 : 0.2, unseenMae: 0.1, popMaxOutput: 1, seconds: 0.1 };
+    // Readers score from the stored epochs, so the epoch that decides the outcome is stored too.
+    recordEpoch(db, { id: r.id, owner: 't' }, m);
+    finishRun(db, { id: r.id, owner: 't' }, { backend: 'fused-js', outcome: converged ? 'converged' : 'not_converged', aliveAtInit: true, final: m, convergedEpoch: converged ? 1 : null, epochsRun: 1, seconds: 0.1 });
   }
   db.close();
   return { dir, file };

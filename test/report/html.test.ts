@@ -51,7 +51,7 @@ test('a sweep with one axis gets a bar chart with k/n labels instead of a heatma
 
 test('a sweep without axes, with epochs, still renders all sections', async () => {
   const runs = [run({}, 'converged'), run({}, 'not_converged')];
-  const epochs = runs.flatMap((r) => [1, 2, 3].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: r.outcome === 'converged' ? 0.2 / e : 0.25, seconds: 1 })));
+  const epochs = runs.flatMap((r) => [1, 2, 3].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: r.outcome === 'converged' ? 0.2 / e : 0.25, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, seconds: 1 })));
   const html = await render({ sweepName: 's', axes: [], runs, epochs, threshold: 0.05, metric: 'val_mae' });
   assert.equal(html.match(/<svg/g)?.length, 3);
   assert.match(html, /id="learning-curves"/);

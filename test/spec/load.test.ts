@@ -31,7 +31,7 @@ describe('sweep spec loading', () => {
     assert.equal(s.base.epochs, 50);
     assert.equal(s.base.batch_size, 1);
     assert.equal(s.base.engine, 'fused');
-    assert.deepEqual(s.converged, { metric: 'val_mae', threshold: 0.05 });
+    assert.deepEqual(s.converged, { metric: 'pop_mae', threshold: 0.05 });
     assert.equal(s.repeats, 1);
   });
 

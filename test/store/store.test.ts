@@ -7,6 +7,7 @@ import { ConvergeError } from '../../src/errors';
 import { expandPlan } from '../../src/grid';
 import { parseSpec } from '../../src/spec';
 import { claimRuns, failRun, finishRun, heartbeat, killedWorkerMessage, openDb, querySql, queryRuns, readProgress, readRuns, recordEpoch, releaseRuns, SCHEMA_VERSION, syncPlan } from '../../src/store';
+import { MIGRATIONS } from '../../src/store/migrations';
 import { tempDir } from '../helpers';
 
 const SPEC = 'name: st\nrepeats: 2\ngrid:\n  seq_len: [20]\n  n_samples: [10, 15]\n';
@@ -101,13 +102,13 @@ describe('the SQLite store', () => {
     const stale = { id: r!.id, owner: 'stale' };
     assert.equal(recordEpoch(db, stale, { ...m, epoch: 2 }), false);
     assert.equal(recordEpoch(db, stale, m), false, 'nor overwrite an epoch');
-    assert.equal(finishRun(db, stale, { backend: 'fused-js', outcome: 'converged', final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 }), false);
+    assert.equal(finishRun(db, stale, { backend: 'fused-js', outcome: 'converged', aliveAtInit: true, final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 }), false);
     assert.equal(failRun(db, stale, 'failed', 'late failure', 1), false);
     assert.equal(failRun(db, stale, 'timed_out', 'late timeout', 1), false);
     assert.deepEqual([...heartbeat(db, 'stale', 60)], [], 'the stale heartbeat lists no run and extends none');
     assert.deepEqual(snapshot(), before, 'nothing the stale owner did changed the run or its epochs');
     assert.deepEqual([...heartbeat(db, 'fresh', 60)], [r!.id]);
-    assert.equal(finishRun(db, { id: r!.id, owner: 'fresh' }, { backend: 'fused-js', outcome: 'not_converged', final: { ...m, valMae: 0.3 }, convergedEpoch: null, epochsRun: 1, seconds: 0.5 }), true);
+    assert.equal(finishRun(db, { id: r!.id, owner: 'fresh' }, { backend: 'fused-js', outcome: 'not_converged', aliveAtInit: true, final: { ...m, valMae: 0.3 }, convergedEpoch: null, epochsRun: 1, seconds: 0.5 }), true);
     assert.equal(failRun(db, { id: r!.id, owner: 'fresh' }, 'failed', 'after done', 1), false, 'a done run is no longer held, even by its last owner');
     assert.deepEqual(db.prepare(`SELECT status, outcome, final_val_mae, trained_by FROM runs WHERE id = ?`).get(r!.id), {
       status: 'done', outcome: 'not_converged', final_val_mae: 0.3, trained_by: 'fresh',
@@ -141,7 +142,7 @@ describe('the SQLite store', () => {
     const [r] = claimRuns(db, { owner: 'a', limit: 1, leaseSeconds: 60, retries: 0 });
     const m = { epoch: 1, loss: 0.1, mae: 0.2, valLoss: 0.01, valMae: 0.04, popLoss: 0.01, popMae: 0.04, unseenMae: 0.04, popMaxOutput: 1, seconds: 0.5 };
     recordEpoch(db, { id: r!.id, owner: 'a' }, m);
-    finishRun(db, { id: r!.id, owner: 'a' }, { backend: 'fused-js', outcome: 'converged', final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 });
+    finishRun(db, { id: r!.id, owner: 'a' }, { backend: 'fused-js', outcome: 'converged', aliveAtInit: true, final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 });
     const row = readRuns(db).find((x) => x.id === r!.id)!;
     assert.equal(row.status, 'done');
     assert.equal(row.outcome, 'converged');
@@ -204,10 +205,13 @@ describe('the SQLite store', () => {
   });
 
   it('a database of schema version 1 is readable read-only and migrated by the next writer', () => {
-    const { db, file, spec, plan } = fresh();
-    syncPlan(db, file, spec, plan);
-    db.exec(`ALTER TABLE spec_versions DROP COLUMN changes; ALTER TABLE runs DROP COLUMN trained_by; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
-    db.close();
+    const dir = tempDir();
+    const file = join(dir, 'v1.db');
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]!);
+    raw.exec(`INSERT INTO meta VALUES ('app', 'converge'), ('schema_version', '1')`);
+    raw.prepare(`INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES ('h', 't', 'now', 0, 0, 0)`).run();
+    raw.close();
     const ro = openDb(file, { readonly: true });
     assert.equal(readProgress(ro).specVersions[0]!.changes.length, 0);
     ro.close();
