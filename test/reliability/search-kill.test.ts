@@ -55,3 +55,32 @@ test('kill -9 mid-search, then the same command: the same answer as an uninterru
   }
   assert.equal(integrity(join(dir, 'kill.db')), 'ok');
 });
+
+test('Ctrl-C mid-search exits 130 with the resume command, and resuming gives the uninterrupted answer', { timeout: 240_000 }, async (t) => {
+  const dir = sandbox(t);
+  writeSpec(dir, 'k.yaml', SPEC);
+  const clean = await converge(t, dir, ['search', 'k.yaml', '--db', 'clean.db', '--workers', '2', '--json']);
+  assert.equal(clean.code, 0, clean.stderr);
+
+  const args = ['search', 'k.yaml', '--db', 'int.db', '--workers', '2', '--json'];
+  const first = start(t, dir, args);
+  await waitForDb(join(dir, 'int.db'), 'more than 20 done runs and one in flight', (d) => {
+    const done = d.prepare(`SELECT count(*) FROM runs WHERE status = 'done'`).pluck().get() as number;
+    const running = d.prepare(`SELECT count(*) FROM runs WHERE status = 'running'`).pluck().get() as number;
+    return done > 20 && running >= 1;
+  }, 120_000);
+  first.process.kill('SIGINT');
+  const stopped = await first.finished;
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /Resume with: converge search k\.yaml --db int\.db/);
+  const between = readRuns(join(dir, 'int.db'));
+  assert.ok(between.every((r) => r.status !== 'running'), 'no run left running');
+
+  const resumed = await converge(t, dir, args);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(JSON.parse(resumed.stdout), JSON.parse(clean.stdout));
+  for (const d of between.filter((r) => r.status === 'done')) {
+    const now = readRuns(join(dir, 'int.db')).find((r) => r.id === d.id)!;
+    assert.equal(now.finished_at, d.finished_at, `run ${d.id} was not retrained`);
+  }
+});
