@@ -92,6 +92,7 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
   let pool: TrainPool | undefined;
   let execution: SweepExecution | undefined;
   let interrupts = 0;
+  let stopped = false;
   let exitCode: number = EXIT.interrupted;
   const human = !opts.json && !opts.quiet;
   const resumeHint = `converge search ${specPath}${opts.db ? ` --db ${opts.db}` : ''}`;
@@ -107,7 +108,6 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
       process.exit(why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
     }
   };
-  let stopped = false;
   const onSigint = () => interrupt('SIGINT');
   const onSigterm = () => interrupt('SIGTERM');
   process.on('SIGINT', onSigint);
