@@ -48,6 +48,11 @@ function feasibleSpan(params: Partial<ResolvedParams>, axis: ParamName, upTo: nu
   return first === undefined ? undefined : [first, last!];
 }
 
+/** " at seq_len=200" for a boundary with fixed values, "" for the single boundary of a spec without any. */
+function atCell(fixed: Partial<Record<ParamName, ParamValue>>): string {
+  return Object.keys(fixed).length ? ` at ${describeCell(fixed)}` : '';
+}
+
 export function expandSearch(spec: SweepSpec): SearchPlan {
   const search = spec.search;
   if (!search) throw new ConvergeError('spec.noSearch', `${spec.source.path}: has no search: block; add one (see converge search --help), or train it with converge run`);
@@ -84,19 +89,19 @@ export function expandSearch(spec: SweepSpec): SearchPlan {
           throw new ConvergeError('spec.invalid', `${line(['range', i])}: search.range[${i}]: ${(e as Error).message}; allowed: integers, parameter names, + - * / and parentheses`);
         }
         if (!Number.isInteger(v) || v < 1) {
-          throw new ConvergeError('spec.invalid', `${line(['range', i])}: search.range[${i}]: "${String(end)}" is ${v} at ${describeCell(fixed)}; expected a positive integer`);
+          throw new ConvergeError('spec.invalid', `${line(['range', i])}: search.range[${i}]: "${String(end)}" is ${v}${atCell(fixed)}; expected a positive integer`);
         }
         return v;
       }) as [number, number];
       const [lo, hi] = ends;
       if (lo >= hi) {
-        throw new ConvergeError('spec.invalid', `${line(['range'])}: search.range: [${lo}, ${hi}] at ${describeCell(fixed)}; expected the first end below the second`);
+        throw new ConvergeError('spec.invalid', `${line(['range'])}: search.range: [${lo}, ${hi}]${atCell(fixed)}; expected the first end below the second`);
       }
       for (const v of [lo, hi]) {
         const why = impossibility({ ...params, [axis]: v } as ResolvedParams);
         if (why) {
           const span = feasibleSpan(params as Partial<ResolvedParams>, axis, Math.max(hi, 10_000));
-          const allowed = span ? `; at ${describeCell(fixed)} ${axis} must stay within [${span[0]}, ${span[1]}]` : '';
+          const allowed = span ? `;${atCell(fixed)} ${axis} must stay within [${span[0]}, ${span[1]}]` : '';
           throw new ConvergeError('spec.impossibleCell', `${line(['range'])}: search.range: ${axis}=${v} is an impossible cell: ${why}${allowed}`);
         }
       }
