@@ -91,7 +91,23 @@ export { formatDuration } from '../report/duration';
 
 /** Plain aligned columns. */
 export function alignTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A reduce, not Math.max(...): spreading 100k rows as arguments overflows the call stack.
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** `--set key=value`, repeatable: collects every occurrence in order. */
+export function collect(v: string, previous: string[]): string[] {
+  return [...previous, v];
+}
+
+/** A word as a POSIX shell would need it to be read back unchanged. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line this process was started with, as `converge …` (for "resume with" hints). */
+export function invokedCommand(): string {
+  return ['converge', ...process.argv.slice(2).map(shellQuote)].join(' ');
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { ConvergeError } from '../errors';
 import {
   CELL_FORMATS,
@@ -21,6 +22,7 @@ import {
 } from '../report';
 import { openDb, queryRuns, querySql, type Db } from '../store';
 import { alignTable, oneOf, writeErr, writeOut } from './common';
+import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
 import { describeCell } from '../grid';
 import { parseSpec } from '../spec';
@@ -43,6 +45,13 @@ function filterOrThrow(flag: string, expr: string): Filter {
   }
 }
 
+const FORMAT_OF_EXTENSION: Record<string, CellFormat | 'html'> = { '.html': 'html', '.htm': 'html', '.csv': 'csv', '.json': 'json', '.md': 'md', '.markdown': 'md' };
+
+/** The report format a file name asks for (`r.html` → html), if its extension names one. */
+export function formatOfFile(file: string | undefined): CellFormat | 'html' | undefined {
+  return file ? FORMAT_OF_EXTENSION[extname(file).toLowerCase()] : undefined;
+}
+
 export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json'): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const cols = rows.length ? Object.keys(rows[0]!) : [];
@@ -58,15 +67,16 @@ export function registerReadCommands(program: Command): void {
       .command('report')
       .description('compare the cells: per cell k/n converged with a 95% Wilson interval, the same among runs alive at init, the rule metric and converged-epoch medians, outcome counts')
       .argument('<db>', 'result database (.db)')
-      .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')}`, oneOf('--format', [...CELL_FORMATS, 'html'] as const), 'table')
-      .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
+      .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')} (default: from the extension of --out, else table)`, oneOf('--format', [...CELL_FORMATS, 'html'] as const))
+      .option('-o, --out <file>', 'write to a file instead of stdout (required for html); .html, .csv, .json or .md choose the format')
       .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'"),
   )
-    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
-    .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
+    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nOutcomes:\n${OUTCOMES.map((o) => `  ${o.padEnd(14)}${OUTCOME_DOC[o]}`).join('\n')}\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
+    .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
+      const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
       const input = withDb(file, (db) => {
-        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter));
+        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter), opts.format === 'html');
         const ids = new Set(s.runs.map((r) => r.id));
         const epochs = opts.format === 'html' ? s.epochs.filter((e) => ids.has(e.runId)) : [];
         const boundaries = opts.format === 'html' ? boundariesOf(db, s.sweep.specText, s.sweep.specPath) : [];

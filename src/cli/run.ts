@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvergeError, EXIT } from '../errors';
 import { expandPlan, type PlannedRun } from '../grid';
@@ -8,8 +9,9 @@ import { openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSwe
 import { SweepExecution } from '../sweep/execute';
 import { adaptivePlan } from '../sweep/adaptive';
 import { sweepEtaSeconds } from '../sweep/eta';
+import { kernelWanted } from '../train/fused/kernel';
 import { cellToJson, formatCells, summarizeCells } from '../report';
-import { nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
+import { collect, invokedCommand, nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
 
 /** Grids larger than this need --yes: a typo in an axis should not start a week of training. */
@@ -26,6 +28,7 @@ interface RunOptions {
   yes?: boolean;
   quiet?: boolean;
   json?: boolean;
+  set: string[];
 }
 
 /** Which runs belong to shard i of N: a stable hash of the run key, so shards never overlap. */
@@ -48,6 +51,7 @@ export function registerRun(program: Command): void {
     .option('-y, --yes', `allow sweeps of more than ${LARGE_SWEEP_RUNS} runs`)
     .option('-q, --quiet', 'no progress output, only the summary')
     .option('--json', 'print the summary as JSON')
+    .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML; recorded with the spec in the database)', collect, [])
     .addHelpText(
       'after',
       `
@@ -58,13 +62,18 @@ resume. When the reader of the output goes away (\`| head\`), the run stops the 
 A sharded run records the whole plan in its database and trains only its share, so shards
 can share one database on one host without hiding each other's runs.
 
+The fused engine trains on a WebAssembly SIMD kernel; CONVERGE_KERNEL=js selects its plain-JS
+kernel instead (the reference). A worker that cannot load the WebAssembly kernel trains on the JS
+one and says so once; runs.backend records which kernel ran (fused-wasm-simd or fused-js).
+
 Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem,
 130 interrupted (Ctrl-C, output closed), 143 terminated (SIGTERM).
 
 Examples:
   converge run sweeps/smoke.yaml
   converge run sweeps/seed-finding.yaml --workers 2 --timeout 600
-  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db`,
+  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db
+  converge run sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]`,
     )
     .action(async (specPath: string, opts: RunOptions) => {
       const code = await runCommand(specPath, opts);
@@ -73,7 +82,9 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
-  const spec = loadSpec(specPath);
+  // Checked here, before anything is written, rather than failing every run in the workers.
+  kernelWanted();
+  const spec = loadSpec(specPath, opts.set);
   let plan = expandPlan(spec);
   // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
   // database never retire each other's runs) and claims only its own keys. `merge` takes each
@@ -89,6 +100,9 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     );
   }
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
+  // The default folder is ours to make; a folder the user named must exist (a typo there should
+  // not silently start a new database somewhere else).
+  if (opts.db === undefined) mkdirSync('results', { recursive: true });
   const db = openDb(dbPath);
   let pool: TrainPool | undefined;
   let onSigint: (() => void) | undefined;
@@ -125,6 +139,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       const share = keys ? `, shard ${opts.shard!.index}/${opts.shard!.count} trains ${keys.size} of them` : '';
       writeOut(`sweep ${spec.name}: ${total} runs (${alreadyDone} already done${share}) into ${dbPath} with ${pool.workers} workers`);
     }
+    const notices = new Set<string>();
     const execution = new SweepExecution({
       db,
       spec,
@@ -137,8 +152,15 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       ...leaseFromEnv(),
       events: {
         onClaimLost: (run) =>
-          writeErr(`run ${run.id} (seed ${run.seed}): another process took it over (this one's claim expired); stopped its work here, that process records it`),
-        onRunEnd: (end) => progress.runEnded(end),
+          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, that process records it`),
+        onRunEnd: (end) => {
+          // One line per distinct notice, not per run: every worker thread reports it on each run.
+          if (end.notice !== undefined && !notices.has(end.notice)) {
+            notices.add(end.notice);
+            writeErr(`note: ${end.notice}`);
+          }
+          progress.runEnded(end);
+        },
         onWaitForOthers: (held) => {
           if (human && !opts.quiet) writeErr(`waiting for ${held} run(s) held by other \`converge run\` processes (redone here if their owner stops heartbeating)`);
         },
@@ -146,7 +168,8 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     });
     let interrupts = 0;
     let exitCode: number = EXIT.interrupted;
-    const resumeHint = `converge run ${specPath}${opts.db ? ` --db ${opts.db}` : ''}${opts.shard ? ` --shard ${opts.shard.index}/${opts.shard.count}` : ''}`;
+    // The command as it was invoked, every option included.
+    const resumeHint = invokedCommand();
     // SIGTERM (Slurm, Kubernetes, systemd) is the first Ctrl-C with its own exit code, 143;
     // a closed output (`| head`) is a Ctrl-C nobody can see.
     const interrupt = (why: 'SIGINT' | 'SIGTERM' | 'output closed') => {
@@ -174,7 +197,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     try {
       result = await execution.execute();
       // Adaptive repeats: grow the undecided cells by a batch and train, until no cell grows.
-      while (spec.adaptive && !result.interrupted && !result.heartbeatFailed) {
+      while (spec.adaptive && !result.interrupted && !result.databaseFailed) {
         const grown = adaptivePlan(db, spec, plan);
         if (grown.runs.length === plan.runs.length) break;
         plan = grown;
@@ -188,8 +211,8 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     }
     const wall = (Date.now() - t0) / 1000;
     const after = readProgress(db);
-    if (result.heartbeatFailed) {
-      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back. Check the database, then resume with: ${resumeHint}`);
+    if (result.databaseFailed) {
+      writeErr(`stopped claiming runs: ${result.databaseFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
       return EXIT.store;
     }
     if (result.interrupted) {
@@ -204,7 +227,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     if (opts.json) {
       writeOut(
         JSON.stringify(
-          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, cells: cells.map(cellToJson) },
+          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, rescored: sync.rescored ? { runs: sync.rescored.runs, from: sync.rescored.from, to: sync.rescored.to } : null, cells: cells.map(cellToJson) },
           null,
           2,
         ),

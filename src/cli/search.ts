@@ -133,8 +133,8 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
       },
     });
     const wall = (Date.now() - t0) / 1000;
-    if (result.heartbeatFailed) {
-      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; resume with: ${resumeHint}`);
+    if (result.databaseFailed) {
+      writeErr(`stopped claiming runs: ${result.databaseFailed}; resume with: ${resumeHint}`);
       return EXIT.store;
     }
     if (result.interrupted || stopped) {

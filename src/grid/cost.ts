@@ -17,7 +17,7 @@ export interface KernelCost {
 }
 
 /** The plain-JS fused kernels (forward.ts, backward.ts, shared.ts), LSTM(10), from `npm run bench`. */
-export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 1.6, forwardUsPerStep: 0.55 };
+export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 1.6, forwardUsPerStep: 0.95 };
 
 /**
  * tfjs computes every timestep of every row (masking only selects results) and pays a per-op
@@ -73,8 +73,10 @@ export function runCost(p: CostParams, kernel: KernelCost = JS_KERNEL_COST, path
   if (p.engine === 'tfjs') {
     const nTest = testCount(p.n_samples, p.test_fraction);
     const nTrain = p.n_samples - nTest;
-    const batches = Math.ceil(nTrain / p.batch_size) + Math.ceil(nTest / p.batch_size);
-    const perEpoch = p.seq_len * (batches * TFJS_US_PER_BATCH_STEP + p.n_samples * TFJS_US_PER_ROW_STEP);
+    // Train and validation batches, and the population's L+1 rows as one batch (src/train/loop.ts).
+    const batches = Math.ceil(nTrain / p.batch_size) + Math.ceil(nTest / p.batch_size) + 1;
+    const rows = p.n_samples + p.seq_len + 1;
+    const perEpoch = p.seq_len * (batches * TFJS_US_PER_BATCH_STEP + rows * TFJS_US_PER_ROW_STEP);
     return (perEpoch * p.epochs) / 1e6;
   }
   const s = fusedEpochSteps(p, path);

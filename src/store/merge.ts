@@ -1,4 +1,5 @@
 import { ConvergeError, EXIT } from '../errors';
+import { sameSpec } from '../spec';
 import type { Db } from './open';
 
 export interface MergeResult {
@@ -19,7 +20,7 @@ const RUN_COLS_SQL = `SELECT name FROM pragma_table_info('runs') WHERE name <> '
 const STATUS_RANK: Record<string, number> = { pending: 0, running: 0, failed: 1, done: 2 };
 
 /**
- * Union shard databases of one sweep into `out`. Sweeps are matched by spec hash, runs by
+ * Union shard databases of one sweep into `out`. Sweeps are matched by spec (sameSpec), runs by
  * run_key: a run present in several inputs is kept once (a done copy wins over a failed one, a
  * failed one over a pending one), so merging is idempotent and order-independent for finished runs.
  */
@@ -40,7 +41,10 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
           out.prepare(`INSERT INTO sweep VALUES (@id, @name, @spec_path, @spec_text, @spec_hash, @axes, @converged_metric, @converged_threshold, @created_at, @updated_at)`).run(sweep);
           out.prepare(`INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES (?, ?, ?, 0, 0, 0)`).run(sweep.spec_hash, sweep.spec_text, new Date().toISOString());
           outSweep = sweep;
-        } else if (outSweep.spec_hash !== sweep.spec_hash || outSweep.name !== sweep.name) {
+        } else if (
+          outSweep.name !== sweep.name ||
+          !sameSpec({ hash: String(outSweep.spec_hash), text: String(outSweep.spec_text) }, { hash: String(sweep.spec_hash), text: String(sweep.spec_text) })
+        ) {
           throw new ConvergeError(
             'merge.otherSweep',
             `${input.file}: is sweep "${String(sweep.name)}" (spec ${String(sweep.spec_hash).slice(0, 12)}), but ${outFile} holds "${String(outSweep.name)}" (spec ${String(outSweep.spec_hash).slice(0, 12)}); only shards of one sweep (same spec) can be merged`,

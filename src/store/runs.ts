@@ -155,7 +155,7 @@ export interface ClaimOptions {
 
 /** The error text of a run given up by --max-attempts; names the count. */
 export function killedWorkerMessage(attempts: number): string {
-  return `killed its worker ${attempts} times (its process vanished during each attempt); not claimed again past --max-attempts ${attempts}`;
+  return `killed its worker ${attempts} time${attempts === 1 ? '' : 's'} (its process vanished during each attempt); not claimed again past --max-attempts ${attempts}`;
 }
 
 /**

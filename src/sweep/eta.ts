@@ -1,4 +1,4 @@
-import { estimateRunSeconds } from '../grid/cost';
+import { estimateRunSeconds } from '../grid';
 import type { SweepPace } from '../store';
 
 /*

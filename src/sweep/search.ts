@@ -17,7 +17,7 @@ export interface SearchResult {
   trained: number;
   failed: number;
   interrupted: boolean;
-  heartbeatFailed?: string;
+  databaseFailed?: string;
 }
 
 export interface SearchOptions extends Omit<ExecuteOptions, 'keys' | 'db' | 'spec'> {
@@ -62,8 +62,8 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
     o.onExecution?.(undefined);
     trained += r.trained;
     failed += r.failed;
-    if (r.interrupted || r.heartbeatFailed) {
-      return { plan, states: readSearch(o.db, o.spec, plan), trained, failed, interrupted: r.interrupted, ...(r.heartbeatFailed ? { heartbeatFailed: r.heartbeatFailed } : {}) };
+    if (r.interrupted || r.databaseFailed) {
+      return { plan, states: readSearch(o.db, o.spec, plan), trained, failed, interrupted: r.interrupted, ...(r.databaseFailed ? { databaseFailed: r.databaseFailed } : {}) };
     }
   }
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { sha256 } from '../../src/spec';
 import { runCli, SMALL_SPEC, tempDir, writeSpec } from '../helpers';
 
 function runsOf(file: string) {
@@ -43,6 +44,27 @@ describe('sharding and merging', () => {
     assert.deepEqual(runsOf(reversed), runsOf(whole), 'the order of the shards does not matter');
     const rep = runCli(['report', merged, '--format', 'json'], { cwd: dir });
     assert.equal((JSON.parse(rep.stdout) as unknown[]).length, 4);
+  });
+
+  it('shards whose spec files differ only in comments and key order, or that recorded the older raw-text hash, merge', () => {
+    const dir = tempDir();
+    writeSpec(dir, 'a.yaml', SMALL_SPEC('fmt'));
+    writeSpec(dir, 'b.yaml', '# the same sweep, written differently\ngrid: {batch_size: [1, 4], n_samples: [10, 13], seq_len: [12]}\ntrain: {epochs: 3}  # short\nrepeats: 2\nseed: 3\nname: fmt\n');
+    const s1 = join(dir, 's1.db');
+    const s2 = join(dir, 's2.db');
+    assert.equal(runCli(['run', 'a.yaml', '--db', s1, '--shard', '1/2', '--quiet'], { cwd: dir }).code, 0);
+    const r2 = runCli(['run', 'b.yaml', '--db', s2, '--shard', '2/2', '--quiet'], { cwd: dir });
+    assert.equal(r2.code, 0, r2.stderr);
+    // What a database written before the canonical hash holds: the hash of the raw text.
+    const old = new Database(s2);
+    old.prepare(`UPDATE sweep SET spec_hash = ?`).run(sha256(old.prepare(`SELECT spec_text FROM sweep`).pluck().get() as string));
+    old.close();
+    const m = runCli(['merge', join(dir, 'merged.db'), s1, s2], { cwd: dir });
+    assert.equal(m.code, 0, m.stderr);
+    // Each shard database records the whole plan; merged, every run is there once, done by its shard.
+    const merged = runsOf(join(dir, 'merged.db')).rows as { status: string }[];
+    assert.equal(merged.length, runsOf(s1).rows.length);
+    assert.ok(merged.every((r) => r.status === 'done'), 'every run done by one of the two shards');
   });
 
   it('databases of different sweeps are refused and nothing is written', () => {

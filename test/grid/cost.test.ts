@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { expectedLongest, fusedEpochSteps, runCost, type CostParams } from '../../src/grid/cost';
+import { describe, it, test } from 'node:test';
+import { expandPlan } from '../../src/grid';
+import { estimatePlanSeconds, estimateRunSeconds, expectedLongest, fusedEpochSteps, runCost, type CostParams } from '../../src/grid/cost';
+import { parseSpec } from '../../src/spec';
 
 /** Mean of max over every b-subset of {0..L}, by enumeration: an independent check of the formula. */
 function bruteLongest(L: number, b: number): number {
@@ -57,4 +59,14 @@ describe('the cost model', () => {
     assert.ok(runCost({ ...seedCell, engine: 'tfjs' }) > seed);
     assert.equal(runCost({ ...seedCell, epochs: 100 }), 2 * seed);
   });
+});
+
+test('a plan costs the sum of its runs, spread over the workers but never over more workers than runs', () => {
+  const spec = parseSpec('name: c\nrepeats: 3\ndata: {seq_len: 50}\ntrain: {epochs: 4}\ngrid:\n  n_samples: [20, 40]\n', 'c.yaml');
+  const plan = expandPlan(spec);
+  const sum = plan.runs.reduce((s, r) => s + estimateRunSeconds(r.params), 0);
+  assert.equal(plan.runs.length, 6);
+  assert.ok(Math.abs(estimatePlanSeconds(plan, 1) - sum) < 1e-12);
+  assert.ok(Math.abs(estimatePlanSeconds(plan, 2) - sum / 2) < 1e-12);
+  assert.ok(Math.abs(estimatePlanSeconds(plan, 64) - sum / 6) < 1e-12);
 });
