@@ -9,6 +9,7 @@ import { registerMerge } from './merge';
 import { registerPlan } from './plan';
 import { registerReadCommands } from './read-commands';
 import { registerRun } from './run';
+import { registerSearch } from './search';
 import { registerStatus } from './status';
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ Typical session:
     );
   registerPlan(program);
   registerRun(program);
+  registerSearch(program);
   registerStatus(program);
   registerReadCommands(program);
   registerMerge(program);

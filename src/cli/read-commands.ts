@@ -10,9 +10,12 @@ import {
   formatComparison,
   matchesFilter,
   parseFilter,
+  renderBoundarySection,
   renderHtmlReport,
+  renderSvg,
   summarizeCells,
   thinValidationWarnings,
+  type BoundaryFigureInput,
   type CellFormat,
   type Filter,
   type RunRow,
@@ -21,6 +24,9 @@ import { openDb, queryRuns, querySql, type Db } from '../store';
 import { alignTable, oneOf, writeErr, writeOut } from './common';
 import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
+import { describeCell } from '../grid';
+import { parseSpec } from '../spec';
+import { boundaryJson, readSearch } from '../sweep/search';
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -73,13 +79,15 @@ export function registerReadCommands(program: Command): void {
         const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter), opts.format === 'html');
         const ids = new Set(s.runs.map((r) => r.id));
         const epochs = opts.format === 'html' ? s.epochs.filter((e) => ids.has(e.runId)) : [];
-        return { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null };
+        const boundaries = opts.format === 'html' ? boundariesOf(db, s.sweep.specText, s.sweep.specPath) : [];
+        return { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null, boundaries };
       });
       const cells = summarizeCells(input);
       for (const line of [...thinValidationWarnings(input.axes, input.runs, input), ...reportNotes(cells)]) writeErr(line);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
-        writeFileSync(opts.out, await renderHtmlReport(input, cells));
+        const boundary = await renderBoundarySection(searchAxisOf(input.boundaries), input.boundaries, renderSvg);
+        writeFileSync(opts.out, await renderHtmlReport(input, cells, boundary ? [boundary] : []));
         writeOut(`wrote ${opts.out} (${cells.length} cells, ${input.runs.length} runs)`);
         return;
       }
@@ -140,4 +148,39 @@ export function registerReadCommands(program: Command): void {
       }
       writeOut(formatComparison(compareGroups(a, b), Boolean(opts.json)));
     });
+}
+
+/** The boundaries of a search sweep, recomputed from its runs (the search is a function of them). */
+function boundariesOf(db: Db, specText: string, specPath: string): (BoundaryFigureInput & { axis: string })[] {
+  let spec;
+  try {
+    spec = parseSpec(specText, specPath);
+  } catch {
+    return []; // a spec this version cannot read has no boundary figure
+  }
+  if (!spec.search) return [];
+  const states = readSearch(db, spec);
+  const axis = spec.search.axis;
+  return states.map((st) => {
+    const a = boundaryJson(st);
+    return {
+      axis,
+      label: describeCell(st.boundary.fixed),
+      lo: st.boundary.settings.lo,
+      hi: st.boundary.settings.hi,
+      target: st.boundary.settings.target,
+      bracketed: a.bracketed,
+      verdict: a.verdict,
+      estimate: a.estimate,
+      ciLow: a.ci_low,
+      ciHigh: a.ci_high,
+      slope: a.slope,
+      runs: a.runs,
+      probes: a.probes,
+    };
+  });
+}
+
+function searchAxisOf(b: readonly { axis: string }[]): string {
+  return b[0]?.axis ?? '';
 }

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvergeError, EXIT } from '../errors';
-import { expandPlan } from '../grid';
+import { expandPlan, type PlannedRun } from '../grid';
 import { TrainPool, defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
 import { openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSweepPace, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
+import { adaptivePlan } from '../sweep/adaptive';
 import { sweepEtaSeconds } from '../sweep/eta';
 import { kernelWanted } from '../train/fused/kernel';
 import { cellToJson, formatCells, summarizeCells } from '../report';
@@ -84,11 +85,14 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
   // Checked here, before anything is written, rather than failing every run in the workers.
   kernelWanted();
   const spec = loadSpec(specPath, opts.set);
-  const plan = expandPlan(spec);
+  let plan = expandPlan(spec);
   // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
   // database never retire each other's runs) and claims only its own keys. `merge` takes each
   // run's most finished copy, whichever shard trained it.
-  const keys = opts.shard ? new Set(plan.runs.filter((r) => inShard(r.runKey, opts.shard!)).map((r) => r.runKey)) : undefined;
+  // With adaptive repeats a shard owns whole cells (by cell key), so it sees every outcome its
+  // decisions need; otherwise runs are spread by run key.
+  const shardOf = (r: PlannedRun) => inShard(spec.adaptive ? r.cellKey : r.runKey, opts.shard!);
+  const keys = opts.shard ? new Set(plan.runs.filter(shardOf).map((r) => r.runKey)) : undefined;
   if (plan.runs.length > LARGE_SWEEP_RUNS && !opts.yes) {
     throw new ConvergeError(
       'spec.tooLarge',
@@ -105,6 +109,8 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
   let onSigterm: (() => void) | undefined;
   let offClosed: (() => void) | undefined;
   try {
+    plan = adaptivePlan(db, spec, plan);
+    if (keys) for (const r of plan.runs) if (shardOf(r)) keys.add(r.runKey);
     const sync = syncPlan(db, dbPath, spec, plan);
     const human = !opts.json;
     if (human) {
@@ -190,6 +196,16 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     let result;
     try {
       result = await execution.execute();
+      // Adaptive repeats: grow the undecided cells by a batch and train, until no cell grows.
+      while (spec.adaptive && !result.interrupted && !result.databaseFailed) {
+        const grown = adaptivePlan(db, spec, plan);
+        if (grown.runs.length === plan.runs.length) break;
+        plan = grown;
+        if (keys) for (const r of plan.runs) if (shardOf(r)) keys.add(r.runKey);
+        syncPlan(db, dbPath, spec, plan);
+        const more = await execution.execute();
+        result = { ...more, trained: result.trained + more.trained, converged: result.converged + more.converged, failed: result.failed + more.failed };
+      }
     } finally {
       progress.stop();
     }

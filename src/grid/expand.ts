@@ -67,6 +67,9 @@ export function impossibility(p: ResolvedParams): string | undefined {
  * cases crossed with the grid in the order written, seeds spec.seed + 0..repeats-1.
  */
 export function expandPlan(spec: SweepSpec): Plan {
+  if (spec.search) {
+    throw new ConvergeError('spec.isSearch', `${spec.source.path}:${spec.lineOf(['search']) ?? 1}: search: this spec defines a boundary search; run it with \`converge search ${spec.source.path}\``);
+  }
   const gridAxes = (Object.keys(spec.grid) as ParamName[]).sort();
   const caseKeys = new Set<ParamName>();
   for (const c of spec.cases) for (const k of Object.keys(c) as ParamName[]) caseKeys.add(k);

@@ -276,7 +276,7 @@ tbody tr:hover { background: #fafafa; }
  * labels, learning curves per cell (when `input.epochs` is given), outcome counts per cell, and
  * the cells table. No scripts and no external resources; a Content-Security-Policy says so.
  */
-export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[]): Promise<string> {
+export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[], extraSections: readonly string[] = []): Promise<string> {
   const layout = heatmapAxes(input.axes);
   const curvesSpec = learningCurves(input, cells);
   const [rateSvg, curvesSvg, outcomesSvg] = await Promise.all([
@@ -317,6 +317,7 @@ ${curves}
 <h2>Outcomes per cell</h2>
 <p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead at init (ReLU output 0 on every training row before the first update), dead (ReLU output stuck at 0 on every input), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
 <figure id="outcomes">${outcomesSvg}</figure>
+${extraSections.join('\n')}
 <h2>Cells</h2>
 ${cellsTable(cells, input.axes)}
 </body>

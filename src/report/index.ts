@@ -10,3 +10,6 @@ export type { CellFormat, CellJson } from './format';
 export { compareGroups, formatComparison, matchesFilter, MIN_SEEDS_PER_GROUP, parseFilter } from './compare';
 export type { Comparison, Filter, FilterClause, FilterOp, Group, GroupResult } from './compare';
 export { escapeHtml, renderHtmlReport } from './html';
+export { boundaryChart, boundaryNote, renderBoundarySection } from './boundary';
+export type { BoundaryFigureInput } from './boundary';
+export { renderSvg } from './html';

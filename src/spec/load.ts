@@ -4,7 +4,7 @@ import { isMap, LineCounter, parse as parseYaml, parseDocument, type Document } 
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
 import { DEFAULT_RULE } from '../outcome';
-import { PARAMS, POSITIVE_INT, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, SweepFileSchema, type SweepSpec } from './schema';
+import { INTEGER_PARAMS, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec } from './schema';
 
 type Path = (string | number)[];
 
@@ -48,6 +48,8 @@ function allowedKeys(path: Path): string[] {
   }
   if (head === 'grid' || head === 'cases') return Object.keys(PARAMS);
   if (head === 'converged') return ['metric', 'threshold'];
+  if (head === 'search') return path.length === 1 ? ['axis', 'for', 'range', 'target', 'among', 'precision', 'budget'] : Object.keys(PARAMS);
+  if (head === 'repeats') return path.length === 1 ? ['min', 'max', 'batch', 'until'] : ['ci_width', 'decide'];
   return [];
 }
 
@@ -96,6 +98,19 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
       return `${m.charAt(0).toLowerCase()}${m.slice(1)}, got ${got}`;
     }
   }
+}
+
+/**
+ * A value matching no branch of a union (`repeats: 0`, a bad `repeats: {…}`): report the branch of
+ * the value's own kind (a number's error for a number, the mapping's for a mapping), with its path.
+ */
+function unionBranchIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || !('errors' in issue) || !Array.isArray(issue.errors)) return issue;
+  const branches = (issue.errors as z.core.$ZodIssue[][]).filter((b) => b.length > 0);
+  const own = branches.find((b) => b[0]!.code !== 'invalid_type' || b[0]!.path.length > 0) ?? branches[0];
+  if (!own) return issue;
+  const inner = own[0]!;
+  return unionBranchIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
 }
 
 export function sha256(text: string): string {
@@ -225,7 +240,7 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
   const locate = locator(path, overrides, lineOf);
   const parsed = SweepFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = unionBranchIssue(parsed.error.issues[0]!);
     const ipath = issue.path as Path;
     if (issue.code === 'unrecognized_keys') {
       const key = issue.keys[0]!;
@@ -285,11 +300,31 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
       throw new ConvergeError('spec.duplicateValue', `${path}:${lineOf(['grid', axis]) ?? 1}: grid.${axis}: a value is listed twice`);
     }
   }
+  const rep = f.repeats;
+  let adaptive: AdaptiveRepeatsSpec | undefined;
+  if (typeof rep !== 'number') {
+    if (rep.max < rep.min) {
+      throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'max']) ?? 1}: repeats.max: expected at least min (${rep.min}), got ${rep.max}`);
+    }
+    if (rep.until.ci_width === undefined && rep.until.decide === undefined) {
+      throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'until']) ?? 1}: repeats.until: expected ci_width, decide or both, got neither`);
+    }
+    adaptive = {
+      min: rep.min,
+      max: rep.max,
+      ...(rep.batch !== undefined ? { batch: rep.batch } : {}),
+      until: { ...(rep.until.ci_width !== undefined ? { ciWidth: rep.until.ci_width } : {}), ...(rep.until.decide !== undefined ? { decide: rep.until.decide } : {}) },
+    };
+  }
+  const repeats = typeof rep === 'number' ? rep : rep.min;
+  const search = f.search ? searchSpec(f.search, { path, lineOf, repeats, grid, cases }) : undefined;
   return {
     name: f.name,
     ...(f.description !== undefined ? { description: f.description } : {}),
     seed: f.seed,
-    repeats: f.repeats,
+    repeats,
+    ...(adaptive ? { adaptive } : {}),
+    ...(search ? { search } : {}),
     base: base as Partial<ResolvedParams>,
     grid,
     cases,
@@ -298,6 +333,36 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
     source: { path, text: overrides.length ? recordedText(doc, overrides) : text, hash: specHash(f) },
     lineOf,
   };
+}
+
+function searchSpec(
+  raw: NonNullable<ParsedSweepFile['search']>,
+  c: { path: string; lineOf: (p: Path) => number | undefined; repeats: number; grid: Partial<Record<ParamName, ParamValue[]>>; cases: Partial<Record<ParamName, ParamValue>>[] },
+): SearchSpec {
+  const at = (p: Path) => `${c.path}:${c.lineOf(['search', ...p]) ?? 1}: search.${pathString(p)}`;
+  if (!(raw.axis in PARAMS)) {
+    const guess = didYouMean(raw.axis, INTEGER_PARAMS);
+    throw new ConvergeError('spec.invalid', `${at(['axis'])}: unknown parameter "${raw.axis}"${guess ? ` (did you mean "${guess}"?)` : `; allowed: ${INTEGER_PARAMS.join(', ')}`}`);
+  }
+  const axis = raw.axis as ParamName;
+  if (!INTEGER_PARAMS.includes(axis)) {
+    throw new ConvergeError('spec.invalid', `${at(['axis'])}: "${axis}" is not integer-valued; a search runs along one of ${INTEGER_PARAMS.join(', ')}`);
+  }
+  const forAxes: Partial<Record<ParamName, ParamValue[]>> = {};
+  for (const [k, v] of Object.entries(raw.for ?? {})) if (v !== undefined) forAxes[k as ParamName] = v as ParamValue[];
+  if (axis in forAxes) throw new ConvergeError('spec.conflict', `${at(['for', axis])}: "${axis}" is the searched axis; it cannot also have fixed values`);
+  if (axis in c.grid) throw new ConvergeError('spec.conflict', `${c.path}:${c.lineOf(['grid', axis]) ?? 1}: grid.${axis}: "${axis}" is the searched axis (search.axis); remove it from grid`);
+  if (c.cases.some((x) => axis in x)) throw new ConvergeError('spec.conflict', `${c.path}:${c.lineOf(['cases']) ?? 1}: cases: "${axis}" is the searched axis (search.axis); remove it from cases`);
+  for (const k of Object.keys(forAxes)) {
+    if (k in c.grid) throw new ConvergeError('spec.conflict', `${at(['for', k])}: "${k}" is also a grid axis; set it in grid or in search.for, not both`);
+  }
+  if (raw.budget < c.repeats) {
+    throw new ConvergeError('spec.invalid', `${at(['budget'])}: expected at least the ${c.repeats} seeds a probe starts with (repeats), got ${raw.budget}`);
+  }
+  // Runs dead at initialisation never train (an exact fixed point), so by default they say
+  // nothing about where learning starts; `all` counts them as failures.
+  const among = raw.among ?? 'alive';
+  return { axis, for: forAxes, range: raw.range as [number | string, number | string], target: raw.target, among, precision: raw.precision, budget: raw.budget };
 }
 
 /**

@@ -79,6 +79,38 @@ export const ConvergedSchema = z
   })
   .describe('when a run counts as converged; changing it re-scores the stored runs, it trains nothing');
 
+const AdaptiveRepeatsSchema = z
+  .strictObject({
+    min: posInt.describe('seeds every cell starts with'),
+    max: posInt.describe('at most this many seeds per cell'),
+    batch: posInt.optional().describe('seeds added to an undecided cell at a time (default: min)'),
+    until: z
+      .strictObject({
+        ci_width: z.number().gt(0).lte(1).optional().describe('add seeds while the 95% Wilson interval of the rate is wider than this'),
+        decide: fraction.optional().describe('add seeds while the interval still contains this rate'),
+      })
+      .describe('when a cell is decided'),
+  })
+  .describe('adaptive repeats: seeds are added in batches only to cells whose rate is still undecided');
+
+/** An end of a search range: an integer, or an expression in the other axes such as `seq_len+1`. */
+const RangeEnd = z.union([z.int(), z.string().regex(/^[A-Za-z0-9_+\-*/(). ]+$/, 'an integer or an expression like "seq_len+1"')]);
+
+const SearchSchema = z
+  .strictObject({
+    axis: z.string().describe('the integer-valued parameter to search along (e.g. n_samples)'),
+    for: z
+      .strictObject(paramsShape((t, doc) => z.array(t).min(1).describe(`one boundary per value: ${doc}`)))
+      .optional()
+      .describe('one boundary per combination of these values (crossed with grid and cases)'),
+    range: z.tuple([RangeEnd, RangeEnd]).describe('inclusive bounds of the axis; expressions in the other parameters allowed, e.g. [10, seq_len+1]'),
+    target: fraction.default(0.5).describe('the convergence rate that defines the boundary'),
+    among: z.enum(['alive', 'all']).optional().describe('count runs alive at initialisation only (alive, the default) or all runs'),
+    precision: positive.default(0.25).describe('stop when the 95% interval of the boundary is narrower than this fraction of it'),
+    budget: posInt.default(400).describe('at most this many runs per boundary'),
+  })
+  .describe('search for the value of an axis where the convergence rate crosses a target (`converge search`)');
+
 /** The raw sweep file, as a user writes it (optionals everywhere but name). */
 export const SweepFileSchema = z
   .strictObject({
@@ -90,7 +122,8 @@ export const SweepFileSchema = z
     description: z.string().optional(),
     engine: PARAMS.engine.type.optional().describe(PARAMS.engine.doc),
     seed: z.int().min(0).max(2 ** 31 - 1).default(0).describe('base seed; run r of a cell uses seed + r'),
-    repeats: posInt.default(1).describe('seeds per cell'),
+    repeats: z.union([posInt, AdaptiveRepeatsSchema]).default(1).describe('seeds per cell, or {min, max, until} to add seeds only where the rate is undecided'),
+    search: SearchSchema.optional(),
     data: sectionSchema('data'),
     model: sectionSchema('model'),
     train: sectionSchema('train'),
@@ -119,7 +152,12 @@ export interface SweepSpec {
   name: string;
   description?: string;
   seed: number;
+  /** Seeds every cell starts with (the number given, or `min` of adaptive repeats). */
   repeats: number;
+  /** Adaptive repeats, when `repeats` is {min, max, until}. */
+  adaptive?: AdaptiveRepeatsSpec;
+  /** The `search:` block, when the spec defines a boundary search. */
+  search?: SearchSpec;
   /** Base values of every parameter (before grid/cases). seq_len/n_samples may be unset when axes give them. */
   base: Partial<ResolvedParams>;
   grid: Partial<Record<ParamName, ParamValue[]>>;
@@ -131,6 +169,28 @@ export interface SweepSpec {
   /** Line of a YAML path (for errors found after validation, e.g. impossible cells). */
   lineOf(path: (string | number)[]): number | undefined;
 }
+
+export interface AdaptiveRepeatsSpec {
+  min: number;
+  max: number;
+  batch?: number;
+  until: { ciWidth?: number; decide?: number };
+}
+
+export interface SearchSpec {
+  axis: ParamName;
+  /** One boundary per combination (crossed). */
+  for: Partial<Record<ParamName, ParamValue[]>>;
+  /** Range ends as written: an integer or an expression in the other parameters. */
+  range: [number | string, number | string];
+  target: number;
+  among: 'alive' | 'all';
+  precision: number;
+  budget: number;
+}
+
+/** Parameters a search may run along: the integer-valued ones. */
+export const INTEGER_PARAMS: readonly ParamName[] = (Object.keys(PARAMS) as ParamName[]).filter((k) => (PARAMS[k].type as unknown) === posInt).sort();
 
 /** JSON Schema of the sweep format, for editors (schema/sweep.schema.json is generated from it). */
 export function sweepJsonSchema(): unknown {

@@ -3,4 +3,5 @@ export { SCHEMA_VERSION } from './migrations';
 export * from './runs';
 export * from './queries';
 export { mergeInto, type MergeResult } from './merge';
+export { readRunsOfCells, type CellRunRow } from './cell-runs';
 export { rescoreAll, scoredEpochColumns } from './rescore';

@@ -1,0 +1,157 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { EXIT } from '../errors';
+import { describeCell } from '../grid';
+import { TrainPool, defaultWorkers } from '../pool/pool';
+import { expandSearch, type BoundaryState } from '../search';
+import { loadSpec } from '../spec';
+import { openDb, ownerId } from '../store';
+import { boundaryJson, runSearch, type BoundaryJson } from '../sweep/search';
+import type { SweepExecution } from '../sweep/execute';
+import { alignTable, formatDuration, nonNegativeInt, positiveInt, positiveNumber, writeErr, writeOut } from './common';
+
+interface SearchOptions {
+  db?: string;
+  workers: number;
+  retries: number;
+  timeout?: number;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function registerSearch(program: Command): void {
+  program
+    .command('search')
+    .description("find, per boundary of the spec's search: block, the value of an axis where the convergence rate crosses the target (e.g. the N50 of n_samples per seq_len)")
+    .argument('<spec>', 'sweep definition (.yaml) with a search: block')
+    .option('--db <path>', 'result database (default: results/<name>.db)')
+    .option('-w, --workers <n>', 'worker threads training in parallel', positiveInt('--workers'), defaultWorkers())
+    .option('--retries <n>', 'retry a failed run up to n times', nonNegativeInt('--retries'), 0)
+    .option('--timeout <seconds>', 'stop a run after this many seconds and record it as timed_out', positiveNumber('--timeout'))
+    .option('-q, --quiet', 'no progress lines, only the result')
+    .option('--json', 'print one JSON object per boundary: for, estimate, ci_low, ci_high, bracketed, verdict, runs, probes [{value, k, n}]')
+    .addHelpText(
+      'after',
+      `
+The search block of the spec:
+  search:
+    axis: n_samples              # the integer-valued axis searched
+    for: {seq_len: [50, 200]}    # one boundary per value (crossed with grid and cases)
+    range: [10, seq_len+1]       # inclusive bounds; expressions in the other parameters
+    target: 0.5                  # the rate that defines the boundary
+    among: alive                 # count runs alive at initialisation (default), or all
+    precision: 0.25              # stop when the 95% interval is narrower than 25% of the estimate
+    budget: 400                  # at most this many runs per boundary
+  repeats: 4                     # seeds added at a probe per step
+
+Method: a logistic model of the rate in log(axis) fitted by Firth-penalized maximum likelihood,
+a 95% profile-likelihood interval for the crossing, and each next probe placed where it shrinks
+that interval most. "Not bracketed" (the rate stays above or below the target across the range)
+is an answer. Search runs are ordinary runs of the database: report, query, compare and the HTML
+report read them. Ctrl-C or kill -9 and the same command resumes with the same answer.
+
+Examples:
+  converge search sweeps/boundary.yaml --workers 2
+  converge search sweeps/boundary.yaml --json > boundaries.json`,
+    )
+    .action(async (specPath: string, opts: SearchOptions) => {
+      process.exitCode = await searchCommand(specPath, opts);
+    });
+}
+
+function fmt(v: number | null): string {
+  return v === null ? '–' : v >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
+
+function progressLine(axis: string, st: BoundaryState): string {
+  const j = boundaryJson(st);
+  const where = describeCell(st.boundary.fixed);
+  const est = j.estimate !== null ? `, estimate ${fmt(j.estimate)} [${fmt(j.ci_low)}, ${fmt(j.ci_high)}]` : '';
+  const next = st.step && !st.step.done && st.step.runs.length ? `; next ${axis}=${st.step.runs[0]!.value} ×${st.step.runs.length}` : st.step?.done ? `; done (${j.verdict})` : '';
+  return `${where}: ${j.runs}/${st.boundary.settings.budget} runs${est}${next}`;
+}
+
+export function formatBoundaries(axis: string, rows: BoundaryJson[], target: number): string {
+  const header = ['boundary', 'answer', `${axis} at rate ${target}`, '95% CI', 'runs', `evidence (${axis}: k/n)`];
+  const body = rows.map((r) => [
+    Object.entries(r.for).map(([k, v]) => `${k}=${String(v)}`).join(' ') || '(single)',
+    r.bracketed ? 'crosses' : r.verdict === 'above' ? `above ${target} everywhere` : r.verdict === 'below' ? `below ${target} everywhere` : 'undetermined',
+    fmt(r.estimate),
+    `[${fmt(r.ci_low)}, ${fmt(r.ci_high)}]`,
+    String(r.runs),
+    r.probes.map((p) => `${p.value}: ${p.k}/${p.n}`).join(', '),
+  ]);
+  return alignTable(header, body);
+}
+
+async function searchCommand(specPath: string, opts: SearchOptions): Promise<number> {
+  const spec = loadSpec(specPath);
+  const plan = expandSearch(spec); // refuses bad ranges before anything is written
+  const dbPath = opts.db ?? join('results', `${spec.name}.db`);
+  const db = openDb(dbPath);
+  let pool: TrainPool | undefined;
+  let execution: SweepExecution | undefined;
+  let interrupts = 0;
+  let stopped = false;
+  let exitCode: number = EXIT.interrupted;
+  const human = !opts.json && !opts.quiet;
+  const resumeHint = `converge search ${specPath}${opts.db ? ` --db ${opts.db}` : ''}`;
+  const interrupt = (why: 'SIGINT' | 'SIGTERM') => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      exitCode = why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+      writeErr(`\n${why === 'SIGINT' ? 'interrupted' : why}: stopping the runs in flight (again to stop at once)…`);
+      stopped = true;
+      execution?.stop();
+    } else {
+      writeErr(`stopped at once; resume with: ${resumeHint}`);
+      process.exit(why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+    }
+  };
+  const onSigint = () => interrupt('SIGINT');
+  const onSigterm = () => interrupt('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  try {
+    pool = new TrainPool({ workers: opts.workers });
+    if (human) writeErr(`search ${spec.name}: ${plan.boundaries.length} boundar${plan.boundaries.length === 1 ? 'y' : 'ies'} along ${plan.axis} into ${dbPath} with ${pool.workers} workers`);
+    const t0 = Date.now();
+    const result = await runSearch({
+      db,
+      dbPath,
+      spec,
+      pool,
+      owner: ownerId(),
+      retries: opts.retries,
+      timeoutSeconds: opts.timeout ?? 0,
+      onRound: (states) => {
+        if (human) for (const st of states) writeErr(progressLine(plan.axis, st));
+      },
+      onExecution: (e) => {
+        execution = e;
+        if (e && stopped) e.stop();
+      },
+    });
+    const wall = (Date.now() - t0) / 1000;
+    if (result.databaseFailed) {
+      writeErr(`stopped claiming runs: ${result.databaseFailed}; resume with: ${resumeHint}`);
+      return EXIT.store;
+    }
+    if (result.interrupted || stopped) {
+      writeErr(`interrupted after ${result.trained} runs; the database is consistent. Resume with: ${resumeHint}`);
+      return exitCode;
+    }
+    const rows = result.states.map(boundaryJson);
+    if (opts.json) writeOut(JSON.stringify(rows, null, 2));
+    else {
+      writeOut(formatBoundaries(plan.axis, rows, spec.search!.target));
+      writeOut(`trained ${result.trained} runs in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})`);
+    }
+    return result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
+  } finally {
+    await pool?.destroy();
+    db.close();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  }
+}

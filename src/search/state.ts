@@ -1,0 +1,64 @@
+/**
+ * From the runs a database holds to the state of every boundary's search: its observations, the
+ * runs asked for but not finished, and — when all are finished — the next step. Pure, so the
+ * runner, the report and the tests compute the same thing from the same rows.
+ */
+import type { PlannedRun } from '../grid';
+import type { SweepSpec } from '../spec';
+import { candidateValues, nextSearchStep, type Observation, type SearchStep } from './boundary';
+import { searchCellKey, searchRun, type Boundary, type SearchPlan } from './plan';
+
+export interface SearchRunRow {
+  id: number;
+  cellKey: string;
+  repeat: number;
+  seed: number;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  outcome: string | null;
+  aliveAtInit: number | null;
+}
+
+export interface BoundaryState {
+  boundary: Boundary;
+  observations: Observation[];
+  /** Runs asked for and not finished (pending or running): trained before the next decision. */
+  unfinished: number;
+  /** Every run of this search the database holds, as planned runs (they stay in the plan). */
+  existing: PlannedRun[];
+  /** The next step, when nothing is unfinished. */
+  step: SearchStep | undefined;
+}
+
+/** Cell keys of every value each boundary may probe, to read their runs. */
+export function searchCellKeys(plan: SearchPlan): Map<string, { boundary: number; value: number }> {
+  const out = new Map<string, { boundary: number; value: number }>();
+  plan.boundaries.forEach((b, i) => {
+    for (const v of candidateValues(b.settings.lo, b.settings.hi)) out.set(searchCellKey(plan, b, v), { boundary: i, value: v });
+  });
+  return out;
+}
+
+export function searchStates(spec: SweepSpec, plan: SearchPlan, rows: readonly SearchRunRow[]): BoundaryState[] {
+  const where = searchCellKeys(plan);
+  const states: BoundaryState[] = plan.boundaries.map((boundary) => ({ boundary, observations: [], unfinished: 0, existing: [], step: undefined }));
+  for (const r of rows) {
+    const at = where.get(r.cellKey);
+    // A run of an earlier base seed is another run (its seed is not spec.seed + repeat): not this search's.
+    if (!at || r.seed !== spec.seed + r.repeat) continue;
+    const st = states[at.boundary]!;
+    st.existing.push(searchRun(spec, plan, st.boundary, at.value, r.repeat));
+    if (r.status === 'pending' || r.status === 'running') {
+      st.unfinished += 1;
+      continue;
+    }
+    st.observations.push({
+      value: at.value,
+      repeat: r.repeat,
+      outcome: r.status === 'failed' ? 'failed' : r.outcome === 'converged' ? 'converged' : 'not_converged',
+      alive: r.aliveAtInit === null ? r.outcome !== 'dead_at_init' : r.aliveAtInit === 1,
+      order: r.id,
+    });
+  }
+  for (const st of states) if (st.unfinished === 0) st.step = nextSearchStep(st.boundary.settings, st.observations);
+  return states;
+}

@@ -1,0 +1,27 @@
+import type { Db } from './open';
+
+/** A run of a cell as the adaptive decisions see it (search, adaptive repeats). */
+export interface CellRunRow {
+  id: number;
+  cellKey: string;
+  repeat: number;
+  seed: number;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  outcome: string | null;
+  /** 1/0 when the database records alive-at-initialisation, else null. */
+  aliveAtInit: number | null;
+}
+
+/**
+ * Every run of the given cells, in id order (the order they were asked for). Reads the few
+ * columns of every run and filters here: no temporary table, so read-only connections can call it.
+ */
+export function readRunsOfCells(db: Db, cellKeys: readonly string[]): CellRunRow[] {
+  if (cellKeys.length === 0) return [];
+  const wanted = new Set(cellKeys);
+  const hasAlive = (db.prepare(`SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'alive_at_init'`).pluck().get() as number) > 0;
+  const rows = db
+    .prepare(`SELECT id, cell_key AS cellKey, repeat, seed, status, outcome, ${hasAlive ? 'alive_at_init' : 'NULL'} AS aliveAtInit FROM runs ORDER BY id`)
+    .all() as CellRunRow[];
+  return rows.filter((r) => wanted.has(r.cellKey));
+}

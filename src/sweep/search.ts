@@ -1,0 +1,99 @@
+/**
+ * The search loop: ask the state machine of every boundary what to train next, record those runs
+ * in the database (in_plan = 1, keyed like any run), train them with SweepExecution, read the
+ * results back, repeat until every boundary is done. Nothing but the database carries state
+ * between rounds, so a search killed at any point resumes exactly: runs cut off are redone with
+ * the same seeds, and every decision is recomputed from the same observations.
+ */
+import type { Plan, PlannedRun } from '../grid';
+import { expandSearch, searchCellKeys, searchRun, searchStates, type BoundaryAnswer, type BoundaryState, type SearchPlan } from '../search';
+import type { SweepSpec } from '../spec';
+import { readRunsOfCells, syncPlan, type Db } from '../store';
+import { SweepExecution, type ExecuteOptions } from './execute';
+
+export interface SearchResult {
+  plan: SearchPlan;
+  states: BoundaryState[];
+  trained: number;
+  failed: number;
+  interrupted: boolean;
+  databaseFailed?: string;
+}
+
+export interface SearchOptions extends Omit<ExecuteOptions, 'keys' | 'db' | 'spec'> {
+  db: Db;
+  dbPath: string;
+  spec: SweepSpec;
+  /** Called once per round with the state of every boundary (for progress). */
+  onRound?(states: BoundaryState[], newRuns: number): void;
+  /** Lets the caller hold the execution of the round (to stop it on Ctrl-C). */
+  onExecution?(e: SweepExecution | undefined): void;
+}
+
+/** The current state of every boundary, from the database. */
+export function readSearch(db: Db, spec: SweepSpec, plan: SearchPlan = expandSearch(spec)): BoundaryState[] {
+  const keys = [...searchCellKeys(plan).keys()];
+  return searchStates(spec, plan, readRunsOfCells(db, keys));
+}
+
+export async function runSearch(o: SearchOptions): Promise<SearchResult> {
+  const plan = expandSearch(o.spec);
+  let trained = 0;
+  let failed = 0;
+  for (;;) {
+    const states = readSearch(o.db, o.spec, plan);
+    const runs: PlannedRun[] = [];
+    let fresh = 0;
+    for (const st of states) {
+      runs.push(...st.existing);
+      if (st.step && !st.step.done) {
+        for (const r of st.step.runs) runs.push(searchRun(o.spec, plan, st.boundary, r.value, r.repeat));
+        fresh += st.step.runs.length;
+      }
+    }
+    const unfinished = states.reduce((n, s) => n + s.unfinished, 0);
+    o.onRound?.(states, fresh);
+    if (fresh === 0 && unfinished === 0) return { plan, states, trained, failed, interrupted: false };
+    const full: Plan = { name: o.spec.name, axes: plan.axes, cells: [], runs, skipped: [], timestepEpochs: 0 };
+    syncPlan(o.db, o.dbPath, o.spec, full);
+    const execution = new SweepExecution({ ...o, db: o.db, spec: o.spec });
+    o.onExecution?.(execution);
+    const r = await execution.execute();
+    o.onExecution?.(undefined);
+    trained += r.trained;
+    failed += r.failed;
+    if (r.interrupted || r.databaseFailed) {
+      return { plan, states: readSearch(o.db, o.spec, plan), trained, failed, interrupted: r.interrupted, ...(r.databaseFailed ? { databaseFailed: r.databaseFailed } : {}) };
+    }
+  }
+}
+
+/** The answer of a boundary in the `search --json` shape. */
+export interface BoundaryJson {
+  for: Record<string, unknown>;
+  bracketed: boolean;
+  verdict: BoundaryAnswer['verdict'];
+  estimate: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  slope: number | null;
+  runs: number;
+  stop: BoundaryAnswer['stop'] | 'running';
+  probes: { value: number; k: number; n: number }[];
+}
+
+export function boundaryJson(st: BoundaryState): BoundaryJson {
+  const a = st.step?.answer;
+  return {
+    for: st.boundary.fixed,
+    bracketed: a?.bracketed ?? false,
+    verdict: a?.verdict ?? 'undetermined',
+    estimate: a?.estimate ?? null,
+    ci_low: a?.ciLow ?? null,
+    ci_high: a?.ciHigh ?? null,
+    slope: a?.slope ?? null,
+    runs: st.observations.length + st.unfinished,
+    stop: st.step?.done ? a!.stop : 'running',
+    probes: (a?.probes ?? []).map((p) => ({ value: p.value, k: p.k, n: p.n })),
+  };
+}
