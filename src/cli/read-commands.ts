@@ -1,22 +1,12 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { ConvergeError } from '../errors';
-import {
-  CELL_FORMATS,
-  compareGroups,
-  csvField,
-  formatCells,
-  formatComparison,
-  matchesFilter,
-  parseFilter,
-  renderHtmlReport,
-  summarizeCells,
-  type CellFormat,
-  type Filter,
-  type RunRow,
-} from '../report';
+import { parse as parseYaml } from 'yaml';
+import { CELL_FORMATS, csvField, formatCells, headerLines, renderHtmlReport, summarizeCells, type CellFormat, type ReportContext } from '../report';
 import { openDb, queryRuns, querySql, readEpochs, readProgress, readRuns, readSweep, type Db } from '../store';
+import { registerCompare } from './compare';
 import { alignTable, formatDuration, oneOf, writeOut } from './common';
+import { checkFlags, joinFlags, noteEmpty, parseFlag } from './filters';
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -27,19 +17,23 @@ function withDb<T>(file: string, fn: (db: Db) => T): T {
   }
 }
 
-function filterOrThrow(flag: string, expr: string): Filter {
+/** The spec's `description`, read from the spec text stored with the sweep; null when there is none. */
+function specDescription(specText: string): string | null {
   try {
-    return parseFilter(expr);
-  } catch (e) {
-    throw new ConvergeError('query.badFilter', `${flag} "${expr}": ${(e as Error).message.split('\n')[0]}`);
+    const doc = parseYaml(specText) as { description?: unknown } | null;
+    return typeof doc?.description === 'string' ? doc.description : null;
+  } catch {
+    return null; // the report does not depend on the spec still parsing
   }
 }
 
 export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json'): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const cols = rows.length ? Object.keys(rows[0]!) : [];
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v));
-  if (format === 'csv') return [cols.map(csvField).join(','), ...rows.map((r) => cols.map((c) => csvField(cell(r[c]))).join(','))].join('\n');
+  // CSV is for machines: every number at full precision (String() round-trips a double exactly).
+  const raw = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  if (format === 'csv') return [cols.map(csvField).join(','), ...rows.map((r) => cols.map((c) => csvField(raw(r[c]))).join(','))].join('\n');
+  const cell = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : raw(v));
   if (rows.length === 0) return '(no rows)';
   return alignTable(cols, rows.map((r) => cols.map((c) => cell(r[c]))));
 }
@@ -83,22 +77,26 @@ export function registerReadCommands(program: Command): void {
     .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
     .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'")
     .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string }) => {
-      const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
-      const input = withDb(file, (db) => {
+      const where = parseFlag('--where', opts.where);
+      const { input, context } = withDb(file, (db) => {
+        checkFlags(db, [where]);
         const sweep = readSweep(db, file);
-        const runs = readRuns(db).filter((r) => !filter || matchesFilter(r.params, filter));
-        const ids = new Set(runs.map((r) => r.id));
-        const epochs = opts.format === 'html' ? readEpochs(db).filter((e) => ids.has(e.runId)) : [];
-        return { sweepName: sweep.name, axes: sweep.axes, runs, epochs, threshold: sweep.threshold, metric: sweep.metric };
+        const runs = readRuns(db, { where: joinFlags(where) });
+        if (where) noteEmpty(db, `--where "${where.expr}"`, runs.length);
+        const epochs = opts.format === 'html' ? readEpochs(db, { where: joinFlags(where) }) : [];
+        const context: ReportContext = {
+          description: specDescription(sweep.specText), dbPath: file, specPath: sweep.specPath, specHash: sweep.specHash, filter: where?.expr ?? null,
+        };
+        return { input: { sweepName: sweep.name, axes: sweep.axes, runs, epochs, threshold: sweep.threshold, metric: sweep.metric }, context };
       });
       const cells = summarizeCells(input);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
-        writeFileSync(opts.out, await renderHtmlReport(input, cells));
+        writeFileSync(opts.out, await renderHtmlReport(input, cells, context));
         writeOut(`wrote ${opts.out} (${cells.length} cells, ${input.runs.length} runs)`);
         return;
       }
-      const text = formatCells(cells, input.axes, opts.format);
+      const text = formatCells(cells, input.axes, opts.format, headerLines(input, context));
       if (opts.out) writeFileSync(opts.out, text.endsWith('\n') ? text : `${text}\n`);
       else writeOut(text);
     });
@@ -113,41 +111,16 @@ export function registerReadCommands(program: Command): void {
     .addHelpText('after', `\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --sql "select n_samples, avg(final_val_mae) from runs group by n_samples"`)
     .action((file: string, opts: { where?: string; sql?: string; format: 'table' | 'csv' | 'json' }) => {
       if (opts.where && opts.sql) throw new ConvergeError('cli.conflict', 'query takes --where or --sql, not both');
+      const where = parseFlag('--where', opts.where);
       const rows = withDb(file, (db) => {
         if (opts.sql) return querySql(db, opts.sql);
-        const filter = opts.where ? filterOrThrow('--where', opts.where) : [];
-        return queryRuns(db, filter);
+        checkFlags(db, [where]);
+        const rows = queryRuns(db, joinFlags(where));
+        if (where) noteEmpty(db, `--where "${where.expr}"`, rows.length);
+        return rows;
       });
       writeOut(rowsToText(rows, opts.format));
     });
 
-  program
-    .command('compare')
-    .description("is one group's convergence rate really different from another's? Fisher's exact test on k/n")
-    .argument('<db>', 'result database (.db)')
-    .argument('[db2]', "a second sweep's database: compare all runs of <db> with all runs of [db2]")
-    .option('--a <expr>', "group A, e.g. 'n_samples=80'")
-    .option('--b <expr>', "group B, e.g. 'n_samples=130'")
-    .option('--where <expr>', "restrict both groups, e.g. 'seq_len=200 and batch_size=1'")
-    .option('--json', 'print as JSON')
-    .addHelpText('after', `\nExamples:\n  converge compare results/seed-finding.db --a n_samples=80 --b n_samples=130 --where "batch_size=1"\n  converge compare results/a.db results/b.db --json`)
-    .action((file: string, file2: string | undefined, opts: { a?: string; b?: string; where?: string; json?: boolean }) => {
-      const where = opts.where ? filterOrThrow('--where', opts.where) : [];
-      const keep = (runs: RunRow[]) => runs.filter((r) => matchesFilter(r.params, where));
-      let a: { label: string; runs: RunRow[] };
-      let b: { label: string; runs: RunRow[] };
-      if (file2) {
-        if (opts.a || opts.b) throw new ConvergeError('cli.conflict', 'compare with two databases takes no --a/--b; use --where to restrict both');
-        a = { label: file, runs: keep(withDb(file, (db) => readRuns(db))) };
-        b = { label: file2, runs: keep(withDb(file2, (db) => readRuns(db))) };
-      } else {
-        if (!opts.a || !opts.b) throw new ConvergeError('cli.missingGroup', "compare needs --a and --b (e.g. --a 'n_samples=80' --b 'n_samples=130'), or two databases");
-        const fa = filterOrThrow('--a', opts.a);
-        const fb = filterOrThrow('--b', opts.b);
-        const runs = keep(withDb(file, (db) => readRuns(db)));
-        a = { label: opts.a, runs: runs.filter((r) => matchesFilter(r.params, fa)) };
-        b = { label: opts.b, runs: runs.filter((r) => matchesFilter(r.params, fb)) };
-      }
-      writeOut(formatComparison(compareGroups(a, b), Boolean(opts.json)));
-    });
+  registerCompare(program);
 }

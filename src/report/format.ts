@@ -158,7 +158,8 @@ function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): stri
   // Raw numbers, full precision, empty for "no value": this is for machines, not eyes.
   const header = [
     ...axes, 'runs', 'done', 'converged', 'n', 'rate', 'ci_low', 'ci_high',
-    ...OUTCOMES,
+    // Outcome counts are prefixed: a bare `converged` would repeat the k column's name.
+    ...OUTCOMES.map((o) => `outcome_${o}`),
     'val_mae_q1', 'val_mae_median', 'val_mae_q3', 'converged_epoch_q1', 'converged_epoch_median', 'converged_epoch_q3',
   ];
   const lines = [header.map(csvField).join(',')];
@@ -176,16 +177,28 @@ function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): stri
   return lines.join('\r\n') + '\r\n';
 }
 
-/** Render cell summaries for a terminal (`table`), GitHub (`md`), spreadsheets (`csv`) or scripts (`json`). */
-export function formatCells(cells: readonly CellSummary[], axes: readonly string[], format: CellFormat): string {
+/**
+ * Render cell summaries for a terminal (`table`), GitHub (`md`), spreadsheets (`csv`) or scripts
+ * (`json`). `header` (from headerLines) is printed above the table and markdown tables, one line
+ * each; csv and json stay pure data.
+ */
+export function formatCells(cells: readonly CellSummary[], axes: readonly string[], format: CellFormat, header: readonly string[] = []): string {
   switch (format) {
     case 'table':
-      return formatTable(cells, axes);
+      return (header.length > 0 ? header.join('\n') + '\n\n' : '') + formatTable(cells, axes);
     case 'md':
-      return formatMarkdown(cells, axes);
+      // A blank line between header lines, so that each renders as its own paragraph.
+      return (header.length > 0 ? header.map(escapeMdText).join('\n\n') + '\n\n' : '') + formatMarkdown(cells, axes);
     case 'csv':
       return formatCsv(cells, axes);
     case 'json':
       return JSON.stringify(cells.map(cellToJson), null, 2) + '\n';
   }
+}
+
+// Characters that would turn a header line into markup or HTML. Underscores stay: GitHub does
+// not read the one inside kernel_gain as emphasis, and the line should read as in the table.
+function escapeMdText(s: string): string {
+  // `<` only where it could open a tag, so that a filter like seed<=5 reads as typed.
+  return s.replace(/([\\`*])/g, '\\$1').replace(/<(?=[A-Za-z/!?])/g, '\\<');
 }

@@ -10,6 +10,7 @@ import type * as VegaLite from 'vega-lite/build/index';
 import type { TopLevelSpec } from 'vega-lite/build/index';
 import { cellKey, compareParamValues, outcomeOf, tallyRuns } from './cells';
 import { humanColumns } from './format';
+import { headerFields, type ReportContext } from './header';
 import { OUTCOMES } from './types';
 import type { CellSummary, ParamValue, ReportInput } from './types';
 
@@ -262,6 +263,8 @@ table { border-collapse: collapse; font-size: .88rem; font-variant-numeric: tabu
 th, td { padding: .26rem .45rem; border-bottom: 1px solid #eee; white-space: nowrap; }
 th { background: #f6f6f6; border-bottom: 1px solid #ccc; } .right { text-align: right; } .left { text-align: left; }
 tbody tr:hover { background: #fafafa; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; font-size: .9rem; margin: .6rem 0; }
+dl.meta dt { color: #666; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 `;
 
 /**
@@ -269,7 +272,7 @@ tbody tr:hover { background: #fafafa; }
  * labels, learning curves per cell (when `input.epochs` is given), outcome counts per cell, and
  * the cells table. No scripts and no external resources; a Content-Security-Policy says so.
  */
-export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[]): Promise<string> {
+export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[], context: ReportContext = {}): Promise<string> {
   const layout = heatmapAxes(input.axes);
   const curvesSpec = learningCurves(input, cells);
   const [rateSvg, curvesSvg, outcomesSvg] = await Promise.all([
@@ -302,6 +305,7 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
 </head>
 <body>
 <h1>Convergence report: <span class="sweep">${escapeHtml(input.sweepName)}</span></h1>
+<dl class="meta">${headerFields(input, context).map((f) => `<dt>${escapeHtml(f.label)}</dt><dd>${escapeHtml(f.value)}</dd>`).join('')}</dl>
 <p class="summary">${escapeHtml(summaryLine(input, cells))}</p>
 <h2>${escapeHtml(rateTitle)}</h2>
 <p class="note">${escapeHtml(rateNote)}</p>

@@ -1,11 +1,14 @@
 /** The report layer's public surface: rows in, strings out. Nothing here opens a database. */
 export type { CellSummary, EpochRow, Interval, Outcome, ParamValue, Quartiles, ReportInput, RunRow } from './types';
 export { OUTCOMES } from './types';
-export { fisherExact, lgamma, quantiles, wilson } from './stats';
+export { binomialTestHalf, fisherExact, lgamma, mcnemarExact, newcombeIndependent, newcombePaired, quantiles, wilson } from './stats';
+export type { DifferenceInterval } from './stats';
 export { cellKey, compareParamValues, formatParamValue, isFinished, outcomeOf, summarizeCell, summarizeCells, tallyRuns } from './cells';
 export type { RunTally } from './cells';
 export { CELL_FORMATS, cellToJson, csvField, formatCells } from './format';
 export type { CellFormat, CellJson } from './format';
-export { compareGroups, formatComparison, matchesFilter, MIN_SEEDS_PER_GROUP, parseFilter } from './compare';
-export type { Comparison, Filter, FilterClause, FilterOp, Group, GroupResult } from './compare';
+export { compareGroups, differingSettings, formatComparison, MIN_DISCORDANT_PAIRS, MIN_SEEDS_PER_GROUP } from './compare';
+export type { Comparison, CompareTest, Group, GroupResult, SettingDifference } from './compare';
 export { escapeHtml, renderHtmlReport } from './html';
+export { fixedSettings, headerFields, headerLines } from './header';
+export type { HeaderField, ReportContext } from './header';

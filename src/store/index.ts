@@ -3,3 +3,4 @@ export { SCHEMA_VERSION } from './migrations';
 export * from './runs';
 export * from './queries';
 export { mergeInto, type MergeResult } from './merge';
+export { compileFilter, filterColumns, FILTER_COLUMNS, type CompiledFilter } from './filter-sql';

@@ -1,6 +1,8 @@
 import { ConvergeError, EXIT } from '../errors';
 import type { EpochRow, RunRow } from '../report/types';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
+import type { Filter } from '../filter';
+import { compileFilter, type CompiledFilter } from './filter-sql';
 import type { Db } from './open';
 
 export interface SweepInfo {
@@ -115,53 +117,49 @@ function toRunRow(r: Record<string, unknown>): RunRow {
   };
 }
 
-/** The runs of the current plan (retired runs only with `includeRetired`). */
-export function readRuns(db: Db, options: { includeRetired?: boolean } = {}): RunRow[] {
-  const rows = db
-    .prepare(`SELECT * FROM runs ${options.includeRetired ? '' : 'WHERE in_plan = 1'} ORDER BY id`)
-    .all() as Record<string, unknown>[];
+export interface ReadOptions {
+  /** Also runs kept from an earlier version of the spec. @default false */
+  includeRetired?: boolean;
+  /** Only runs matching this filter (checked and compiled by compileFilter). */
+  where?: Filter;
+}
+
+function runsWhere(db: Db, o: ReadOptions, alias: string): CompiledFilter {
+  const f = compileFilter(db, o.where ?? [], alias);
+  return { sql: o.includeRetired ? f.sql : `${alias}.in_plan = 1 AND ${f.sql}`, params: f.params };
+}
+
+/** The runs of the current plan (retired runs only with `includeRetired`), optionally filtered. */
+export function readRuns(db: Db, options: ReadOptions = {}): RunRow[] {
+  const w = runsWhere(db, options, 'r');
+  const rows = db.prepare(`SELECT r.* FROM runs r WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
   return rows.map(toRunRow);
 }
 
-export function readEpochs(db: Db, options: { includeRetired?: boolean } = {}): EpochRow[] {
+export function readEpochs(db: Db, options: ReadOptions = {}): EpochRow[] {
+  const w = runsWhere(db, options, 'r');
   return db
     .prepare(
       `SELECT e.run_id AS runId, e.epoch, e.loss, e.mae, e.val_loss AS valLoss, e.val_mae AS valMae, e.seconds
-       FROM epochs e JOIN runs r ON r.id = e.run_id ${options.includeRetired ? '' : 'WHERE r.in_plan = 1'} ORDER BY e.run_id, e.epoch`,
+       FROM epochs e JOIN runs r ON r.id = e.run_id WHERE ${w.sql} ORDER BY e.run_id, e.epoch`,
     )
-    .all() as EpochRow[];
+    .all(...w.params) as EpochRow[];
 }
 
-export interface Condition {
-  key: string;
-  op: '=' | '!=' | '<' | '<=' | '>' | '>=';
-  value: ParamValue;
+/** How many runs the current plan has: the denominator of "the filter matches none of N runs". */
+export function countRuns(db: Db): number {
+  return db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 1`).pluck().get() as number;
 }
 
-/** Columns a --where expression may name: the parameters and the result columns. */
-export const QUERYABLE = [
-  'id', 'run_key', 'cell_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
-  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
-] as const;
+/** Columns `query --where` prints, in this order (cell_key and the bookkeeping columns are left out). */
+const QUERY_COLUMNS = ['id', 'run_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
+  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts'];
 
-/**
- * Runs matching `conditions`; column names are checked against a whitelist and values are bound
- * as parameters, never pasted into the SQL.
- */
-export function queryRuns(db: Db, conditions: readonly Condition[]): Record<string, unknown>[] {
-  const allowed = new Set<string>(QUERYABLE);
-  const clauses: string[] = [];
-  const values: unknown[] = [];
-  for (const c of conditions) {
-    if (!allowed.has(c.key)) {
-      throw new ConvergeError('query.unknownColumn', `--where: unknown column "${c.key}"; columns: ${QUERYABLE.join(', ')}`);
-    }
-    clauses.push(`"${c.key}" ${c.op} ?`);
-    values.push(typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
-  }
-  const cols = QUERYABLE.filter((c) => c !== 'cell_key').map((c) => `"${c}"`).join(', ');
-  const sql = `SELECT ${cols} FROM runs WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
-  return db.prepare(sql).all(...values) as Record<string, unknown>[];
+/** Runs of the current plan matching `filter`, as raw rows of the `runs` table. */
+export function queryRuns(db: Db, filter: Filter): Record<string, unknown>[] {
+  const w = runsWhere(db, { where: filter }, 'r');
+  const cols = QUERY_COLUMNS.filter((c) => hasColumn(db, 'runs', c)).map((c) => `r."${c}"`).join(', ');
+  return db.prepare(`SELECT ${cols} FROM runs r WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
 }
 
 /** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */
@@ -176,5 +174,19 @@ export function querySql(db: Db, sql: string): Record<string, unknown>[] {
     throw new ConvergeError('query.readOnly', `--sql: refused: the statement would modify the database; query only reads (use SELECT)`);
   }
   if (!stmt.reader) return [];
-  return stmt.all() as Record<string, unknown>[];
+  // Rows as arrays, so that two result columns with one name ("select a.x, b.x") both survive;
+  // the second becomes x_2, keeping CSV headers and JSON keys unique.
+  const names = uniqueNames(stmt.columns().map((c) => c.name));
+  return (stmt.raw(true).all() as unknown[][]).map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]])));
+}
+
+/** Make column names unique: a repeated name gets _2, _3, … (skipping names already taken). */
+export function uniqueNames(names: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return names.map((n) => {
+    let name = n;
+    for (let i = 2; taken.has(name); i++) name = `${n}_${i}`;
+    taken.add(name);
+    return name;
+  });
 }
