@@ -17,12 +17,14 @@ export interface ReportContext {
 
 export interface HeaderField { label: string; value: string }
 
-/** Parameters that are not axes but take one value in every run, in name order. */
+/**
+ * Parameters that take one value in every run, in name order: the settings not swept, and axes
+ * a filter pinned to one value.
+ */
 export function fixedSettings(input: ReportInput): { name: string; value: ParamValue }[] {
   const names = [...new Set(input.runs.flatMap((r) => Object.keys(r.params)))].sort();
   const out: { name: string; value: ParamValue }[] = [];
   for (const n of names) {
-    if (input.axes.includes(n)) continue;
     const values = new Set(input.runs.map((r) => JSON.stringify(r.params[n] ?? null)));
     if (values.size === 1 && input.runs[0]!.params[n] !== undefined) out.push({ name: n, value: input.runs[0]!.params[n]! });
   }
@@ -47,7 +49,9 @@ export function headerFields(input: ReportInput, ctx: ReportContext = {}): Heade
   fields.push({ label: 'seeds', value: seedsText(input) });
   const fixed = fixedSettings(input).filter((f) => f.name !== 'engine');
   fields.push({ label: 'fixed', value: fixed.length > 0 ? fixed.map((f) => `${f.name}=${formatParamValue(f.value)}`).join(' ') : '–' });
-  if (input.axes.length > 0) fields.push({ label: 'axes', value: input.axes.join(', ') });
+  const fixedNames = new Set(fixed.map((f) => f.name));
+  const swept = input.axes.filter((a) => !fixedNames.has(a) && a !== 'engine');
+  if (swept.length > 0) fields.push({ label: 'axes', value: swept.join(', ') });
   const source = [
     ctx.dbPath ? `database ${ctx.dbPath}` : null,
     ctx.specPath ? `spec ${ctx.specPath}` : null,
