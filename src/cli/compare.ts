@@ -32,9 +32,14 @@ function compareInOneDb(file: string, opts: CompareOptions): Compared {
     noteEmpty(db, `--b "${fb.expr}"${where ? ` with --where "${where.expr}"` : ''}`, runsB.length);
     return [runsA, runsB];
   });
-  // The names in --a and --b define the groups; runs are matched on the seed and everything else.
-  const differing = [...new Set([...filterNames(fa.filter), ...filterNames(fb.filter)])];
-  return { result: compareGroups({ label: fa.expr, runs: ra }, { label: fb.expr, runs: rb }, differing), extra: [] };
+  // The names in --a and --b define the groups, and so does a setting that has one value in A and
+  // another in B (kernel_gain goes with kernel_initializer in answer-cases); runs are matched on
+  // the seed and everything else.
+  const named = [...new Set([...filterNames(fa.filter), ...filterNames(fb.filter)])];
+  const along = differingSettings(ra, rb).filter((d) => !named.includes(d.name) && d.a.length === 1 && d.b.length === 1);
+  const extra = along.map((d) => `A and B also differ in ${d.name}: ${formatParamValue(d.a[0]!)} (A) vs ${formatParamValue(d.b[0]!)} (B)`);
+  const result = compareGroups({ label: fa.expr, runs: ra }, { label: fb.expr, runs: rb }, [...named, ...along.map((d) => d.name)]);
+  return { result, extra };
 }
 
 function compareTwoDbs(fileA: string, fileB: string, opts: CompareOptions): Compared {

@@ -93,7 +93,7 @@ function matchRuns(a: Group, b: Group, differing: readonly string[]): Matching |
           `${side} "${g.label}" holds two runs with seed ${r.seed} and the same other settings ` +
             `(${describeRun(other, vary)} and ${describeRun(r, vary)}), so that seed would count twice; ` +
             (vary.length > 0
-              ? `give ${side} one value of ${vary.join(', ')} (e.g. add "${vary[0]}=${formatParamValue(r.params[vary[0]!]!)}")`
+              ? `give ${side} one value of ${vary.join(', ')} (e.g. "${vary[0]}=${formatParamValue(r.params[vary[0]!]!)}" in --${side.toLowerCase()} or --where)`
               : `restrict ${side} with --where`),
         );
       }
@@ -116,11 +116,17 @@ function matchRuns(a: Group, b: Group, differing: readonly string[]): Matching |
     // Name the settings where the lonely run differs from every run of the other side with its seed.
     const sameSeed = other.runs.filter((r) => r.seed === example.seed);
     const apart = shared.filter((n) => sameSeed.length > 0 && sameSeed.every((r) => r.params[n] !== example.params[n]));
+    const seedsB = new Set(b.runs.map((r) => r.seed));
+    const sharedSeeds = [...seedsA].filter((x) => seedsB.has(x)).sort((x, y) => x - y);
+    const sameSeeds = sharedSeeds.length === seedsA.size && sharedSeeds.length === seedsB.size;
+    const fix = !sameSeeds
+      ? `restrict both groups to the seeds they share with --where (e.g. --where "seed>=${sharedSeeds[0]} and seed<=${sharedSeeds[sharedSeeds.length - 1]}")`
+      : apart.length > 0
+        ? `name ${apart.join(', ')} in --a and --b, or restrict both groups to the settings they share with --where`
+        : 'restrict both groups to the settings they share with --where';
     throw compareError(
       `the groups share seeds, but only ${pairs.length} of ${side}'s ${g.runs.length} runs have a partner with the same seed and settings ` +
-        `(e.g. ${describeRun(example, apart)} has none)${apart.length > 0 ? `; they differ in ${apart.join(', ')}` : ''}; ` +
-        `restrict both groups to settings and seeds they share with --where (e.g. --where "seed<=${Math.max(...[...seedsA].filter((s) => b.runs.some((r) => r.seed === s)))}"), ` +
-        `or name the setting that differs in --a and --b`,
+        `(e.g. ${describeRun(example, apart)} has none)${apart.length > 0 ? `; they differ in ${apart.join(', ')}` : ''}; ${fix}`,
     );
   }
   return { pairs, matchedOn: ['seed', ...shared] };

@@ -177,6 +177,17 @@ describe('compare and query on a real database', () => {
     assert.match(lines[0]!, /^id,run_key,/);
   });
 
+  it('compare names a setting that moves with the named one (kernel_gain with kernel_initializer) and pairs across it', () => {
+    const { file } = buildDb(
+      'name: syn\nseed: 1\nrepeats: 10\ndata: {seq_len: 200, n_samples: 80}\ncases:\n  - {kernel_initializer: orthogonal, kernel_gain: 0.01}\n  - {kernel_initializer: glorot_uniform, kernel_gain: 1}\n',
+      (p, seed) => (p.kernel_initializer === 'orthogonal' ? seed <= 7 : seed <= 2),
+    );
+    const r = runCli(['compare', file, '--a', 'kernel_initializer=glorot_uniform', '--b', 'kernel_initializer=orthogonal']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^A and B also differ in kernel_gain: 1 \(A\) vs 0\.01 \(B\)$/m);
+    assert.match(r.stdout, /paired: 10 pairs .* only in A: 0, only in B: 5/);
+  });
+
   it('an unknown filter name is exit 2 with one line naming the valid names and a suggestion, in report, compare and query', () => {
     const { file } = syntheticDb();
     for (const args of [

@@ -82,7 +82,7 @@ test('a side with two runs of one seed and the same other settings is refused, s
     () => compareGroups({ label: 'batch_size=1', runs: a }, { label: 'batch_size=32 and n_samples=80', runs: b }, ['batch_size', 'n_samples']),
     (e: unknown) =>
       e instanceof ConvergeError && e.code === 'compare.ambiguous' && e.exitCode === 2 &&
-      /A "batch_size=1" holds two runs with seed 1 .*give A one value of n_samples \(e\.g\. add "n_samples=/.test(e.message) &&
+      /A "batch_size=1" holds two runs with seed 1 .*give A one value of n_samples \(e\.g\. "n_samples=\d+" in --a or --where\)/.test(e.message) &&
       !e.message.includes('\n'),
   );
 });
@@ -92,7 +92,7 @@ test('seeds that only partly match are refused, with the --where that makes them
   const b = runs(10, firstK(3), { batch_size: 32 }, 6); // seeds 6–15: 5 shared
   assert.throws(
     () => compareGroups({ label: 'a', runs: a }, { label: 'b', runs: b }, ['batch_size']),
-    (e: unknown) => e instanceof ConvergeError && e.code === 'compare.ambiguous' && /only 5 of A's 10 runs have a partner/.test(e.message) && /--where "seed<=10"/.test(e.message),
+    (e: unknown) => e instanceof ConvergeError && e.code === 'compare.ambiguous' && /only 5 of A's 10 runs have a partner/.test(e.message) && /--where "seed>=6 and seed<=10"/.test(e.message),
   );
 });
 
@@ -132,4 +132,15 @@ test('differingSettings names the settings whose values differ between two sets 
   const a = [...runs(2, firstK(1), { kernel_initializer: 'orthogonal', n_samples: 80 }), ...runs(2, firstK(1), { kernel_initializer: 'orthogonal', n_samples: 130 })];
   const b = [...runs(2, firstK(1), { kernel_initializer: 'glorot_uniform', n_samples: 130 }), ...runs(2, firstK(1), { kernel_initializer: 'glorot_uniform', n_samples: 80 })];
   assert.deepEqual(differingSettings(a, b), [{ name: 'kernel_initializer', a: ['orthogonal'], b: ['glorot_uniform'] }]);
+});
+
+test('runs that differ in a setting the groups do not name are refused with the setting to name', () => {
+  const a = runs(10, firstK(3), { kernel_initializer: 'glorot_uniform', kernel_gain: 1 });
+  const b = runs(10, firstK(6), { kernel_initializer: 'orthogonal', kernel_gain: 0.01 });
+  assert.throws(
+    () => compareGroups({ label: 'a', runs: a }, { label: 'b', runs: b }, ['kernel_initializer']),
+    (e: unknown) => e instanceof ConvergeError && /they differ in kernel_gain; name kernel_gain in --a and --b/.test(e.message),
+  );
+  const r = compareGroups({ label: 'a', runs: a }, { label: 'b', runs: b }, ['kernel_initializer', 'kernel_gain']);
+  assert.deepEqual([r.test, r.pairs, r.discordant_ba], ['mcnemar_exact', 10, 3]);
 });
