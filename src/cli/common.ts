@@ -49,29 +49,65 @@ export function parseShard(v: string): Shard {
   return { index, count };
 }
 
+/*
+ * A reader that goes away (`converge run … | head -1`, a closed terminal) turns the next write
+ * into an EPIPE 'error' event, which unhandled kills the process with a stack trace and, for
+ * `run`, leaves its claimed runs 'running'. Node ignores SIGPIPE, so the event is all there is:
+ * catch it, stop writing to that stream, and let the command end as if interrupted.
+ */
+const closed = { stdout: false, stderr: false };
+const closedListeners = new Set<(stream: 'stdout' | 'stderr') => void>();
+
+/** Install once (cli/main.ts): errors on stdout/stderr mark the stream closed instead of crashing. */
+export function watchOutputPipes(): void {
+  for (const name of ['stdout', 'stderr'] as const) {
+    process[name].on('error', () => {
+      if (closed[name]) return;
+      closed[name] = true;
+      for (const l of closedListeners) l(name);
+    });
+  }
+}
+
+/** Call `listener` when stdout or stderr is closed by its reader; returns the unsubscribe. */
+export function onOutputClosed(listener: (stream: 'stdout' | 'stderr') => void): () => void {
+  closedListeners.add(listener);
+  return () => closedListeners.delete(listener);
+}
+
 export function writeOut(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (!closed.stdout) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export function writeErr(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (!closed.stderr) process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export function badInput(code: string, message: string): ConvergeError {
   return new ConvergeError(code, message);
 }
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
+export { formatDuration } from '../report/duration';
 
 /** Plain aligned columns. */
 export function alignTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A reduce, not Math.max(...): spreading 100k rows as arguments overflows the call stack.
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** `--set key=value`, repeatable: collects every occurrence in order. */
+export function collect(v: string, previous: string[]): string[] {
+  return [...previous, v];
+}
+
+/** A word as a POSIX shell would need it to be read back unchanged. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line this process was started with, as `converge …` (for "resume with" hints). */
+export function invokedCommand(): string {
+  return ['converge', ...process.argv.slice(2).map(shellQuote)].join(' ');
 }

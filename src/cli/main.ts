@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { EXIT, isConvergeError } from '../errors';
 import { sweepJsonSchema } from '../spec';
 import { lastOpenedDb, translateSqliteError } from '../store';
-import { writeErr, writeOut } from './common';
+import { watchOutputPipes, writeErr, writeOut } from './common';
 import { registerMerge } from './merge';
 import { registerPlan } from './plan';
 import { registerReadCommands } from './read-commands';
 import { registerRun } from './run';
+import { registerStatus } from './status';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ Typical session:
     );
   registerPlan(program);
   registerRun(program);
+  registerStatus(program);
   registerReadCommands(program);
   registerMerge(program);
   program
@@ -46,6 +48,7 @@ Typical session:
 }
 
 export async function main(argv: string[]): Promise<number> {
+  watchOutputPipes();
   const program = buildProgram();
   const verbose = argv.includes('--verbose');
   try {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConvergeError } from '../errors';
+import { sameSpec } from '../spec';
 import { mergeInto, openDb, readSweep } from '../store';
 import { writeOut } from './common';
 
@@ -19,7 +20,7 @@ export function registerMerge(program: Command): void {
         const first = readSweep(ins[0]!.db, ins[0]!.file);
         for (const i of ins.slice(1)) {
           const s = readSweep(i.db, i.file);
-          if (s.specHash !== first.specHash || s.name !== first.name) {
+          if (s.name !== first.name || !sameSpec({ hash: s.specHash, text: s.specText }, { hash: first.specHash, text: first.specText })) {
             throw new ConvergeError(
               'merge.otherSweep',
               `${i.file}: is sweep "${s.name}" (spec ${s.specHash.slice(0, 12)}), but ${ins[0]!.file} is "${first.name}" (spec ${first.specHash.slice(0, 12)}); only shards of one sweep (same spec) can be merged`,

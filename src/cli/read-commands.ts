@@ -1,12 +1,24 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { ConvergeError } from '../errors';
+import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { CELL_FORMATS, csvField, formatCells, headerLines, renderHtmlReport, summarizeCells, type CellFormat, type ReportContext } from '../report';
-import { openDb, queryRuns, querySql, readEpochs, readProgress, readRuns, readSweep, type Db } from '../store';
+import { ConvergeError } from '../errors';
+import {
+  CELL_FORMATS,
+  csvField,
+  formatCells,
+  headerLines,
+  renderHtmlReport,
+  summarizeCells,
+  thinValidationWarnings,
+  type CellFormat,
+  type ReportContext,
+} from '../report';
+import { openDb, queryRuns, querySql, type Db } from '../store';
+import { alignTable, oneOf, writeErr, writeOut } from './common';
 import { registerCompare } from './compare';
-import { alignTable, formatDuration, oneOf, writeOut } from './common';
 import { checkFlags, joinFlags, noteEmpty, parseFlag } from './filters';
+import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -27,6 +39,13 @@ function specDescription(specText: string): string | null {
   }
 }
 
+const FORMAT_OF_EXTENSION: Record<string, CellFormat | 'html'> = { '.html': 'html', '.htm': 'html', '.csv': 'csv', '.json': 'json', '.md': 'md', '.markdown': 'md' };
+
+/** The report format a file name asks for (`r.html` → html), if its extension names one. */
+export function formatOfFile(file: string | undefined): CellFormat | 'html' | undefined {
+  return file ? FORMAT_OF_EXTENSION[extname(file).toLowerCase()] : undefined;
+}
+
 export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json'): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const cols = rows.length ? Object.keys(rows[0]!) : [];
@@ -39,57 +58,34 @@ export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'c
 }
 
 export function registerReadCommands(program: Command): void {
-  program
-    .command('status')
-    .description('progress of a sweep database (safe while `converge run` writes it)')
-    .argument('<db>', 'result database (.db)')
-    .option('--json', 'print as JSON')
-    .action((file: string, opts: { json?: boolean }) => {
-      withDb(file, (db) => {
-        const sweep = readSweep(db, file);
-        const p = readProgress(db);
-        if (opts.json) {
-          writeOut(JSON.stringify({ sweep: sweep.name, spec: sweep.specPath, ...p }, null, 2));
-          return;
-        }
-        const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '0';
-        const left = p.pending + p.running + p.failed;
-        const eta = p.meanRunSeconds && left ? ` · ~${formatDuration(p.meanRunSeconds * left)} of training left (one worker)` : '';
-        writeOut(`sweep ${sweep.name} (${sweep.specPath}), updated ${sweep.updatedAt}`);
-        writeOut(`${p.done}/${p.total} runs done (${pct}%) · ${p.running} running · ${p.pending} pending · ${p.failed} failed${eta}`);
-        writeOut(`outcomes: ${Object.entries(p.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet'}`);
-        for (const a of p.active) {
-          writeOut(`  run ${a.id}: epoch ${a.epochsDone}/${a.epochs}${a.leaseExpired ? ' (owner stopped heartbeating: will be redone)' : ''}`);
-        }
-        if (p.specVersions.length > 1) {
-          const last = p.specVersions[p.specVersions.length - 1]!;
-          writeOut(`the spec changed ${p.specVersions.length - 1} time(s); last change ${last.recordedAt}: ${last.changes.join('; ') || 'formatting only'}; ${last.added} runs added, ${last.kept} kept, ${last.retired} retired`);
-        }
-        if (p.retired) writeOut(`${p.retired} runs from earlier versions of the spec are kept but not reported`);
-      });
-    });
-
-  program
-    .command('report')
-    .description('compare the cells: per cell k/n converged with a 95% Wilson interval, val_mae and converged-epoch quartiles, outcome counts')
-    .argument('<db>', 'result database (.db)')
-    .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')}`, oneOf('--format', [...CELL_FORMATS, 'html'] as const), 'table')
-    .option('-o, --out <file>', 'write to a file instead of stdout (required for html)')
-    .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'")
-    .action(async (file: string, opts: { format: CellFormat | 'html'; out?: string; where?: string }) => {
+  addScoringOptions(
+    program
+      .command('report')
+      .description('compare the cells: per cell k/n converged with a 95% Wilson interval, the same among runs alive at init, the rule metric and converged-epoch medians, outcome counts')
+      .argument('<db>', 'result database (.db)')
+      .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')} (default: from the extension of --out, else table)`, oneOf('--format', [...CELL_FORMATS, 'html'] as const))
+      .option('-o, --out <file>', 'write to a file instead of stdout (required for html); .html, .csv, .json or .md choose the format')
+      .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'"),
+  )
+    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
+    .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
+      const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const where = parseFlag('--where', opts.where);
       const { input, context } = withDb(file, (db) => {
         checkFlags(db, [where]);
-        const sweep = readSweep(db, file);
-        const runs = readRuns(db, { where: joinFlags(where) });
-        if (where) noteEmpty(db, `--where "${where.expr}"`, runs.length);
-        const epochs = opts.format === 'html' ? readEpochs(db, { where: joinFlags(where) }) : [];
+        const s = readScored(db, file, opts, undefined, joinFlags(where));
+        if (where) noteEmpty(db, `--where "${where.expr}"`, s.runs.length);
+        const epochs = opts.format === 'html' ? s.epochs : [];
         const context: ReportContext = {
-          description: specDescription(sweep.specText), dbPath: file, specPath: sweep.specPath, specHash: sweep.specHash, filter: where?.expr ?? null,
+          description: specDescription(s.sweep.specText), dbPath: file, specPath: s.sweep.specPath, specHash: s.sweep.specHash, filter: where?.expr ?? null,
         };
-        return { input: { sweepName: sweep.name, axes: sweep.axes, runs, epochs, threshold: sweep.threshold, metric: sweep.metric }, context };
+        return {
+          input: { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null },
+          context,
+        };
       });
       const cells = summarizeCells(input);
+      for (const line of [...thinValidationWarnings(input.axes, input.runs, input), ...reportNotes(cells)]) writeErr(line);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
         writeFileSync(opts.out, await renderHtmlReport(input, cells, context));
@@ -101,21 +97,24 @@ export function registerReadCommands(program: Command): void {
       else writeOut(text);
     });
 
-  program
+  addScoringOptions(program
     .command('query')
     .description('list runs matching a filter, or run read-only SQL on the database')
     .argument('<db>', 'result database (.db)')
     .option('--where <expr>', "conditions joined by 'and', e.g. 'seq_len=200 and batch_size=1 and outcome=converged'")
     .option('--sql <statement>', 'a read-only SQL statement (the database is opened read-only; writes are refused)')
     .option('-f, --format <format>', 'table, csv or json', oneOf('--format', ['table', 'csv', 'json'] as const), 'table')
-    .addHelpText('after', `\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --sql "select n_samples, avg(final_val_mae) from runs group by n_samples"`)
-    .action((file: string, opts: { where?: string; sql?: string; format: 'table' | 'csv' | 'json' }) => {
+    .addHelpText('after', `\nWith --metric/--threshold/--epoch, outcome and converged_epoch (in --where and in the rows) are re-scored\nfrom the stored epochs; nothing is written.\n\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --where "outcome=converged" --metric val_mae --threshold 0.05\n  converge query results/smoke.db --sql "select n_samples, avg(final_pop_mae) from runs group by n_samples"`))
+    .action((file: string, opts: { where?: string; sql?: string; format: 'table' | 'csv' | 'json' } & ScoringOptions) => {
       if (opts.where && opts.sql) throw new ConvergeError('cli.conflict', 'query takes --where or --sql, not both');
+      const rescoring = opts.metric !== undefined || opts.threshold !== undefined || opts.epoch !== undefined;
+      if (opts.sql && rescoring) throw new ConvergeError('cli.conflict', 'query --sql reads the stored columns; --metric/--threshold/--epoch go with --where');
       const where = parseFlag('--where', opts.where);
       const rows = withDb(file, (db) => {
         if (opts.sql) return querySql(db, opts.sql);
         checkFlags(db, [where]);
-        const rows = queryRuns(db, joinFlags(where));
+        const scored = rescoring ? readScored(db, file, opts).runs : undefined;
+        const rows = queryRuns(db, joinFlags(where), scored && new Map(scored.map((r) => [r.id, { outcome: r.outcome, convergedEpoch: r.convergedEpoch }])));
         if (where) noteEmpty(db, `--where "${where.expr}"`, rows.length);
         return rows;
       });

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvergeError, EXIT } from '../errors';
 import { expandPlan } from '../grid';
 import { TrainPool, defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
-import { openDb, ownerId, readProgress, readRuns, readSweep, syncPlan } from '../store';
+import { openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSweepPace, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
+import { sweepEtaSeconds } from '../sweep/eta';
 import { cellToJson, formatCells, summarizeCells } from '../report';
-import { nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
+import { collect, invokedCommand, nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
 
 /** Grids larger than this need --yes: a typo in an axis should not start a week of training. */
@@ -17,12 +19,14 @@ interface RunOptions {
   db?: string;
   workers: number;
   retries: number;
+  maxAttempts: number;
   timeout?: number;
   maxHeapMb?: number;
   shard?: Shard;
   yes?: boolean;
   quiet?: boolean;
   json?: boolean;
+  set: string[];
 }
 
 /** Which runs belong to shard i of N: a stable hash of the run key, so shards never overlap. */
@@ -38,25 +42,32 @@ export function registerRun(program: Command): void {
     .option('--db <path>', 'result database (default: results/<name>.db)')
     .option('-w, --workers <n>', 'worker threads training in parallel', positiveInt('--workers'), defaultWorkers())
     .option('--retries <n>', 'retry a failed run up to n times', nonNegativeInt('--retries'), 0)
+    .option('--max-attempts <n>', 'a run whose process died (killed, crashed: its claim expired) this many times is recorded failed instead of claimed again', positiveInt('--max-attempts'), 3)
     .option('--timeout <seconds>', 'stop a run after this many seconds and record it as timed_out', positiveNumber('--timeout'))
     .option('--max-heap-mb <mb>', 'heap limit of one worker thread in MB: a run over it fails alone (its thread is replaced) instead of exhausting the machine (default 2048)', positiveInt('--max-heap-mb'))
-    .option('--shard <i/N>', 'train only the i-th of N deterministic shares of the runs (one database per shard; combine with `converge merge`)', parseShard)
+    .option('--shard <i/N>', 'train only the i-th of N deterministic shares of the runs; shards may share one database on one host, or write one each (--db) and be combined with `converge merge`', parseShard)
     .option('-y, --yes', `allow sweeps of more than ${LARGE_SWEEP_RUNS} runs`)
     .option('-q, --quiet', 'no progress output, only the summary')
     .option('--json', 'print the summary as JSON')
+    .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML; recorded with the spec in the database)', collect, [])
     .addHelpText(
       'after',
       `
 Runs are keyed by their fully resolved parameters and seed: runs already done are never
 retrained, runs cut off by a crash or kill are redone, and changing the spec adds only the new
-runs. Ctrl-C stops cleanly (a second Ctrl-C stops at once); run the same command to resume.
+runs. Ctrl-C or SIGTERM stops cleanly (a second one stops at once); run the same command to
+resume. When the reader of the output goes away (\`| head\`), the run stops the same way.
+A sharded run records the whole plan in its database and trains only its share, so shards
+can share one database on one host without hiding each other's runs.
 
-Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem, 130 interrupted.
+Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem,
+130 interrupted (Ctrl-C, output closed), 143 terminated (SIGTERM).
 
 Examples:
   converge run sweeps/smoke.yaml
   converge run sweeps/seed-finding.yaml --workers 2 --timeout 600
-  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db`,
+  converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db
+  converge run sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]`,
     )
     .action(async (specPath: string, opts: RunOptions) => {
       const code = await runCommand(specPath, opts);
@@ -65,20 +76,27 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
-  const spec = loadSpec(specPath);
-  const full = expandPlan(spec);
-  // A shard's database holds only its share of the runs, so `merge` can simply union shards.
-  const plan = opts.shard ? { ...full, runs: full.runs.filter((r) => inShard(r.runKey, opts.shard!)) } : full;
-  if (full.runs.length > LARGE_SWEEP_RUNS && !opts.yes) {
+  const spec = loadSpec(specPath, opts.set);
+  const plan = expandPlan(spec);
+  // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
+  // database never retire each other's runs) and claims only its own keys. `merge` takes each
+  // run's most finished copy, whichever shard trained it.
+  const keys = opts.shard ? new Set(plan.runs.filter((r) => inShard(r.runKey, opts.shard!)).map((r) => r.runKey)) : undefined;
+  if (plan.runs.length > LARGE_SWEEP_RUNS && !opts.yes) {
     throw new ConvergeError(
       'spec.tooLarge',
-      `${specPath}: the sweep has ${full.runs.length} runs (more than ${LARGE_SWEEP_RUNS}); check the grid with \`converge plan\`, then pass --yes to run it`,
+      `${specPath}: the sweep has ${plan.runs.length} runs (more than ${LARGE_SWEEP_RUNS}); check the grid with \`converge plan\`, then pass --yes to run it`,
     );
   }
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
+  // The default folder is ours to make; a folder the user named must exist (a typo there should
+  // not silently start a new database somewhere else).
+  if (opts.db === undefined) mkdirSync('results', { recursive: true });
   const db = openDb(dbPath);
   let pool: TrainPool | undefined;
   let onSigint: (() => void) | undefined;
+  let onSigterm: (() => void) | undefined;
+  let offClosed: (() => void) | undefined;
   try {
     const sync = syncPlan(db, dbPath, spec, plan);
     const human = !opts.json;
@@ -87,14 +105,26 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       if (sync.specChanged) {
         writeErr(`the spec changed since the last run (${sync.changes.join('; ') || 'formatting only'}): ${sync.added} new runs, ${sync.kept} kept, ${sync.retired} from earlier versions kept but no longer reported`);
       }
+      if (sync.rescored) writeErr(`re-scored ${sync.rescored.runs} runs: ${sync.rescored.text}`);
     }
     const before = readProgress(db);
     const total = before.total;
     const alreadyDone = before.done;
     pool = new TrainPool({ workers: opts.workers, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
-    const progress = new RunProgress({ total, alreadyDone, axes: plan.axes, tty: Boolean(process.stderr.isTTY) && human, quiet: Boolean(opts.quiet) || !human });
+    const workers = pool.workers;
+    const progress = new RunProgress({
+      read: () => {
+        const c = readCounts(db);
+        const eta = sweepEtaSeconds(readSweepPace(db), Date.now() / 1000, Math.max(workers, c.running));
+        return { done: c.done, total: c.total, converged: c.converged, failed: c.failed, etaSeconds: eta };
+      },
+      axes: plan.axes,
+      tty: Boolean(process.stderr.isTTY) && human,
+      quiet: Boolean(opts.quiet) || !human,
+    });
     if (human && !process.stderr.isTTY && !opts.quiet) {
-      writeOut(`sweep ${spec.name}: ${total} runs (${alreadyDone} already done) into ${dbPath} with ${pool.workers} workers`);
+      const share = keys ? `, shard ${opts.shard!.index}/${opts.shard!.count} trains ${keys.size} of them` : '';
+      writeOut(`sweep ${spec.name}: ${total} runs (${alreadyDone} already done${share}) into ${dbPath} with ${pool.workers} workers`);
     }
     const execution = new SweepExecution({
       db,
@@ -102,8 +132,13 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       pool,
       owner: ownerId(),
       retries: opts.retries,
+      maxAttempts: opts.maxAttempts,
       timeoutSeconds: opts.timeout ?? 0,
+      keys,
+      ...leaseFromEnv(),
       events: {
+        onClaimLost: (run) =>
+          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, the other process records it`),
         onRunEnd: (end) => progress.runEnded(end),
         onWaitForOthers: (held) => {
           if (human && !opts.quiet) writeErr(`waiting for ${held} run(s) held by other \`converge run\` processes (redone here if their owner stops heartbeating)`);
@@ -111,21 +146,31 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       },
     });
     let interrupts = 0;
-    onSigint = () => {
+    let exitCode: number = EXIT.interrupted;
+    // The command as it was invoked, every option included.
+    const resumeHint = invokedCommand();
+    // SIGTERM (Slurm, Kubernetes, systemd) is the first Ctrl-C with its own exit code, 143;
+    // a closed output (`| head`) is a Ctrl-C nobody can see.
+    const interrupt = (why: 'SIGINT' | 'SIGTERM' | 'output closed') => {
       interrupts += 1;
       if (interrupts === 1) {
+        exitCode = why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
         progress.stop();
-        writeErr('\ninterrupted: stopping the runs in flight (Ctrl-C again to stop at once)…');
+        const how = why === 'SIGINT' ? 'Ctrl-C again' : why === 'SIGTERM' ? 'SIGTERM or Ctrl-C again' : 'Ctrl-C';
+        writeErr(`\n${why === 'SIGINT' ? 'interrupted' : why}: stopping the runs in flight (${how} to stop at once)…`);
         execution.stop();
-      } else {
+      } else if (why !== 'output closed') {
         // Every write is its own transaction and the file is in WAL mode, so stopping here
         // leaves a consistent database; runs left "running" are reclaimed on resume.
-        writeErr(`stopped at once; resume with: converge run ${specPath}${opts.db ? ` --db ${opts.db}` : ''}`);
-        process.exit(EXIT.interrupted);
+        writeErr(`stopped at once; resume with: ${resumeHint}`);
+        process.exit(why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
       }
     };
+    onSigint = () => interrupt('SIGINT');
+    onSigterm = () => interrupt('SIGTERM');
+    offClosed = onOutputClosed(() => interrupt('output closed'));
     process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
+    process.on('SIGTERM', onSigterm);
     const t0 = Date.now();
     let result;
     try {
@@ -135,12 +180,18 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     }
     const wall = (Date.now() - t0) / 1000;
     const after = readProgress(db);
+    if (result.heartbeatFailed) {
+      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
+      return EXIT.store;
+    }
     if (result.interrupted) {
-      writeErr(`interrupted after ${result.trained} runs; the database is consistent. Resume with: converge run ${specPath}${opts.db ? ` --db ${opts.db}` : ''}`);
-      return EXIT.interrupted;
+      writeErr(`interrupted after ${result.trained} runs; the database is consistent. Resume with: ${resumeHint}`);
+      return exitCode;
     }
     const sweep = readSweep(db, dbPath);
     const runs = readRuns(db);
+    const mine = keys ? runs.filter((r) => keys.has(r.runKey)) : runs;
+    const failedHere = mine.filter((r) => r.status === 'failed').length;
     const cells = summarizeCells({ sweepName: sweep.name, axes: sweep.axes, runs, threshold: sweep.threshold, metric: sweep.metric });
     if (opts.json) {
       writeOut(
@@ -154,19 +205,29 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       writeOut(formatCells(cells, sweep.axes, 'table'));
       writeOut(
         `trained ${result.trained} runs in ${formatDuration(wall)}; ${after.done}/${after.total} done, ${after.failed} failed` +
-          (after.failed ? ` (see \`converge query ${dbPath} --where "status=failed"\`; retry with --retries)` : ''),
+          (after.failed ? ` (see \`converge query ${dbPath} --where "status=failed"\`; retry with --retries)` : '') +
+          (keys ? `; this shard's ${keys.size} runs: ${mine.filter((r) => r.status === 'done').length} done, ${failedHere} failed` : ''),
       );
     }
-    return after.failed > 0 ? EXIT.runsFailed : EXIT.ok;
+    // A shard answers for its own runs: another shard's failure on a shared database is not its exit code.
+    return failedHere > 0 ? EXIT.runsFailed : EXIT.ok;
   } finally {
     await pool?.destroy();
     db.close();
     // Only now: shutting the pool down takes a few event-loop turns, and a second Ctrl-C in them
     // must still take the "stop at once" path (exit 130 with the resume hint) rather than
     // Node's default of dying by the signal.
-    if (onSigint) {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
-    }
+    if (onSigint) process.off('SIGINT', onSigint);
+    if (onSigterm) process.off('SIGTERM', onSigterm);
+    offClosed?.();
   }
+}
+
+/**
+ * Test-only: CONVERGE_LEASE_SECONDS shortens the claim lease (default 30 s, heartbeat every
+ * lease/4), so the reliability tests can let a real lease expire in seconds.
+ */
+function leaseFromEnv(): { leaseSeconds?: number } {
+  const v = Number(process.env.CONVERGE_LEASE_SECONDS);
+  return Number.isFinite(v) && v > 0 ? { leaseSeconds: v } : {};
 }

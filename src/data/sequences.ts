@@ -36,6 +36,20 @@ export function targetOf(seqLen: number, k: number): number {
   return (seqLen - k) / seqLen;
 }
 
+/** Every row of the population, k = 0..L, row-major [L+1, L]: the per-row evaluation's input. */
+export function populationX(seqLen: number): Float32Array {
+  const x = new Float32Array((seqLen + 1) * seqLen);
+  for (let k = 0; k <= seqLen; k++) fillRow(x, k * seqLen, seqLen, k);
+  return x;
+}
+
+/** Targets of the population rows, k = 0..L. Their mean is exactly 0.5. */
+export function populationTargets(seqLen: number): Float64Array {
+  const y = new Float64Array(seqLen + 1);
+  for (let k = 0; k <= seqLen; k++) y[k] = targetOf(seqLen, k);
+  return y;
+}
+
 export function makeDataset(seqLen: number, nSamples: number, testFraction: number, seed: number): Dataset {
   if (!Number.isInteger(seqLen) || seqLen < 1) {
     throw new ConvergeError('data.badSize', `seq_len must be a positive integer, got ${seqLen}`);

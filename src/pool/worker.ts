@@ -10,7 +10,9 @@ function engineFor(name: EngineName): Engine {
 
 /**
  * Test-only fault injection (CONVERGE_FAULT=kind:seed): lets the reliability tests make a real
- * worker throw, exit, run out of memory or hang for one run. Ignored unless the variable is set.
+ * worker throw, exit, run out of memory or hang for one run, or kill its whole process
+ * (kill-process: SIGKILL from the worker thread takes the main thread with it, as a run that
+ * crashes the process would). Ignored unless the variable is set.
  * Divergence needs no injection: a learning rate like 1e300 really overflows the loss to Inf/NaN
  * (test/reliability/diverged.test.ts).
  */
@@ -21,6 +23,7 @@ function injectFault(task: TrainTask): void {
   if (seed !== undefined && Number(seed) !== task.request.seed) return;
   if (kind === 'throw') throw new Error('injected failure (CONVERGE_FAULT=throw)');
   if (kind === 'exit') process.exit(7);
+  if (kind === 'kill-process') process.kill(process.pid, 'SIGKILL');
   if (kind === 'oom') {
     const hog: number[][] = [];
     for (;;) hog.push(new Array<number>(1e6).fill(1));

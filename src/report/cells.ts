@@ -2,51 +2,57 @@
  * Grouping runs into cells (one cell = one combination of the swept axes' values, all its seeds)
  * and summarising each: k converged out of n finished, an interval, outcome counts, quartiles.
  */
+import { emptyOutcomeCounts, isInfrastructure, type Outcome } from '../outcome';
 import { quantiles, wilson } from './stats';
-import type { CellSummary, Outcome, ParamValue, ReportInput, RunRow } from './types';
+import type { CellSummary, ParamValue, ReportInput, RunRow } from './types';
 
 /** Counts over a set of runs: the numbers a rate and a comparison are built from. */
 export interface RunTally {
   runs: number;
   done: number;
-  /** Finished runs: status done or failed. */
+  /** Finished runs: trained to the end and scored (not failed, timed_out, or lacking the rule's metric). */
   n: number;
   /** Finished runs that converged. */
   k: number;
+  /** Of the n, alive at initialisation; and of those, converged. */
+  alive: number;
+  kAlive: number;
+  /** Done runs that lack the rule's metric. */
+  lacksMetric: number;
+  /** Pending or running. */
+  unfinished: number;
   outcomes: Record<Outcome, number>;
 }
 
-/** A run counts in the rate once it has finished, whether it trained to the end or failed. */
-export function isFinished(run: RunRow): boolean {
-  return run.status === 'done' || run.status === 'failed';
-}
-
 /**
- * The outcome a finished run is counted under. A finished run with no recorded outcome (a crash
- * before the outcome was written) counts as `failed`, so that it lowers the rate instead of
- * silently leaving the denominator.
+ * In the rate: the run trained to the end and has an outcome about the setting. Failed and
+ * timed_out runs (infrastructure) and runs lacking the rule's metric are counted apart.
  */
-export function outcomeOf(run: RunRow): Outcome | null {
-  if (!isFinished(run)) return null;
-  return run.outcome ?? 'failed';
-}
-
-export function emptyOutcomes(): Record<Outcome, number> {
-  return { converged: 0, not_converged: 0, dead: 0, diverged: 0, failed: 0, timed_out: 0 };
+export function isFinished(run: RunRow): boolean {
+  return run.outcome !== null && !isInfrastructure(run.outcome);
 }
 
 export function tallyRuns(runs: readonly RunRow[]): RunTally {
-  const outcomes = emptyOutcomes();
-  let done = 0;
-  let n = 0;
+  const outcomes = emptyOutcomeCounts();
+  const t: RunTally = { runs: runs.length, done: 0, n: 0, k: 0, alive: 0, kAlive: 0, lacksMetric: 0, unfinished: 0, outcomes };
   for (const run of runs) {
-    if (run.status === 'done') done++;
-    const o = outcomeOf(run);
-    if (o === null) continue;
-    n++;
-    outcomes[o]++;
+    if (run.status === 'done') t.done++;
+    if (run.status === 'pending' || run.status === 'running') t.unfinished++;
+    if (run.outcome === null) {
+      if (run.status === 'done') t.lacksMetric++;
+      continue;
+    }
+    outcomes[run.outcome]++;
+    if (!isFinished(run)) continue;
+    t.n++;
+    const converged = run.outcome === 'converged';
+    if (converged) t.k++;
+    if (run.aliveAtInit === true) {
+      t.alive++;
+      if (converged) t.kAlive++;
+    }
   }
-  return { runs: runs.length, done, n, k: outcomes.converged, outcomes };
+  return t;
 }
 
 /**
@@ -83,7 +89,12 @@ export function compareParamValues(a: ParamValue | undefined, b: ParamValue | un
 }
 
 /** Summarise one group of runs that share the axes' values. */
-export function summarizeCell(axes: readonly string[], params: Record<string, ParamValue>, runs: readonly RunRow[]): CellSummary {
+export function summarizeCell(
+  axes: readonly string[],
+  params: Record<string, ParamValue>,
+  runs: readonly RunRow[],
+  rule: Pick<ReportInput, 'metric' | 'threshold' | 'epoch'> = { metric: 'pop_mae', threshold: 0.05 },
+): CellSummary {
   const t = tallyRuns(runs);
   const finished = runs.filter(isFinished);
   return {
@@ -95,11 +106,25 @@ export function summarizeCell(axes: readonly string[], params: Record<string, Pa
     n: t.n,
     rate: t.n > 0 ? t.k / t.n : null,
     ci: wilson(t.k, t.n),
+    alive: t.alive,
+    convergedAlive: t.kAlive,
+    rateAlive: t.alive > 0 ? t.kAlive / t.alive : null,
+    ciAlive: wilson(t.kAlive, t.alive),
+    lacksMetric: t.lacksMetric,
     outcomes: t.outcomes,
+    failedRuns: runs.filter((r) => isInfrastructure(r.outcome)).map((r) => r.id),
+    metric: rule.metric,
+    threshold: rule.threshold,
+    epoch: rule.epoch ?? null,
+    ruleMedian: quantiles(
+      finished.flatMap((r) => {
+        // Scored at read time: the value at the scored epoch; else the stored final value.
+        const v = r.ruleValue !== undefined ? r.ruleValue : r.finalMetrics?.[rule.metric];
+        return v === undefined || v === null ? [] : [v];
+      }),
+    ).median,
     valMae: quantiles(finished.flatMap((r) => (r.finalValMae === null ? [] : [r.finalValMae]))),
-    convergedEpoch: quantiles(
-      finished.flatMap((r) => (outcomeOf(r) === 'converged' && r.convergedEpoch !== null ? [r.convergedEpoch] : [])),
-    ),
+    convergedEpoch: quantiles(finished.flatMap((r) => (r.outcome === 'converged' && r.convergedEpoch !== null ? [r.convergedEpoch] : []))),
   };
 }
 
@@ -129,5 +154,5 @@ export function summarizeCells(input: ReportInput): CellSummary[] {
     }
     return 0;
   });
-  return sorted.map((g) => summarizeCell(axes, g.params, g.runs));
+  return sorted.map((g) => summarizeCell(axes, g.params, g.runs, input));
 }

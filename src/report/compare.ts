@@ -7,7 +7,7 @@
  * Matching that is partial or not one-to-one is refused: a seed must never count twice on a side.
  */
 import { ConvergeError } from '../errors';
-import { formatParamValue, outcomeOf, tallyRuns } from './cells';
+import { formatParamValue, isFinished, tallyRuns } from './cells';
 import { fisherExact, mcnemarExact, newcombeIndependent, newcombePaired, wilson } from './stats';
 import type { ParamValue, RunRow } from './types';
 
@@ -134,15 +134,21 @@ function matchRuns(a: Group, b: Group, differing: readonly string[]): Matching |
 
 function unfinishedWarning(groups: readonly Group[]): string | null {
   const pending = groups
-    .map((g) => ({ g, u: g.runs.filter((r) => outcomeOf(r) === null).length }))
+    .map((g) => ({ g, u: g.runs.filter((r) => r.status === 'pending' || r.status === 'running').length }))
     .filter((x) => x.u > 0);
   if (pending.length === 0) return null;
   return `${pending.map(({ g, u }) => `"${g.label}" has ${u} unfinished run${u === 1 ? '' : 's'}`).join(', ')}; the rates may still change`;
 }
 
-function compareUnpaired(a: Group, b: Group, differing: readonly string[], warnings: string[]): Comparison {
-  const ta = tallyRuns(a.runs);
-  const tb = tallyRuns(b.runs);
+function compareUnpaired(a: Group, b: Group, differing: readonly string[], warnings: string[], alive: boolean): Comparison {
+  // Among runs alive at init (--alive), or among all runs that finished (failed and timed-out
+  // runs are infrastructure and never in n).
+  const count = (g: Group): { k: number; n: number } => {
+    const t = tallyRuns(g.runs);
+    return alive ? { k: t.kAlive, n: t.alive } : { k: t.k, n: t.n };
+  };
+  const ta = count(a);
+  const tb = count(b);
   const ga = groupResult(a.label, ta.k, ta.n);
   const gb = groupResult(b.label, tb.k, tb.n);
   const empty = [ga, gb].filter((g) => g.n === 0);
@@ -176,21 +182,31 @@ function compareUnpaired(a: Group, b: Group, differing: readonly string[], warni
  * whose runs both finished. No seed shared: Fisher's exact test and Newcombe's hybrid interval.
  * @throws ConvergeError `compare.ambiguous` when only some runs match, or a seed would count twice
  */
-export function compareGroups(a: Group, b: Group, differing: readonly string[] = []): Comparison {
+export interface CompareOptions {
+  /**
+   * Rates among runs alive at initialisation: unpaired, the alive runs of each group; paired, the
+   * pairs whose two runs were both alive (a seed dead at init on either side says nothing about
+   * the setting). @default false
+   */
+  alive?: boolean;
+}
+
+export function compareGroups(a: Group, b: Group, differing: readonly string[] = [], options: CompareOptions = {}): Comparison {
+  const alive = options.alive ?? false;
   const warnings: string[] = [];
   const unfinished = unfinishedWarning([a, b]);
   if (unfinished) warnings.push(unfinished);
   const matching = matchRuns(a, b, differing);
-  if (matching === null) return compareUnpaired(a, b, differing, warnings);
+  if (matching === null) return compareUnpaired(a, b, differing, warnings, alive);
 
-  // A pair counts once both its runs have finished; outcomeOf says what finished means.
+  // A pair counts once both its runs have finished (isFinished: failed and timed-out runs are
+  // infrastructure, not outcomes of the setting, so their pairs are left out).
   let both = 0, onlyA = 0, onlyB = 0, neither = 0;
   for (const [ra, rb] of matching.pairs) {
-    const oa = outcomeOf(ra);
-    const ob = outcomeOf(rb);
-    if (oa === null || ob === null) continue;
-    const ca = oa === 'converged';
-    const cb = ob === 'converged';
+    if (!isFinished(ra) || !isFinished(rb)) continue;
+    if (alive && !(ra.aliveAtInit === true && rb.aliveAtInit === true)) continue;
+    const ca = ra.outcome === 'converged';
+    const cb = rb.outcome === 'converged';
     if (ca && cb) both++;
     else if (ca) onlyA++;
     else if (cb) onlyB++;
@@ -200,7 +216,7 @@ export function compareGroups(a: Group, b: Group, differing: readonly string[] =
   const ga = groupResult(a.label, both + onlyA, pairs);
   const gb = groupResult(b.label, both + onlyB, pairs);
   if (pairs === 0) {
-    warnings.unshift('nothing to compare: no pair has both runs finished');
+    warnings.unshift(`nothing to compare: no pair has both runs finished${alive ? ' and alive at init' : ''}`);
   } else if (onlyA + onlyB < MIN_DISCORDANT_PAIRS) {
     warnings.unshift(
       `only ${onlyA + onlyB} discordant pair${onlyA + onlyB === 1 ? '' : 's'} (seeds where exactly one side converged); ` +

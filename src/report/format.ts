@@ -18,10 +18,30 @@ export interface CellJson {
   runs: number;
   done: number;
   converged: number;
+  /** Runs that trained to the end and were scored (= n): not failed, timed_out, unfinished or lacking the metric. */
+  finished: number;
   n: number;
   rate: number | null;
   ci_low: number;
   ci_high: number;
+  /** Of the finished runs, those alive at initialisation, and the rate among them. */
+  alive: number;
+  converged_alive: number;
+  rate_alive: number | null;
+  alive_ci_low: number;
+  alive_ci_high: number;
+  failed: number;
+  timed_out: number;
+  /** Ids of the failed and timed_out runs. */
+  failed_runs: number[];
+  /** Finished runs without the rule's metric (recorded before population metrics): not in n. */
+  lacks_metric: number;
+  /** The rule scored with, and the epoch budget (null: each run's last epoch). */
+  metric: string;
+  threshold: number;
+  epoch: number | null;
+  /** Median over the finished runs of the rule's metric at the scored epoch. */
+  metric_median: number | null;
   outcomes: Record<Outcome, number>;
   val_mae_q1: number | null;
   val_mae_median: number | null;
@@ -38,10 +58,24 @@ export function cellToJson(c: CellSummary): CellJson {
     runs: c.runs,
     done: c.done,
     converged: c.converged,
+    finished: c.n,
     n: c.n,
     rate: c.rate,
     ci_low: c.ci.lo,
     ci_high: c.ci.hi,
+    alive: c.alive,
+    converged_alive: c.convergedAlive,
+    rate_alive: c.rateAlive,
+    alive_ci_low: c.ciAlive.lo,
+    alive_ci_high: c.ciAlive.hi,
+    failed: c.outcomes.failed,
+    timed_out: c.outcomes.timed_out,
+    failed_runs: c.failedRuns,
+    lacks_metric: c.lacksMetric,
+    metric: c.metric,
+    threshold: c.threshold,
+    epoch: c.epoch,
+    metric_median: c.ruleMedian,
     outcomes: c.outcomes,
     val_mae_q1: c.valMae.q1,
     val_mae_median: c.valMae.median,
@@ -94,6 +128,7 @@ export interface Column {
  * common case stays narrow; not_converged is left out because it is n − k − the failure columns.
  */
 export function humanColumns(cells: readonly CellSummary[], axes: readonly string[]): Column[] {
+  const metric = cells[0]?.metric ?? 'metric';
   const cols: Column[] = axes.map((a) => ({
     header: a,
     // Numbers line up on the right; names read better from the left.
@@ -106,8 +141,13 @@ export function humanColumns(cells: readonly CellSummary[], axes: readonly strin
     { header: 'converged', align: 'right', cell: (c) => `${c.converged}/${c.n}` },
     { header: 'rate', align: 'right', cell: (c) => formatRate(c.rate) },
     { header: '95% CI', align: 'left', cell: (c) => formatInterval(c.ci) },
-    { header: 'median val_mae', align: 'right', cell: (c) => formatMetric(c.valMae.median) },
+    // The same among runs alive at init: what the setting does once the init lottery is left out.
+    { header: 'alive conv.', align: 'right', cell: (c) => `${c.convergedAlive}/${c.alive}` },
+    { header: 'alive rate', align: 'right', cell: (c) => formatRate(c.rateAlive) },
+    { header: 'alive 95% CI', align: 'left', cell: (c) => formatInterval(c.ciAlive) },
+    { header: `median ${metric}`, align: 'right', cell: (c) => formatMetric(c.ruleMedian) },
     { header: 'median conv. epoch', align: 'right', cell: (c) => formatEpoch(c.convergedEpoch.median) },
+    { header: 'dead at init', align: 'right', cell: (c) => String(c.outcomes.dead_at_init) },
     { header: 'dead', align: 'right', cell: (c) => String(c.outcomes.dead) },
     { header: 'diverged', align: 'right', cell: (c) => String(c.outcomes.diverged) },
     { header: 'failed', align: 'right', cell: (c) => String(c.outcomes.failed) },
@@ -158,6 +198,7 @@ function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): stri
   // Raw numbers, full precision, empty for "no value": this is for machines, not eyes.
   const header = [
     ...axes, 'runs', 'done', 'converged', 'n', 'rate', 'ci_low', 'ci_high',
+    'alive', 'converged_alive', 'rate_alive', 'alive_ci_low', 'alive_ci_high', 'lacks_metric', 'metric', 'threshold', 'epoch', 'metric_median',
     // Outcome counts are prefixed: a bare `converged` would repeat the k column's name.
     ...OUTCOMES.map((o) => `outcome_${o}`),
     'val_mae_q1', 'val_mae_median', 'val_mae_q3', 'converged_epoch_q1', 'converged_epoch_median', 'converged_epoch_q3',
@@ -168,6 +209,7 @@ function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): stri
       [
         ...axes.map((a) => c.params[a] ?? null),
         c.runs, c.done, c.converged, c.n, c.rate, c.ci.lo, c.ci.hi,
+        c.alive, c.convergedAlive, c.rateAlive, c.ciAlive.lo, c.ciAlive.hi, c.lacksMetric, c.metric, c.threshold, c.epoch, c.ruleMedian,
         ...OUTCOMES.map((o) => c.outcomes[o]),
         c.valMae.q1, c.valMae.median, c.valMae.q3, c.convergedEpoch.q1, c.convergedEpoch.median, c.convergedEpoch.q3,
       ].map(csvField).join(','),

@@ -43,7 +43,8 @@ function seedsText(input: ReportInput): string {
 export function headerFields(input: ReportInput, ctx: ReportContext = {}): HeaderField[] {
   const fields: HeaderField[] = [];
   fields.push({ label: 'sweep', value: input.sweepName + (ctx.description ? `: ${ctx.description}` : '') });
-  fields.push({ label: 'rule', value: `a run converged when its final ${input.metric} is below ${input.threshold}` });
+  const at = input.epoch ? `at epoch ${input.epoch} (--epoch)` : 'at its last epoch';
+  fields.push({ label: 'rule', value: `a run converged when its ${input.metric} is below ${input.threshold} ${at}` });
   const engines = [...new Set(input.runs.map((r) => r.params.engine).filter((v) => v !== undefined).map((v) => formatParamValue(v!)))];
   fields.push({ label: 'engine', value: engines.length > 0 ? engines.join(', ') : '–' });
   fields.push({ label: 'seeds', value: seedsText(input) });

@@ -8,7 +8,8 @@ import type * as Vega from 'vega';
 // same declarations. It is used for types only: at run time we import the package entry.
 import type * as VegaLite from 'vega-lite/build/index';
 import type { TopLevelSpec } from 'vega-lite/build/index';
-import { cellKey, compareParamValues, formatParamValue, outcomeOf, tallyRuns } from './cells';
+import { metricOf } from '../outcome';
+import { cellKey, compareParamValues, formatParamValue, tallyRuns } from './cells';
 import { humanColumns } from './format';
 import { downsampleSeries } from './series';
 import { headerFields, type ReportContext } from './header';
@@ -61,11 +62,15 @@ export function escapeHtml(s: string): string {
 
 // ---- colours: one fixed palette for every chart, so an outcome has one colour throughout -----
 
+// Pending, running, or finished without the rule's metric: not in any rate.
+// Pending, running, or finished without the rule's metric: not in any rate.
 const UNFINISHED = 'unfinished';
 const OUTCOME_DOMAIN: string[] = [...OUTCOMES, UNFINISHED];
 const OUTCOME_RANGE: string[] = [
   '#2a9d3f', // converged: green
   '#f08c1c', // not_converged: orange
+  '#7f7f7f', // dead_at_init: grey (the seed never started)
+  '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#3b3b3b', // dead: near black (the output is stuck at 0)
   '#d62728', // diverged: red
   '#8c564b', // failed: brown
@@ -218,7 +223,7 @@ async function rateFigure(axes: readonly string[], cells: readonly CellSummary[]
   return { svgs, layout, faded };
 }
 
-interface CurvePoint { run: number; epoch: number; val_mae: number; outcome: string }
+interface CurvePoint { run: number; epoch: number; value: number; outcome: string }
 
 // Round tick values on a log scale: 1, 3, 10, 30, … times a power of ten. A log axis left to
 // itself draws a hidden tick and grid line for every 1…9 × 10^k, hundreds of elements a panel.
@@ -233,16 +238,17 @@ function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
-/** Per cell, its runs' validation curves, each thinned to at most `maxPoints` points. */
+/** Per cell, its runs' curves of the rule's metric, each thinned to at most `maxPoints` points. */
 function curvePoints(input: ReportInput, maxPoints: number): Map<string, CurvePoint[]> {
-  const runs = new Map(input.runs.map((r) => [r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: outcomeOf(r) ?? UNFINISHED }]));
+  const runs = new Map(input.runs.map((r) => [r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: r.outcome ?? UNFINISHED }]));
   const byRun = new Map<number, { x: number; y: number }[]>();
   for (const e of input.epochs ?? []) {
     // A log scale cannot show 0, NaN or Inf (diverged runs); those runs end where the values stop.
-    if (!runs.has(e.runId) || !(Number.isFinite(e.valMae) && e.valMae > 0)) continue;
+    const v = metricOf(e, input.metric);
+    if (!runs.has(e.runId) || v === null || !(Number.isFinite(v) && v > 0)) continue;
     let s = byRun.get(e.runId);
     if (!s) byRun.set(e.runId, (s = []));
-    s.push({ x: e.epoch, y: e.valMae });
+    s.push({ x: e.epoch, y: v });
   }
   const byCell = new Map<string, CurvePoint[]>();
   for (const [id, series] of byRun) {
@@ -250,7 +256,7 @@ function curvePoints(input: ReportInput, maxPoints: number): Map<string, CurvePo
     let pts = byCell.get(r.cell);
     if (!pts) byCell.set(r.cell, (pts = []));
     for (const p of downsampleSeries(series.sort((a, b) => a.x - b.x), maxPoints)) {
-      pts.push({ run: id, epoch: p.x, val_mae: p.y, outcome: r.outcome });
+      pts.push({ run: id, epoch: p.x, value: p.y, outcome: r.outcome });
     }
   }
   return byCell;
@@ -265,11 +271,11 @@ async function learningCurves(input: ReportInput, cells: readonly CellSummary[],
   let hi = -Infinity;
   let lastEpoch = 1;
   for (const p of all) {
-    lo = Math.min(lo, p.val_mae);
-    hi = Math.max(hi, p.val_mae);
+    lo = Math.min(lo, p.value);
+    hi = Math.max(hi, p.value);
     lastEpoch = Math.max(lastEpoch, p.epoch);
   }
-  if (input.metric === 'val_mae' && input.threshold > 0) {
+  if (input.threshold > 0) {
     lo = Math.min(lo, input.threshold);
     hi = Math.max(hi, input.threshold);
   }
@@ -283,14 +289,14 @@ async function learningCurves(input: ReportInput, cells: readonly CellSummary[],
         mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear', aria: false },
         encoding: {
           x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1 } },
-          y: { field: 'val_mae', type: 'quantitative', scale: { type: 'log', domain }, title: 'val_mae (log)', axis: { values: logTicks(domain[0]!, domain[1]!) } },
+          y: { field: 'value', type: 'quantitative', scale: { type: 'log', domain }, title: `${input.metric} (log)`, axis: { values: logTicks(domain[0]!, domain[1]!) } },
           color: outcomeColor,
           detail: { field: 'run', type: 'nominal' },
         },
       },
     ];
-    // The convergence threshold is drawn only when it is a threshold on the plotted metric.
-    if (input.metric === 'val_mae' && input.threshold > 0) {
+    // The plotted metric is the rule's, so its threshold is drawn in every panel.
+    if (input.threshold > 0) {
       // Its own one-row data: with the panel's data it would draw one rule per point.
       layer.push({ data: { values: [{ threshold: input.threshold }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { y: { field: 'threshold', type: 'quantitative' } } });
     }
@@ -312,7 +318,8 @@ function outcomeBars(cells: readonly CellSummary[], varying: readonly string[]):
     OUTCOMES.forEach((o, i) => {
       if (c.outcomes[o] > 0) rows.push({ cell: label(c), outcome: o, count: c.outcomes[o], order: i });
     });
-    if (c.runs > c.n) rows.push({ cell: label(c), outcome: UNFINISHED, count: c.runs - c.n, order: OUTCOMES.length });
+    const unfinished = c.runs - OUTCOMES.reduce((sum, o) => sum + c.outcomes[o], 0);
+    if (unfinished > 0) rows.push({ cell: label(c), outcome: UNFINISHED, count: unfinished, order: OUTCOMES.length });
   }
   return {
     $schema: SCHEMA,
@@ -358,10 +365,12 @@ function cellsTable(cells: readonly CellSummary[], axes: readonly string[]): str
 
 function summaryLine(input: ReportInput, cells: readonly CellSummary[]): string {
   const t = tallyRuns(input.runs);
-  const unfinished = t.runs - t.n;
+  const infra = t.outcomes.failed + t.outcomes.timed_out;
   return (
     `${cells.length} cell${cells.length === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}` +
-    (unfinished > 0 ? ` (${unfinished} not finished)` : '') +
+    (t.unfinished > 0 ? ` (${t.unfinished} not finished)` : '') +
+    (infra > 0 ? ` (${infra} failed or timed out: not in n)` : '') +
+    (t.lacksMetric > 0 ? ` (${t.lacksMetric} lack ${input.metric}: not in n)` : '') +
     `; ${t.k} of ${t.n} finished runs converged (${input.metric} below ${input.threshold}). ` +
     `Rates are k/n over finished seeds with 95% Wilson intervals.`
   );
@@ -409,8 +418,8 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
       ` Empty squares: no runs with those settings.`
     : 'Bars are k/n, seeds that converged out of seeds finished; lines are 95% Wilson intervals.';
   const curves = curveSvgs
-    ? `<h2>Learning curves</h2>\n<p class="note">Validation MAE per epoch, one line per run (at most ${MAX_POINTS_PER_RUN} points a run), coloured by outcome.` +
-      (input.metric === 'val_mae' ? ` The dashed line is the convergence threshold (${escapeHtml(String(input.threshold))}).` : '') +
+    ? `<h2>Learning curves</h2>\n<p class="note">The rule's metric, ${escapeHtml(input.metric)}, per epoch: one line per run (at most ${MAX_POINTS_PER_RUN} points a run), coloured by outcome.` +
+      ` The dashed line is the convergence threshold (${escapeHtml(String(input.threshold))}).` +
       `</p>\n${outcomeLegend()}\n<figure id="learning-curves" class="panels">${curveSvgs.join('\n')}</figure>`
     : input.epochs
       ? `<h2>Learning curves</h2>\n<p class="note">No epochs recorded yet.</p>`

@@ -1,9 +1,10 @@
 /** The report layer's public surface: rows in, strings out. Nothing here opens a database. */
 export type { CellSummary, EpochRow, Interval, Outcome, ParamValue, Quartiles, ReportInput, RunRow } from './types';
 export { OUTCOMES } from './types';
+export { checkBudget, scoreRows, thinValidationWarnings } from './score';
 export { binomialTestHalf, fisherExact, lgamma, mcnemarExact, newcombeIndependent, newcombePaired, quantiles, wilson } from './stats';
 export type { DifferenceInterval } from './stats';
-export { cellKey, compareParamValues, formatParamValue, isFinished, outcomeOf, summarizeCell, summarizeCells, tallyRuns } from './cells';
+export { cellKey, compareParamValues, formatParamValue, isFinished, summarizeCell, summarizeCells, tallyRuns } from './cells';
 export type { RunTally } from './cells';
 export { CELL_FORMATS, cellToJson, csvField, formatCells } from './format';
 export type { CellFormat, CellJson } from './format';

@@ -3,20 +3,37 @@
  * src/report opens a database, so these types are the whole contract between the two.
  */
 
-export type Outcome = 'converged' | 'not_converged' | 'dead' | 'diverged' | 'failed' | 'timed_out';
+import type { Outcome, RuleMetric, ScoredEpoch } from '../outcome';
+
+export type { Outcome } from '../outcome';
 export type ParamValue = number | string | boolean;
 export interface RunRow {
   id: number; runKey: string; seed: number;
   params: Record<string, ParamValue>;   // every resolved parameter: seq_len, n_samples, batch_size, epochs, units, recurrent_activation, kernel_initializer, kernel_gain, engine, …
   status: 'pending' | 'running' | 'done' | 'failed';
-  outcome: Outcome | null;              // null while pending/running
+  outcome: Outcome | null;              // null while pending/running, or when the run lacks the rule's metric
+  aliveAtInit?: boolean | null;         // null/absent: not measured (recorded before schema 3)
+  /** The rule's metric at the scored epoch, when the run was scored at read time (src/report/score.ts). */
+  ruleValue?: number | null;
+  /** The last epoch's metrics as stored in the runs table (final_*); absent columns are null. */
+  finalMetrics?: Partial<Record<RuleMetric, number | null>>;
+  /** True when the run finished but lacks the rule's metric (recorded before population metrics). */
+  lacksMetric?: boolean;
   finalValMae: number | null; finalLoss: number | null; convergedEpoch: number | null; epochsRun: number | null; seconds: number | null;
 }
-export interface EpochRow { runId: number; epoch: number; loss: number; mae: number; valLoss: number; valMae: number; seconds: number }
-export interface ReportInput { sweepName: string; axes: string[]; /* the swept parameter names, sorted */ runs: RunRow[]; epochs?: EpochRow[]; threshold: number; metric: string }
+export interface EpochRow extends ScoredEpoch { runId: number; seconds: number }
+export interface ReportInput {
+  sweepName: string;
+  axes: string[]; // the swept parameter names, sorted
+  runs: RunRow[];
+  epochs?: EpochRow[];
+  threshold: number;
+  metric: RuleMetric;
+  /** The epoch budget the runs were scored at (--epoch), or null for each run's last epoch. */
+  epoch?: number | null;
+}
 
-/** Every outcome, in the order tables and legends show them (best first). */
-export const OUTCOMES: readonly Outcome[] = ['converged', 'not_converged', 'dead', 'diverged', 'failed', 'timed_out'];
+export { OUTCOMES } from '../outcome';
 
 export interface Interval { lo: number; hi: number }
 export interface Quartiles { q1: number | null; median: number | null; q3: number | null }
@@ -33,14 +50,34 @@ export interface CellSummary {
   done: number;
   /** k: finished runs whose outcome is `converged`. */
   converged: number;
-  /** n: finished runs (status done or failed); unfinished runs are not counted in the rate. */
+  /**
+   * n: finished runs, i.e. runs that trained to the end and could be scored. Not in n: unfinished
+   * runs, failed and timed_out runs (infrastructure, counted in `outcomes`) and runs lacking the
+   * rule's metric (`lacksMetric`).
+   */
   n: number;
   /** k / n, or null when n = 0. */
   rate: number | null;
   /** 95% Wilson interval for the rate ({0, 1} when n = 0). */
   ci: Interval;
-  /** Outcome counts over the n finished runs. */
+  /** Of the n finished runs, those alive at initialisation (alive_at_init = 1). */
+  alive: number;
+  /** Of those, converged. */
+  convergedAlive: number;
+  rateAlive: number | null;
+  ciAlive: Interval;
+  /** Finished runs that lack the rule's metric (excluded from n). */
+  lacksMetric: number;
+  /** Outcome counts (failed and timed_out included, though not in n). */
   outcomes: Record<Outcome, number>;
+  /** Ids of the failed and timed_out runs, to list them. */
+  failedRuns: number[];
+  /** Median over the n finished runs of the rule's metric at the scored epoch (null when not scored at read time). */
+  ruleMedian: number | null;
+  /** The rule the outcomes were scored with, and the epoch budget (null: each run's last epoch). */
+  metric: RuleMetric;
+  threshold: number;
+  epoch: number | null;
   /** Final validation MAE over finished runs with a finite value. */
   valMae: Quartiles;
   /** Epoch of convergence over converged runs that recorded one. */

@@ -1,3 +1,3 @@
 export * from './schema';
-export { loadSpec, parseSpec, sha256 } from './load';
+export { loadSpec, parseOverride, parseSpec, sameSpec, sha256, specHash, type ParseOptions, type SpecOverride } from './load';
 export { diffSpecs, diffSpecText } from './diff';

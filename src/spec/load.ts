@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
-import { PARAMS, POSITIVE_INT, type ParamName, type ParamValue, type ResolvedParams, SweepFileSchema, type SweepSpec } from './schema';
+import { DEFAULT_RULE } from '../outcome';
+import { PARAMS, POSITIVE_INT, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, SweepFileSchema, type SweepSpec } from './schema';
 
 type Path = (string | number)[];
 
@@ -54,7 +55,7 @@ function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'a list';
+  if (Array.isArray(v)) return v.length ? 'a list' : 'an empty list';
   if (typeof v === 'object') return 'a mapping';
   return String(v);
 }
@@ -68,13 +69,17 @@ function valueAt(root: unknown, path: Path): unknown {
   return cur;
 }
 
+/** Top-level sizes that are not parameters but read like them (repeats: five). */
+const SIZES = new Set(['repeats']);
+
 function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
   const got = describeValue(valueAt(raw, issue.path as Path));
   switch (issue.code) {
     case 'invalid_type': {
+      if (issue.expected === 'array') return `expected a list of values (e.g. [10, 20]), got ${got}`;
       // zod reports integer fields as expecting "number"; say what is really allowed.
       const param = [...issue.path].reverse().find((p): p is string => typeof p === 'string' && p in PARAMS) as ParamName | undefined;
-      const integer = param !== undefined && (PARAMS[param].type as unknown) === POSITIVE_INT;
+      const integer = (param !== undefined && (PARAMS[param].type as unknown) === POSITIVE_INT) || SIZES.has(String(issue.path[issue.path.length - 1]));
       return `expected ${integer || issue.expected === 'int' ? 'a positive integer' : issue.expected}, got ${got}`;
     }
     case 'too_small':
@@ -97,8 +102,103 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * A `--set key=value` override of one spec key (Hydra-style): `train.epochs=100`,
+ * `grid.n_samples=[80,130]`, `cases.0.seq_len=500`. The value is read as YAML.
+ */
+export interface SpecOverride {
+  path: Path;
+  value: unknown;
+  /** As given on the command line, for messages and the recorded spec. */
+  arg: string;
+}
+
+/** Parse `key=value` (from `--set`); throws spec.badSet. */
+export function parseOverride(arg: string): SpecOverride {
+  const eq = arg.indexOf('=');
+  const key = eq > 0 ? arg.slice(0, eq).trim() : '';
+  const path: Path = key.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  if (!key || path.some((p) => p === '')) {
+    throw new ConvergeError('spec.badSet', `--set ${arg}: expected key=value with a dotted key, e.g. --set train.epochs=100 or --set grid.n_samples=[80,130]`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(arg.slice(eq + 1));
+  } catch (e) {
+    throw new ConvergeError('spec.badSet', `--set ${arg}: the value is not valid YAML (${(e as Error).message.split('\n')[0]})`);
+  }
+  return { path, value: value ?? null, arg };
+}
+
+const startsWith = (path: Path, prefix: Path) => prefix.length <= path.length && prefix.every((p, i) => String(p) === String(path[i]));
+
+/** Where an issue at `path` comes from: the `--set` that wrote it, or the file and line. */
+function locator(file: string, overrides: SpecOverride[], lineOf: (path: Path) => number | undefined) {
+  return (path: Path, line?: number): { where: string; label: (p: Path) => string } => {
+    const o = [...overrides].reverse().find((x) => startsWith(path, x.path));
+    if (o) return { where: `--set ${o.arg}`, label: (p) => (p.length === o.path.length ? '' : pathString(p)) };
+    return { where: `${file}:${line ?? lineOf(path) ?? 1}`, label: pathString };
+  };
+}
+
+/** "seq_len belongs under data:", for a parameter put at the top level or in the wrong section. */
+function misplaced(ipath: Path, key: string): string | undefined {
+  const p = (PARAMS as Record<string, { section: string }>)[key];
+  if (!p || p.section === 'top') return undefined;
+  if (ipath.length === 0) return `${key} belongs under ${p.section}: (or grid: as an axis), not at the top level`;
+  if (ipath.length === 1 && ['data', 'model', 'train'].includes(String(ipath[0]))) {
+    return `${key} belongs under ${p.section}: (or grid: as an axis), not under ${String(ipath[0])}:`;
+  }
+  return undefined;
+}
+
+/** JSON with object keys sorted at every level, so equal values always give equal text. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The identity of a spec: a hash of the validated spec (zod defaults filled in) as canonical JSON,
+ * so comments, formatting and key order do not change it, and neither do `$schema` (an editor
+ * hint) and `description`. Databases written before this hold a hash of the raw text; see sameSpec.
+ */
+export function specHash(parsed: ParsedSweepFile): string {
+  const { $schema: _schema, description: _description, ...rest } = parsed;
+  return sha256(canonicalJson(rest));
+}
+
+/**
+ * Whether two recorded specs are the same sweep: equal hashes, or (for databases that recorded a
+ * hash of the raw text) recorded texts that parse to the same canonical spec.
+ */
+export function sameSpec(a: { hash: string; text: string }, b: { hash: string; text: string }): boolean {
+  if (a.hash === b.hash) return true;
+  const ha = hashOfText(a.text);
+  return ha !== undefined && ha === hashOfText(b.text);
+}
+
+function hashOfText(text: string): string | undefined {
+  try {
+    return parseSpec(text, 'recorded spec').source.hash;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ParseOptions {
+  /** `--set` overrides, applied in order before validation. */
+  overrides?: SpecOverride[];
+}
+
 /** Parse and validate sweep text; `path` is used in messages. Throws ConvergeError (spec.*). */
-export function parseSpec(text: string, path: string): SweepSpec {
+export function parseSpec(text: string, path: string, options: ParseOptions = {}): SweepSpec {
+  const overrides = options.overrides ?? [];
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const yamlErr = doc.errors[0];
@@ -107,28 +207,39 @@ export function parseSpec(text: string, path: string): SweepSpec {
     const msg = yamlErr.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new ConvergeError('spec.yaml', `${path}:${line}: malformed YAML: ${msg}`);
   }
+  if (overrides.length && !isMap(doc.contents)) {
+    throw new ConvergeError('spec.invalid', `${path}:1: expected a mapping with at least "name:", got ${describeValue(doc.toJS())}`);
+  }
+  for (const o of overrides) {
+    try {
+      doc.setIn(o.path, doc.createNode(o.value));
+    } catch {
+      throw new ConvergeError('spec.badSet', `--set ${o.arg}: ${pathString(o.path.slice(0, -1))} is not a mapping or list in ${path}, so it has no key "${String(o.path[o.path.length - 1])}"`);
+    }
+  }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConvergeError('spec.invalid', `${path}:1: expected a mapping with at least "name:", got ${describeValue(raw)}`);
   }
   const lineOf = lineFinder(doc, lc);
+  const locate = locator(path, overrides, lineOf);
   const parsed = SweepFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const ipath = issue.path as Path;
     if (issue.code === 'unrecognized_keys') {
       const key = issue.keys[0]!;
-      const line = keyLine(doc, lc, ipath, key) ?? lineOf(ipath) ?? 1;
+      const { where } = locate([...ipath, key], keyLine(doc, lc, ipath, key) ?? lineOf(ipath));
+      const at = ipath.length ? `${pathString(ipath)}: ` : '';
+      const home = misplaced(ipath, key);
+      if (home) throw new ConvergeError('spec.unknownKey', `${where}: ${home}`);
       const allowed = allowedKeys(ipath);
       const guess = didYouMean(key, allowed);
-      const where = ipath.length ? `${pathString(ipath)}: ` : '';
-      throw new ConvergeError(
-        'spec.unknownKey',
-        `${path}:${line}: ${where}unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : `; allowed: ${allowed.join(', ')}`}`,
-      );
+      throw new ConvergeError('spec.unknownKey', `${where}: ${at}unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : `; allowed: ${allowed.join(', ')}`}`);
     }
-    const line = lineOf(ipath) ?? 1;
-    throw new ConvergeError('spec.invalid', `${path}:${line}: ${pathString(ipath)}: ${issueMessage(issue, raw)}`);
+    const { where, label } = locate(ipath);
+    const l = label(ipath);
+    throw new ConvergeError('spec.invalid', `${where}: ${l ? `${l}: ` : ''}${issueMessage(issue, raw)}`);
   }
   const f = parsed.data;
   const base: Partial<Record<ParamName, ParamValue>> = {};
@@ -147,6 +258,17 @@ export function parseSpec(text: string, path: string): SweepSpec {
     for (const [k, v] of Object.entries(c)) if (v !== undefined) o[k as ParamName] = v as ParamValue;
     return o;
   });
+  for (const axis of Object.keys(grid) as ParamName[]) {
+    const section = PARAMS[axis].section;
+    const set = section === 'top' ? f.engine !== undefined : (f[section] as Record<string, unknown> | undefined)?.[axis] !== undefined;
+    if (set) {
+      const { where } = locate(['grid', axis]);
+      throw new ConvergeError(
+        'spec.conflict',
+        `${where}: grid.${axis}: "${axis}" is also set ${section === 'top' ? 'at the top level' : `under ${section}:`}; give one value there or several in grid, not both`,
+      );
+    }
+  }
   for (const [i, c] of cases.entries()) {
     for (const k of Object.keys(c)) {
       if (k in grid) {
@@ -171,15 +293,24 @@ export function parseSpec(text: string, path: string): SweepSpec {
     base: base as Partial<ResolvedParams>,
     grid,
     cases,
-    converged: f.converged ?? { metric: 'val_mae', threshold: 0.05 },
+    converged: f.converged ?? { ...DEFAULT_RULE },
     impossible: f.impossible,
-    source: { path, text, hash: sha256(text) },
+    source: { path, text: overrides.length ? recordedText(doc, overrides) : text, hash: specHash(f) },
     lineOf,
   };
 }
 
-/** Read and validate a sweep file. */
-export function loadSpec(file: string): SweepSpec {
+/**
+ * The spec text recorded with `--set`: the file with the overrides applied (comments kept) and
+ * a first line naming them, so `status`, resume and the spec versions see what actually ran.
+ */
+function recordedText(doc: Document, overrides: SpecOverride[]): string {
+  return `# converge ${overrides.map((o) => `--set ${o.arg}`).join(' ')}\n${doc.toString()}`;
+}
+
+/** Read and validate a sweep file, with `--set key=value` overrides applied before validation. */
+export function loadSpec(file: string, set: string[] = []): SweepSpec {
+  const overrides = set.map(parseOverride);
   let text: string;
   try {
     if (statSync(file).isDirectory()) throw new ConvergeError('spec.notFound', `${file}: is a folder; expected a sweep file (.yaml)`);
@@ -196,5 +327,5 @@ export function loadSpec(file: string): SweepSpec {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConvergeError('spec.notFound', `${file}: cannot read the sweep file (${code ?? String(e)}); check the path`);
   }
-  return parseSpec(text, file);
+  return parseSpec(text, file, { overrides });
 }

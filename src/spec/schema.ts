@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_RULE, RULE_METRICS, type Rule } from '../outcome';
 
 /**
  * The sweep format: types and runtime checks side by side, in one place. Every trainable
@@ -70,10 +71,13 @@ function paramsShape(wrap: (t: z.ZodType, doc: string) => z.ZodType) {
 
 export const ConvergedSchema = z
   .strictObject({
-    metric: z.enum(['val_mae', 'val_loss', 'mae', 'loss']).default('val_mae').describe('metric compared to the threshold at the final epoch'),
-    threshold: positive.default(0.05).describe('a run converged when its final metric is below this'),
+    metric: z
+      .enum(RULE_METRICS)
+      .default(DEFAULT_RULE.metric)
+      .describe('metric compared to the threshold at the final epoch: pop_mae/pop_loss over all L+1 rows (default), unseen_mae over the rows not drawn, val_mae/val_loss over the validation split, mae/loss over the train split'),
+    threshold: positive.default(DEFAULT_RULE.threshold).describe('a run converged when its final metric is below this'),
   })
-  .describe('when a run counts as converged');
+  .describe('when a run counts as converged; changing it re-scores the stored runs, it trains nothing');
 
 /** The raw sweep file, as a user writes it (optionals everywhere but name). */
 export const SweepFileSchema = z
@@ -120,7 +124,7 @@ export interface SweepSpec {
   base: Partial<ResolvedParams>;
   grid: Partial<Record<ParamName, ParamValue[]>>;
   cases: Partial<Record<ParamName, ParamValue>>[];
-  converged: { metric: 'val_mae' | 'val_loss' | 'mae' | 'loss'; threshold: number };
+  converged: Rule;
   impossible: 'refuse' | 'skip';
   /** Source file and text, kept for the store (spec hash) and for error messages. */
   source: { path: string; text: string; hash: string };

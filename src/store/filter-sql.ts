@@ -4,7 +4,7 @@
  */
 import { didYouMean, ConvergeError } from '../errors';
 import type { Filter, FilterClause } from '../filter';
-import { OUTCOMES } from '../report/types';
+import { OUTCOMES } from '../outcome';
 import { PARAM_NAMES } from '../spec';
 import type { Db } from './open';
 
@@ -14,8 +14,11 @@ export const FILTER_COLUMNS: readonly string[] = [
   'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'attempts',
 ];
 
-/** Columns that later schema versions add; offered only where the database has them. */
-const LATER_COLUMNS: readonly string[] = ['alive_at_init'];
+/** Columns that later schema versions add (3: population metrics); offered only where the database has them. */
+const LATER_COLUMNS: readonly string[] = ['final_pop_loss', 'final_pop_mae', 'final_unseen_mae', 'alive_at_init'];
+
+/** Names whose value is the run's score under a rule: with read-time scoring they mean the re-scored values. */
+const SCORED_COLUMNS = new Set(['outcome', 'converged_epoch']);
 
 /** 0/1 columns: `masking=true` means `masking = 1`. */
 const BOOLEAN_COLUMNS = new Set(['unit_forget_bias', 'masking', 'shuffle', 'alive_at_init']);
@@ -75,11 +78,12 @@ export interface CompiledFilter {
 }
 
 /**
- * Compile a filter to a WHERE expression over `runs` (columns prefixed with `alias.` when given).
+ * Compile a filter to a WHERE expression over `runs` (columns prefixed with `alias.` when given;
+ * `outcome` and `converged_epoch` taken from `scoredAlias.` when outcomes are scored at read time).
  * @throws ConvergeError `filter.unknownName` (with "did you mean" and the valid names) or
  *   `filter.badValue` (a word for a number column, a misspelt outcome); both exit 2
  */
-export function compileFilter(db: Db, filter: Filter, alias?: string): CompiledFilter {
+export function compileFilter(db: Db, filter: Filter, alias?: string, scoredAlias?: string): CompiledFilter {
   const cols = runColumns(db);
   const parts: string[] = [];
   const params: (number | string)[] = [];
@@ -90,7 +94,8 @@ export function compileFilter(db: Db, filter: Filter, alias?: string): CompiledF
       const hint = didYouMean(c.key, names);
       throw filterError('filter.unknownName', `unknown name "${c.key}"${hint ? ` (did you mean ${hint}?)` : ''}; names: ${names.join(', ')}`);
     }
-    parts.push(`${alias ? `${alias}.` : ''}"${col.name}" ${c.op} ?`);
+    const table = scoredAlias && SCORED_COLUMNS.has(col.name) ? scoredAlias : alias;
+    parts.push(`${table ? `${table}.` : ''}"${col.name}" ${c.op} ?`);
     params.push(bindValue(col, c));
   }
   return { sql: parts.length > 0 ? parts.join(' AND ') : '1', params };

@@ -4,3 +4,4 @@ export * from './runs';
 export * from './queries';
 export { mergeInto, type MergeResult } from './merge';
 export { compileFilter, filterColumns, FILTER_COLUMNS, type CompiledFilter } from './filter-sql';
+export { rescoreAll, scoredEpochColumns } from './rescore';

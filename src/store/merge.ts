@@ -1,4 +1,5 @@
 import { ConvergeError, EXIT } from '../errors';
+import { sameSpec } from '../spec';
 import type { Db } from './open';
 
 export interface MergeResult {
@@ -12,17 +13,24 @@ export interface MergeResult {
 const RUN_COLS_SQL = `SELECT name FROM pragma_table_info('runs') WHERE name <> 'id'`;
 
 /**
- * Union shard databases of one sweep into `out`. Sweeps are matched by spec hash, runs by
- * run_key: a run present in several inputs is kept once (a finished copy wins over an
- * unfinished one), so merging is idempotent and order-independent for finished runs.
+ * How finished a copy of a run is: a shard database holds the whole plan (so its `in_plan` is
+ * right) but trains only its share, so the same run appears pending in one shard and done in
+ * another; the most finished copy wins, wherever it was trained.
+ */
+const STATUS_RANK: Record<string, number> = { pending: 0, running: 0, failed: 1, done: 2 };
+
+/**
+ * Union shard databases of one sweep into `out`. Sweeps are matched by spec (sameSpec), runs by
+ * run_key: a run present in several inputs is kept once (a done copy wins over a failed one, a
+ * failed one over a pending one), so merging is idempotent and order-independent for finished runs.
  */
 export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: string }[]): MergeResult {
   const res: MergeResult = { inputs: inputs.length, runsAdded: 0, runsReplaced: 0, runsSkipped: 0, epochsCopied: 0 };
   const cols = out.prepare(RUN_COLS_SQL).pluck().all() as string[];
   const insertRun = out.prepare(`INSERT INTO runs (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
-  const insertEpoch = out.prepare(
-    `INSERT INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, seconds) VALUES (@run_id, @epoch, @loss, @mae, @val_loss, @val_mae, @seconds)`,
-  );
+  // Every column the output has; a shard written by an older converge lacks the newer ones (NULL).
+  const epochCols = out.prepare(`SELECT name FROM pragma_table_info('epochs')`).pluck().all() as string[];
+  const insertEpoch = out.prepare(`INSERT INTO epochs (${epochCols.join(', ')}) VALUES (${epochCols.map((c) => `@${c}`).join(', ')})`);
   out
     .transaction(() => {
       let outSweep = out.prepare(`SELECT * FROM sweep WHERE id = 1`).get() as Record<string, unknown> | undefined;
@@ -33,7 +41,10 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
           out.prepare(`INSERT INTO sweep VALUES (@id, @name, @spec_path, @spec_text, @spec_hash, @axes, @converged_metric, @converged_threshold, @created_at, @updated_at)`).run(sweep);
           out.prepare(`INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES (?, ?, ?, 0, 0, 0)`).run(sweep.spec_hash, sweep.spec_text, new Date().toISOString());
           outSweep = sweep;
-        } else if (outSweep.spec_hash !== sweep.spec_hash || outSweep.name !== sweep.name) {
+        } else if (
+          outSweep.name !== sweep.name ||
+          !sameSpec({ hash: String(outSweep.spec_hash), text: String(outSweep.spec_text) }, { hash: String(sweep.spec_hash), text: String(sweep.spec_text) })
+        ) {
           throw new ConvergeError(
             'merge.otherSweep',
             `${input.file}: is sweep "${String(sweep.name)}" (spec ${String(sweep.spec_hash).slice(0, 12)}), but ${outFile} holds "${String(outSweep.name)}" (spec ${String(outSweep.spec_hash).slice(0, 12)}); only shards of one sweep (same spec) can be merged`,
@@ -44,7 +55,7 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
         for (const row of input.db.prepare(`SELECT * FROM runs ORDER BY id`).iterate() as Iterable<Record<string, unknown>>) {
           const existing = out.prepare(`SELECT id, status FROM runs WHERE run_key = ?`).get(row.run_key) as { id: number; status: string } | undefined;
           if (existing) {
-            if (existing.status === 'done' || row.status !== 'done') {
+            if ((STATUS_RANK[String(row.status)] ?? 0) <= (STATUS_RANK[existing.status] ?? 0)) {
               res.runsSkipped += 1;
               continue;
             }
@@ -54,12 +65,14 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
             res.runsAdded += 1;
           }
           const copy: Record<string, unknown> = {};
-          for (const c of cols) copy[c] = row[c];
+          for (const c of cols) copy[c] = row[c] ?? null; // an input from an older schema lacks later columns
           if (copy.status === 'running') Object.assign(copy, { status: 'pending', owner: null, lease_until: null });
           const newId = Number(insertRun.run(copy).lastInsertRowid);
           if (row.status === 'running') continue;
           for (const e of epochsOf.iterate(row.id) as Iterable<Record<string, unknown>>) {
-            insertEpoch.run({ ...e, run_id: newId });
+            const copyEpoch: Record<string, unknown> = {};
+            for (const c of epochCols) copyEpoch[c] = e[c] ?? null;
+            insertEpoch.run({ ...copyEpoch, run_id: newId });
             res.epochsCopied += 1;
           }
         }

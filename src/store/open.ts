@@ -144,12 +144,26 @@ function checkIntegrity(db: Db, file: string): void {
 }
 
 function migrate(db: Db, file: string): void {
+  // A migration may rebuild a table (SQLite cannot alter a CHECK): with foreign keys on, dropping
+  // the old runs table would cascade into epochs. The pragma is a no-op inside a transaction, so
+  // it is switched around it, and foreign_key_check proves the rebuilt tables still line up.
+  db.pragma('foreign_keys = OFF');
+  try {
+    migrateInTransaction(db, file);
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
+}
+
+function migrateInTransaction(db: Db, file: string): void {
   db.transaction(() => {
     // Read the version again under the write lock: two `converge run` started at once on a new
     // file both saw version 0 above, and the second one must not create the tables again
     // ("table meta already exists").
     const from = userVersion(db, file);
     for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw storeError('store.migration', `${file}: migrating to schema ${SCHEMA_VERSION} left ${broken.length} rows with a dangling foreign key; nothing was changed`);
     db.prepare(`INSERT INTO meta (key, value) VALUES ('app', 'converge') ON CONFLICT (key) DO NOTHING`).run();
     db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
       String(SCHEMA_VERSION),

@@ -1,9 +1,12 @@
 import { ConvergeError, EXIT } from '../errors';
+import { OUTCOMES, type RuleMetric } from '../outcome';
 import type { EpochRow, RunRow } from '../report/types';
+import type { CostParams } from '../grid';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Filter } from '../filter';
 import { compileFilter, type CompiledFilter } from './filter-sql';
 import type { Db } from './open';
+import { scoredEpochColumns } from './rescore';
 
 export interface SweepInfo {
   name: string;
@@ -11,7 +14,7 @@ export interface SweepInfo {
   specHash: string;
   specText: string;
   axes: ParamName[];
-  metric: string;
+  metric: RuleMetric;
   threshold: number;
   createdAt: string;
   updatedAt: string;
@@ -41,6 +44,8 @@ export interface Progress {
   /** Mean seconds of a finished run, for an ETA. */
   meanRunSeconds: number | null;
   active: { id: number; owner: string | null; epochsDone: number; epochs: number; leaseExpired: boolean }[];
+  /** Processes holding runs now: how many each has in flight and how many it finished in total. */
+  runners: { owner: string; running: number; finished: number }[];
   specVersions: { recordedAt: string; added: number; kept: number; retired: number; changes: string[] }[];
 }
 
@@ -52,17 +57,40 @@ function hasColumn(db: Db, table: string, column: string): boolean {
   return db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`).get(table, column) !== undefined;
 }
 
+/** Sweep-wide run counts (every runner's), cheap enough to read every second. */
+export interface RunCounts {
+  total: number;
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+  converged: number;
+}
+
+export function readCounts(db: Db): RunCounts {
+  const c = db
+    .prepare(
+      `SELECT count(*) AS total, coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'running'), 0) AS running,
+         coalesce(sum(status = 'done'), 0) AS done, coalesce(sum(status = 'failed'), 0) AS failed,
+         coalesce(sum(outcome = 'converged'), 0) AS converged FROM runs WHERE in_plan = 1`,
+    )
+    .get() as RunCounts;
+  return c;
+}
+
 export function readProgress(db: Db): Progress {
   const counts = db
     .prepare(`SELECT status, count(*) AS n FROM runs WHERE in_plan = 1 GROUP BY status`)
     .all() as { status: string; n: number }[];
   const by = Object.fromEntries(counts.map((c) => [c.status, c.n])) as Record<string, number>;
-  const outcomes = Object.fromEntries(
+  const counted = Object.fromEntries(
     (db.prepare(`SELECT outcome, count(*) AS n FROM runs WHERE in_plan = 1 AND outcome IS NOT NULL GROUP BY outcome`).all() as {
       outcome: string;
       n: number;
     }[]).map((r) => [r.outcome, r.n]),
   ) as Record<string, number>;
+  // In the outcome module's display order; outcomes with no run are left out.
+  const outcomes = Object.fromEntries(OUTCOMES.filter((o) => counted[o]).map((o) => [o, counted[o]!])) as Record<string, number>;
   const now = Date.now() / 1000;
   const active = (
     db
@@ -72,6 +100,17 @@ export function readProgress(db: Db): Progress {
       )
       .all() as { id: number; owner: string | null; epochs: number; lease: number | null; epochsDone: number }[]
   ).map((r) => ({ id: r.id, owner: r.owner, epochsDone: r.epochsDone, epochs: r.epochs, leaseExpired: (r.lease ?? 0) < now }));
+  const finishedBy = hasColumn(db, 'runs', 'trained_by')
+    ? new Map(
+        (db.prepare(`SELECT trained_by AS owner, count(*) AS n FROM runs WHERE in_plan = 1 AND trained_by IS NOT NULL GROUP BY trained_by`).all() as {
+          owner: string;
+          n: number;
+        }[]).map((r) => [r.owner, r.n]),
+      )
+    : new Map<string, number>();
+  const holding = new Map<string, number>();
+  for (const a of active) if (a.owner && !a.leaseExpired) holding.set(a.owner, (holding.get(a.owner) ?? 0) + 1);
+  const runners = [...holding].map(([owner, running]) => ({ owner, running, finished: finishedBy.get(owner) ?? 0 }));
   return {
     total: counts.reduce((s, c) => s + c.n, 0),
     pending: by.pending ?? 0,
@@ -83,6 +122,7 @@ export function readProgress(db: Db): Progress {
     epochsRecorded: db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number,
     meanRunSeconds: db.prepare(`SELECT avg(seconds) FROM runs WHERE status = 'done' AND in_plan = 1`).pluck().get() as number | null,
     active,
+    runners,
     specVersions: (
       db
         .prepare(
@@ -95,6 +135,8 @@ export function readProgress(db: Db): Progress {
 }
 
 const BOOL_PARAMS = new Set<ParamName>(['unit_forget_bias', 'masking', 'shuffle']);
+
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 function toRunRow(r: Record<string, unknown>): RunRow {
   const params: Record<string, ParamValue> = {};
@@ -109,7 +151,13 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     params,
     status: r.status as RunRow['status'],
     outcome: (r.outcome as RunRow['outcome']) ?? null,
+    // A database from before schema 3 has no such column: unknown.
+    aliveAtInit: r.alive_at_init === undefined || r.alive_at_init === null ? null : r.alive_at_init === 1,
     finalValMae: (r.final_val_mae as number | null) ?? null,
+    finalMetrics: {
+      loss: num(r.final_loss), mae: num(r.final_mae), val_loss: num(r.final_val_loss), val_mae: num(r.final_val_mae),
+      pop_loss: num(r.final_pop_loss), pop_mae: num(r.final_pop_mae), unseen_mae: num(r.final_unseen_mae),
+    },
     finalLoss: (r.final_loss as number | null) ?? null,
     convergedEpoch: (r.converged_epoch as number | null) ?? null,
     epochsRun: (r.epochs_run as number | null) ?? null,
@@ -117,31 +165,50 @@ function toRunRow(r: Record<string, unknown>): RunRow {
   };
 }
 
+/** A run's outcome re-scored at read time (--metric/--threshold/--epoch), keyed by run id. */
+export type ScoredOutcomes = ReadonlyMap<number, { outcome: string | null; convergedEpoch: number | null }>;
+
 export interface ReadOptions {
   /** Also runs kept from an earlier version of the spec. @default false */
   includeRetired?: boolean;
   /** Only runs matching this filter (checked and compiled by compileFilter). */
   where?: Filter;
+  /**
+   * Outcomes scored at read time: `outcome` and `converged_epoch` in `where` mean these, not the
+   * stored columns, so a filter selects by the same outcome the report counts.
+   */
+  scored?: ScoredOutcomes;
 }
 
-function runsWhere(db: Db, o: ReadOptions, alias: string): CompiledFilter {
-  const f = compileFilter(db, o.where ?? [], alias);
-  return { sql: o.includeRetired ? f.sql : `${alias}.in_plan = 1 AND ${f.sql}`, params: f.params };
+// The scored outcomes enter SQL as one bound JSON parameter, joined to runs by id.
+const SCORED_JOIN = ` LEFT JOIN (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS outcome, json_extract(value, '$[2]') AS converged_epoch FROM json_each(?)) s ON s.id = r.id`;
+
+function runsWhere(db: Db, o: ReadOptions): { join: string; sql: string; params: unknown[] } {
+  const f: CompiledFilter = compileFilter(db, o.where ?? [], 'r', o.scored ? 's' : undefined);
+  const join = o.scored ? SCORED_JOIN : '';
+  const params: unknown[] = o.scored ? [JSON.stringify([...o.scored].map(([id, s]) => [id, s.outcome, s.convergedEpoch])), ...f.params] : f.params;
+  return { join, sql: o.includeRetired ? f.sql : `r.in_plan = 1 AND ${f.sql}`, params };
 }
 
 /** The runs of the current plan (retired runs only with `includeRetired`), optionally filtered. */
 export function readRuns(db: Db, options: ReadOptions = {}): RunRow[] {
-  const w = runsWhere(db, options, 'r');
-  const rows = db.prepare(`SELECT r.* FROM runs r WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
+  const w = runsWhere(db, options);
+  const rows = db.prepare(`SELECT r.* FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
   return rows.map(toRunRow);
 }
 
+/** The ids of the runs a filter selects (with `scored`, by their re-scored outcomes). */
+export function selectRunIds(db: Db, options: ReadOptions): Set<number> {
+  const w = runsWhere(db, options);
+  return new Set(db.prepare(`SELECT r.id FROM runs r${w.join} WHERE ${w.sql}`).pluck().all(...w.params) as number[]);
+}
+
 export function readEpochs(db: Db, options: ReadOptions = {}): EpochRow[] {
-  const w = runsWhere(db, options, 'r');
+  const w = runsWhere(db, options);
   return db
     .prepare(
-      `SELECT e.run_id AS runId, e.epoch, e.loss, e.mae, e.val_loss AS valLoss, e.val_mae AS valMae, e.seconds
-       FROM epochs e JOIN runs r ON r.id = e.run_id WHERE ${w.sql} ORDER BY e.run_id, e.epoch`,
+      `SELECT e.run_id AS runId, ${scoredEpochColumns(db, 'e')}, e.seconds
+       FROM epochs e JOIN runs r ON r.id = e.run_id${w.join} WHERE ${w.sql} ORDER BY e.run_id, e.epoch`,
     )
     .all(...w.params) as EpochRow[];
 }
@@ -152,14 +219,25 @@ export function countRuns(db: Db): number {
 }
 
 /** Columns `query --where` prints, in this order (cell_key and the bookkeeping columns are left out). */
-const QUERY_COLUMNS = ['id', 'run_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
-  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts'];
+const QUERY_COLUMNS = [
+  'id', 'run_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
+  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'final_pop_loss', 'final_pop_mae', 'final_unseen_mae', 'alive_at_init',
+  'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
+];
 
-/** Runs of the current plan matching `filter`, as raw rows of the `runs` table. */
-export function queryRuns(db: Db, filter: Filter): Record<string, unknown>[] {
-  const w = runsWhere(db, { where: filter }, 'r');
-  const cols = QUERY_COLUMNS.filter((c) => hasColumn(db, 'runs', c)).map((c) => `r."${c}"`).join(', ');
-  return db.prepare(`SELECT ${cols} FROM runs r WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
+/**
+ * Runs of the current plan matching `filter`, as rows of the `runs` table; with `scored`, the
+ * outcome and converged_epoch columns (and the filter on them) are the re-scored ones.
+ */
+export function queryRuns(db: Db, filter: Filter, scored?: ScoredOutcomes): Record<string, unknown>[] {
+  const w = runsWhere(db, { where: filter, scored });
+  // A database from before schema 3 lacks the newer columns: they read as NULL.
+  const cols = QUERY_COLUMNS.map((c) => {
+    if (scored && c === 'outcome') return `s.outcome AS outcome`;
+    if (scored && c === 'converged_epoch') return `s.converged_epoch AS converged_epoch`;
+    return hasColumn(db, 'runs', c) ? `r."${c}"` : `NULL AS "${c}"`;
+  });
+  return db.prepare(`SELECT ${cols.join(', ')} FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
 }
 
 /** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */
@@ -189,4 +267,38 @@ export function uniqueNames(names: readonly string[]): string[] {
     taken.add(name);
     return name;
   });
+}
+
+/**
+ * What the time left is estimated from (sweep/eta.ts): runs left, when the latest runs of the
+ * plan finished (whoever trained them), and the unfinished runs by the parameters of the cost model.
+ */
+export interface SweepPace {
+  remaining: number;
+  /** Unix seconds, ascending. */
+  recentFinishes: number[];
+  unfinished: { params: CostParams; count: number }[];
+}
+
+export function readSweepPace(db: Db, recent = 50): SweepPace {
+  const finishes = (
+    db
+      .prepare(`SELECT finished_at FROM runs WHERE in_plan = 1 AND status = 'done' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`)
+      .pluck()
+      .all(recent) as string[]
+  )
+    .map((t) => Date.parse(t) / 1000)
+    .filter(Number.isFinite)
+    .reverse();
+  const groups = db
+    .prepare(
+      `SELECT engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking, count(*) AS n FROM runs
+       WHERE in_plan = 1 AND status IN ('pending', 'running') GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+    )
+    .all() as (Omit<CostParams, 'masking'> & { masking: number; n: number })[];
+  return {
+    remaining: groups.reduce((s, g) => s + g.n, 0),
+    recentFinishes: finishes,
+    unfinished: groups.map(({ n, masking, ...p }) => ({ params: { ...p, masking: Boolean(masking) }, count: n })),
+  };
 }

@@ -2,8 +2,11 @@ import { hostname } from 'node:os';
 import { ConvergeError, EXIT } from '../errors';
 import type { Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
-import type { EpochMetrics, Outcome } from '../train/contract';
+import { formatRule, sameRule, type Outcome, type Rule } from '../outcome';
+import type { EpochMetrics } from '../train/contract';
 import type { Db } from './open';
+import { rescoreAll } from './rescore';
+import { registerRunCost } from './run-cost';
 
 const nowIso = () => new Date().toISOString();
 const nowSec = () => Date.now() / 1000;
@@ -19,6 +22,11 @@ export interface PlanSync {
   specChanged: boolean;
   /** What changed from the previous version (`train.epochs: 3 → 4`…), when specChanged. */
   changes: string[];
+  /**
+   * Set when the spec's `converged` rule differs from the recorded one: every finished run was
+   * re-scored from its stored epochs (nothing retrained) in the same transaction.
+   */
+  rescored?: { runs: number; from: Rule; to: Rule; text: string };
 }
 
 /** A claimed run, ready to train. */
@@ -30,9 +38,23 @@ export interface ClaimedRun {
   attempts: number;
 }
 
+/**
+ * What a write to a claimed run is fenced on: the run and the process that claimed it. Every
+ * such write is conditional on `owner = me AND status = 'running'` and reports whether it
+ * happened, so a process whose lease expired (stalled, suspended, cut off) can never finish,
+ * fail or add epochs to a run that another process now holds.
+ */
+export interface RunClaim {
+  id: number;
+  owner: string;
+}
+
 export interface RunFinish {
   backend: string;
-  outcome: Outcome;
+  /** null: the run lacks the rule's metric (unseen_mae when every row was drawn). */
+  outcome: Outcome | null;
+  /** False: the ReLU output was dead before the first update (TrainSummary.aliveAtInit). */
+  aliveAtInit: boolean;
   final: EpochMetrics | undefined;
   convergedEpoch: number | null;
   epochsRun: number;
@@ -60,9 +82,9 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
   );
   return db
     .transaction((): PlanSync => {
-      const sweep = db.prepare(`SELECT name, spec_hash, spec_text FROM sweep WHERE id = 1`).get() as
-        | { name: string; spec_hash: string; spec_text: string }
-        | undefined;
+      const sweep = db
+        .prepare(`SELECT name, spec_hash, spec_text, converged_metric AS metric, converged_threshold AS threshold FROM sweep WHERE id = 1`)
+        .get() as { name: string; spec_hash: string; spec_text: string } & Rule | undefined;
       if (sweep && sweep.name !== spec.name) {
         throw new ConvergeError(
           'store.otherSweep',
@@ -99,7 +121,13 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
       for (const r of plan.runs) addKey.run(r.runKey);
       db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys))`);
       const retired = db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number;
-      const result = { added, kept: plan.runs.length - added, retired, specChanged, changes };
+      const result: PlanSync = { added, kept: plan.runs.length - added, retired, specChanged, changes };
+      // The rule is not part of the run key: changing it trains nothing, it re-scores what is stored.
+      if (sweep && !sameRule(sweep, spec.converged)) {
+        const from: Rule = { metric: sweep.metric, threshold: sweep.threshold };
+        const runs = rescoreAll(db, spec.converged);
+        result.rescored = { runs, from, to: spec.converged, text: `rule ${formatRule(from)} → ${formatRule(spec.converged)}` };
+      }
       if (!sweep || specChanged) {
         db.prepare(
           `INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired, changes) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -118,40 +146,65 @@ export interface ClaimOptions {
   retries: number;
   /** Only runs whose key is in this set (sharding); undefined = all. */
   keys?: ReadonlySet<string> | undefined;
+  /**
+   * A run whose owner vanished (lease expired) after this many claims is not claimed again but
+   * recorded failed: it most likely kills the process that trains it. @default 3
+   */
+  maxAttempts?: number;
+}
+
+/** The error text of a run given up by --max-attempts; names the count. */
+export function killedWorkerMessage(attempts: number): string {
+  return `killed its worker ${attempts} time${attempts === 1 ? '' : 's'} (its process vanished during each attempt); not claimed again past --max-attempts ${attempts}`;
 }
 
 /**
  * Claim up to `limit` runs in one IMMEDIATE transaction: pending ones, running ones whose owner's
  * lease expired (that process died), and failed ones with retries left. A claimed run's old
- * epochs are deleted: an interrupted run is redone from epoch 1, never half-mixed.
+ * epochs are deleted: an interrupted run is redone from epoch 1, never half-mixed. Costliest runs
+ * first (grid/cost.ts), so a grid of mixed lengths does not end with one worker on a long run.
+ * A vanished owner's run that already used `maxAttempts` claims is recorded failed instead of claimed.
  */
 export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
+  registerRunCost(db);
+  const maxAttempts = o.maxAttempts ?? 3;
   const pick = db.prepare(
-    `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts FROM runs
+    `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts, status FROM runs
      WHERE in_plan = 1 AND (
        status = 'pending'
        OR (status = 'running' AND lease_until < @now)
        OR (status = 'failed' AND attempts < @maxAttempts))
-     ORDER BY (status = 'failed'), id`,
+     ORDER BY (status = 'failed'), run_cost(engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking) DESC, id`,
   );
   const claim = db.prepare(
     `UPDATE runs SET status = 'running', owner = @owner, lease_until = @lease, attempts = attempts + 1,
        started_at = @started, outcome = NULL, error = NULL, finished_at = NULL WHERE id = @id`,
   );
   const clearEpochs = db.prepare(`DELETE FROM epochs WHERE run_id = ?`);
+  const giveUp = db.prepare(
+    `UPDATE runs SET status = 'failed', outcome = 'failed', error = @error, owner = NULL, lease_until = NULL,
+       epochs_run = (SELECT count(*) FROM epochs WHERE run_id = @id), finished_at = @now WHERE id = @id`,
+  );
   return db
     .transaction((): ClaimedRun[] => {
       const now = nowSec();
       const out: ClaimedRun[] = [];
-      for (const r of pick.iterate({ now, maxAttempts: 1 + o.retries }) as Iterable<ClaimedRun>) {
+      const abandoned: (ClaimedRun & { status: string })[] = [];
+      for (const r of pick.iterate({ now, maxAttempts: 1 + o.retries }) as Iterable<ClaimedRun & { status: string }>) {
         if (o.keys && !o.keys.has(r.runKey)) continue;
+        if (r.status === 'running' && r.attempts >= maxAttempts) {
+          abandoned.push(r);
+          continue;
+        }
         out.push(r);
         if (out.length >= o.limit) break;
       }
+      for (const r of abandoned) giveUp.run({ id: r.id, error: killedWorkerMessage(r.attempts), now: nowIso() });
       for (const r of out) {
         claim.run({ owner: o.owner, lease: now + o.leaseSeconds, started: nowIso(), id: r.id });
         clearEpochs.run(r.id);
         r.attempts += 1;
+        delete (r as { status?: string }).status;
       }
       return out;
     })
@@ -169,47 +222,86 @@ export function runsHeldByOthers(db: Db, owner: string): string[] {
     .all(owner) as string[];
 }
 
-/** Extend the lease of every run this process holds. */
-export function heartbeat(db: Db, owner: string, leaseSeconds: number): void {
-  db.prepare(`UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'`).run(nowSec() + leaseSeconds, owner);
+/**
+ * Extend the lease of every run this process still holds; returns their ids. A run the caller
+ * trains that is missing from the answer was taken over by another process (its lease expired).
+ */
+export function heartbeat(db: Db, owner: string, leaseSeconds: number): Set<number> {
+  const ids = db
+    .prepare(`UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running' RETURNING id`)
+    .pluck()
+    .all(nowSec() + leaseSeconds, owner) as number[];
+  return new Set(ids);
 }
 
-export function recordEpoch(db: Db, runId: number, m: EpochMetrics): void {
-  db.prepare(
-    `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  ).run(runId, m.epoch, nanToNull(m.loss), nanToNull(m.mae), nanToNull(m.valLoss), nanToNull(m.valMae), m.seconds);
+/** The fence every write to a claimed run goes through. */
+const HELD = `EXISTS (SELECT 1 FROM runs WHERE id = @id AND owner = @owner AND status = 'running')`;
+
+/** Record one epoch of a claimed run; false (nothing written) when `claim.owner` no longer holds it. */
+export function recordEpoch(db: Db, claim: RunClaim, m: EpochMetrics): boolean {
+  return (
+    db
+      .prepare(
+        `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, pop_loss, pop_mae, unseen_mae, pop_max_output, seconds)
+         SELECT @id, @epoch, @loss, @mae, @valLoss, @valMae, @popLoss, @popMae, @unseenMae, @popMax, @seconds WHERE ${HELD}`,
+      )
+      .run({
+        id: claim.id,
+        owner: claim.owner,
+        epoch: m.epoch,
+        loss: nanToNull(m.loss),
+        mae: nanToNull(m.mae),
+        valLoss: nanToNull(m.valLoss),
+        valMae: nanToNull(m.valMae),
+        popLoss: nanToNull(m.popLoss),
+        popMae: nanToNull(m.popMae),
+        unseenMae: nanToNull(m.unseenMae),
+        popMax: nanToNull(m.popMaxOutput),
+        seconds: m.seconds,
+      }).changes === 1
+  );
 }
 
-/** SQLite has no NaN; a diverged epoch is stored as NULL (outcome says diverged). */
-function nanToNull(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
+/** SQLite has no NaN; a diverged epoch is stored as NULL (outcome says diverged). Same mapping as outcome's toScoredEpoch. */
+function nanToNull(x: number | null | undefined): number | null {
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
 
-export function finishRun(db: Db, runId: number, f: RunFinish): void {
-  db.prepare(
+/** Record a claimed run done; false (nothing written) when `claim.owner` no longer holds it. */
+export function finishRun(db: Db, claim: RunClaim, f: RunFinish): boolean {
+  return db.prepare(
     `UPDATE runs SET status = 'done', outcome = @outcome, backend = @backend, final_loss = @loss, final_mae = @mae,
-       final_val_loss = @valLoss, final_val_mae = @valMae, converged_epoch = @convergedEpoch, epochs_run = @epochsRun,
-       seconds = @seconds, error = NULL, owner = NULL, lease_until = NULL, finished_at = @now WHERE id = @id`,
+       final_val_loss = @valLoss, final_val_mae = @valMae, final_pop_loss = @popLoss, final_pop_mae = @popMae,
+       final_unseen_mae = @unseenMae, alive_at_init = @alive, converged_epoch = @convergedEpoch, epochs_run = @epochsRun,
+       seconds = @seconds, error = NULL, owner = NULL, lease_until = NULL, trained_by = @owner, finished_at = @now
+     WHERE id = @id AND owner = @owner AND status = 'running'`,
   ).run({
-    id: runId,
+    id: claim.id,
+    owner: claim.owner,
     outcome: f.outcome,
     backend: f.backend,
     loss: f.final ? nanToNull(f.final.loss) : null,
     mae: f.final ? nanToNull(f.final.mae) : null,
     valLoss: f.final ? nanToNull(f.final.valLoss) : null,
     valMae: f.final ? nanToNull(f.final.valMae) : null,
+    popLoss: nanToNull(f.final?.popLoss),
+    popMae: nanToNull(f.final?.popMae),
+    unseenMae: nanToNull(f.final?.unseenMae),
+    alive: f.aliveAtInit ? 1 : 0,
     convergedEpoch: f.convergedEpoch,
     epochsRun: f.epochsRun,
     seconds: f.seconds,
     now: nowIso(),
-  });
+  }).changes === 1;
 }
 
-export function failRun(db: Db, runId: number, outcome: 'failed' | 'timed_out', error: string, seconds: number, backend?: string): void {
-  db.prepare(
+/** Record a claimed run failed; false (nothing written) when `claim.owner` no longer holds it. */
+export function failRun(db: Db, claim: RunClaim, outcome: 'failed' | 'timed_out', error: string, seconds: number, backend?: string): boolean {
+  return db.prepare(
     `UPDATE runs SET status = 'failed', outcome = @outcome, error = @error, seconds = @seconds, backend = coalesce(@backend, backend),
-       epochs_run = (SELECT count(*) FROM epochs WHERE run_id = @id), owner = NULL, lease_until = NULL, finished_at = @now WHERE id = @id`,
-  ).run({ id: runId, outcome, error, seconds, backend: backend ?? null, now: nowIso() });
+       epochs_run = (SELECT count(*) FROM epochs WHERE run_id = @id), owner = NULL, lease_until = NULL, trained_by = @owner, finished_at = @now
+     WHERE id = @id AND owner = @owner AND status = 'running'`,
+  ).run({ id: claim.id, owner: claim.owner, outcome, error, seconds, backend: backend ?? null, now: nowIso() }).changes === 1;
 }
 
 /** Give back runs this process holds (on Ctrl-C): they become pending, their partial epochs go. */

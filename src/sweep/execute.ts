@@ -12,8 +12,8 @@ import {
   type Db,
 } from '../store';
 import type { ResolvedParams, SweepSpec } from '../spec';
-import type { EpochMetrics, Outcome } from '../train/contract';
-import { classifyRun } from '../train/outcome';
+import { scoreRun, toScoredEpoch, type Outcome } from '../outcome';
+import type { EpochMetrics } from '../train/contract';
 import { toRequest } from './request';
 import type { TrainPool } from '../pool/pool';
 
@@ -30,6 +30,8 @@ export interface ExecuteOptions {
   keys?: ReadonlySet<string> | undefined;
   /** Claim lease; a heartbeat renews it every lease/4. @default 30 */
   leaseSeconds?: number;
+  /** A run whose process vanished this many times is recorded failed, not claimed again. @default 3 */
+  maxAttempts?: number;
   events?: ExecuteEvents;
 }
 
@@ -38,7 +40,8 @@ export interface RunEnd {
   runKey: string;
   params: ResolvedParams;
   seed: number;
-  outcome: Outcome;
+  /** null: the run lacks the rule's metric (unseen_mae when every row was drawn). */
+  outcome: Outcome | null;
   finalValMae: number | null;
   seconds: number;
   error?: string;
@@ -51,6 +54,8 @@ export interface ExecuteEvents {
   onRunEnd?(end: RunEnd): void;
   /** Nothing left to claim, but `held` runs are still held by other processes: waiting for them. */
   onWaitForOthers?(held: number): void;
+  /** Another process took this run over (this one's lease expired): its work here was stopped. */
+  onClaimLost?(run: { id: number; seed: number }): void;
 }
 
 export interface ExecuteResult {
@@ -58,7 +63,12 @@ export interface ExecuteResult {
   converged: number;
   failed: number;
   interrupted: boolean;
+  /** The runner stopped because this many heartbeats in a row failed (the database error). */
+  heartbeatFailed?: string;
 }
+
+/** Consecutive failed heartbeats after which a runner stops claiming and gives its runs back. */
+export const MAX_FAILED_HEARTBEATS = 3;
 
 
 /**
@@ -95,6 +105,9 @@ export function expireDeadOwners(db: Db): number {
 export class SweepExecution {
   private readonly o: ExecuteOptions;
   private readonly controllers = new Map<number, AbortController>();
+  /** Stops a run's work here when its claim turns out to be lost (see loseClaim in trainOne). */
+  private readonly losers = new Map<number, () => void>();
+  private heartbeatError: string | undefined;
   private stopping = false;
   private readonly lease: number;
   /** Ends the current wait for other processes early (stop()). */
@@ -121,11 +134,20 @@ export class SweepExecution {
     const { db, pool } = this.o;
     const result: ExecuteResult = { trained: 0, converged: 0, failed: 0, interrupted: false };
     expireDeadOwners(db);
+    let failedBeats = 0;
     const beat = setInterval(() => {
       try {
-        heartbeat(db, this.o.owner, this.lease);
-      } catch {
-        /* a busy database delays one heartbeat; the lease has slack for several */
+        const held = heartbeat(db, this.o.owner, this.lease);
+        failedBeats = 0;
+        for (const [id, lose] of this.losers) if (!held.has(id)) lose();
+      } catch (e) {
+        // A busy database delays one heartbeat; the lease has slack for several. Past that, the
+        // leases run out and other processes take the runs over: stop claiming, give runs back.
+        failedBeats += 1;
+        if (failedBeats >= MAX_FAILED_HEARTBEATS && !this.heartbeatError) {
+          this.heartbeatError = `${MAX_FAILED_HEARTBEATS} heartbeats in a row failed (${(e as Error).message})`;
+          this.stop();
+        }
       }
     }, (this.lease * 1000) / 4);
     const inFlight = new Set<Promise<void>>();
@@ -134,7 +156,7 @@ export class SweepExecution {
       for (;;) {
         if (this.stopping) break;
         const free = pool.workers - inFlight.size;
-        const claimed = free > 0 ? claimRuns(db, { owner: this.o.owner, limit: free, leaseSeconds: this.lease, retries: this.o.retries, keys: this.o.keys }) : [];
+        const claimed = free > 0 ? claimRuns(db, { owner: this.o.owner, limit: free, leaseSeconds: this.lease, retries: this.o.retries, keys: this.o.keys, maxAttempts: this.o.maxAttempts }) : [];
         for (const run of claimed) {
           const p = this.trainOne(run, result).finally(() => inFlight.delete(p));
           inFlight.add(p);
@@ -158,8 +180,14 @@ export class SweepExecution {
     } finally {
       clearInterval(beat);
       if (this.stopping) {
-        releaseRuns(db, this.o.owner);
+        try {
+          releaseRuns(db, this.o.owner);
+        } catch (e) {
+          // Only when the database is failing (heartbeats too): the leases expire and the runs are redone.
+          if (!this.heartbeatError) throw e;
+        }
         result.interrupted = true;
+        if (this.heartbeatError) result.heartbeatFailed = this.heartbeatError;
       }
     }
     return result;
@@ -182,8 +210,19 @@ export class SweepExecution {
     const { db, spec } = this.o;
     const params = JSON.parse(run.paramsJson) as ResolvedParams;
     const request = toRequest(params, run.seed);
+    const claim = { id: run.id, owner: this.o.owner };
     const controller = new AbortController();
     this.controllers.set(run.id, controller);
+    // A write refused by the fence (or a heartbeat that no longer lists the run) means another
+    // process holds it now: stop its work here, say so once, record nothing more.
+    let lost = false;
+    const loseClaim = () => {
+      if (lost) return;
+      lost = true;
+      controller.abort();
+      this.o.events?.onClaimLost?.({ id: run.id, seed: run.seed });
+    };
+    this.losers.set(run.id, loseClaim);
     let timedOut = false;
     const timer =
       this.o.timeoutSeconds > 0
@@ -196,9 +235,9 @@ export class SweepExecution {
     this.o.events?.onRunStart?.({ id: run.id, params, seed: run.seed, attempt: run.attempts });
     const streamed = new Set<number>();
     const onEpoch = (m: EpochMetrics) => {
-      if (this.stopping && !timedOut) return;
+      if ((this.stopping && !timedOut) || lost) return;
       streamed.add(m.epoch);
-      recordEpoch(db, run.id, m);
+      if (!recordEpoch(db, claim, m)) return loseClaim();
       this.o.events?.onEpoch?.(run.id, m);
     };
     let end: RunEnd;
@@ -206,29 +245,44 @@ export class SweepExecution {
       const res = await this.o.pool.train(request, onEpoch, controller.signal);
       const seconds = (performance.now() - t0) / 1000;
       // Port messages may trail the result: the result carries every epoch, record what is missing.
+      if (lost) return;
       db.transaction(() => {
-        for (const m of res.epochs) if (!streamed.has(m.epoch)) recordEpoch(db, run.id, m);
+        for (const m of res.epochs) if (!streamed.has(m.epoch) && !recordEpoch(db, claim, m)) return loseClaim();
       })();
+      if (lost) return;
       if (res.ok) {
-        const c = classifyRun(res.epochs, res.summary, spec.converged);
+        // Scored from the epochs exactly as stored, so re-scoring them later gives the same outcome.
+        const c = scoreRun(res.epochs.map(toScoredEpoch), { failure: null, aliveAtInit: res.summary.aliveAtInit }, spec.converged);
         const final = res.epochs[res.epochs.length - 1];
-        finishRun(db, run.id, { backend: res.summary.backend, outcome: c.outcome, final, convergedEpoch: c.convergedEpoch, epochsRun: res.summary.epochsRun, seconds });
+        if (
+          !finishRun(db, claim, {
+            backend: res.summary.backend,
+            outcome: c.outcome,
+            aliveAtInit: res.summary.aliveAtInit,
+            final,
+            convergedEpoch: c.convergedEpoch,
+            epochsRun: res.summary.epochsRun,
+            seconds,
+          })
+        )
+          return loseClaim();
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend };
       } else {
-        failRun(db, run.id, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend);
+        if (!failRun(db, claim, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend)) return loseClaim();
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', finalValMae: null, seconds, error: res.error.message };
       }
     } catch (e) {
       const seconds = (performance.now() - t0) / 1000;
-      if (this.stopping && !timedOut) return; // released to pending by execute()
+      if ((this.stopping && !timedOut) || lost) return; // released to pending by execute(), or another process holds it
       const message = timedOut
         ? `timed out after ${this.o.timeoutSeconds} s (--timeout)`
         : `worker died: ${(e as { code?: string }).code ? `${(e as { code?: string }).code}: ` : ''}${(e as Error).message}`;
-      failRun(db, run.id, timedOut ? 'timed_out' : 'failed', message, seconds);
+      if (!failRun(db, claim, timedOut ? 'timed_out' : 'failed', message, seconds)) return loseClaim();
       end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', finalValMae: null, seconds, error: message };
     } finally {
       if (timer) clearTimeout(timer);
       this.controllers.delete(run.id);
+      this.losers.delete(run.id);
     }
     result.trained += 1;
     if (end.outcome === 'converged') result.converged += 1;

@@ -10,7 +10,6 @@ export type EngineName = 'fused' | 'tfjs';
 export type RecurrentActivation = 'sigmoid' | 'hard_sigmoid';
 export type InitializerName = 'orthogonal' | 'glorot_uniform' | 'glorot_normal';
 export type OutputActivation = 'relu' | 'linear';
-export type Outcome = 'converged' | 'not_converged' | 'dead' | 'diverged' | 'failed' | 'timed_out';
 
 export interface ModelConfig {
   /** LSTM units. @default 10 */
@@ -62,7 +61,17 @@ export interface EpochMetrics {
   mae: number;
   valLoss: number;
   valMae: number;
-  /** Wall seconds this epoch took (train + validation). */
+  /**
+   * Over all L+1 rows of the population (the whole input space, seed-experiment.md): mean
+   * squared error and mean absolute error of the model after this epoch.
+   */
+  popLoss: number;
+  popMae: number;
+  /** MAE over the rows never drawn for this run; null when n_samples = seq_len + 1. */
+  unseenMae: number | null;
+  /** Largest output over the L+1 population rows: <= 0 means the ReLU is dead on every input. */
+  popMaxOutput: number;
+  /** Wall seconds this epoch took (train + validation + population). */
   seconds: number;
 }
 
@@ -70,7 +79,13 @@ export interface TrainSummary {
   /** What actually computed: 'fused-js', 'tensorflow' (tfjs-node), 'cpu' (tfjs pure JS)… */
   backend: string;
   epochsRun: number;
-  /** True when the output is <= 0 (relu gives 0) for every train and test input after training. */
+  /**
+   * False when, before the first update, the ReLU output's pre-activation is <= 0 on every
+   * training row: then every gradient is exactly 0 forever (relu'(x <= 0) = 0), whatever the
+   * setting. Always true for a linear output.
+   */
+  aliveAtInit: boolean;
+  /** True when the ReLU output is <= 0 on every one of the L+1 population rows after training. */
   deadOutput: boolean;
   /** True when a NaN/Inf loss appeared; training stops at that epoch. */
   diverged: boolean;
@@ -126,6 +141,12 @@ export interface Trainer {
   trainBatch(rows: Int32Array): BatchMetrics;
   /** Forward only, over `n` rows of x ([n, seqLen]) against y. */
   evaluate(x: Float32Array, y: Float32Array, n: number): Evaluation;
+  /**
+   * Model outputs for every row of the population, index k = the row with k leading zeros
+   * (k = 0..seqLen). With masking on, every row runs one hidden-state trajectory, so an engine
+   * may compute all L+1 outputs in one pass of length L (src/train/fused/population.ts).
+   */
+  predictPopulation(): Float64Array;
   /** A copy of the current weights (Keras layout). */
   getWeights(): LstmWeights;
   /**

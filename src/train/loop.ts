@@ -1,6 +1,8 @@
 import type { Dataset } from '../data/sequences';
 import type { EpochMetrics, TrainHooks, Trainer, TrainRequest, TrainSummary } from './contract';
 import { batchesOf, epochOrder } from './init';
+import { aliveAtInit, populationMetrics } from './population';
+import { populationTargets } from '../data/sequences';
 
 export class AbortedError extends Error {
   constructor() {
@@ -12,7 +14,9 @@ export class AbortedError extends Error {
 /**
  * The epoch loop shared by every engine: seeded batch order, Keras-style epoch metrics (train
  * loss/mae = batch-size-weighted mean of the per-batch values seen during the epoch; val
- * metrics = a full forward pass over the test split after the epoch), stop on NaN/Inf.
+ * metrics = a full forward pass over the test split after the epoch; population metrics = the
+ * outputs for all L+1 rows after the epoch), stop on NaN/Inf. Before the first update it checks
+ * whether the ReLU output is alive on some training row (TrainSummary.aliveAtInit).
  */
 export async function runEpochs(
   trainer: Trainer,
@@ -22,6 +26,11 @@ export async function runEpochs(
 ): Promise<TrainSummary> {
   let diverged = false;
   let epochsRun = 0;
+  const relu = req.model.outputActivation === 'relu';
+  const targets = populationTargets(data.seqLen);
+  const initial = trainer.predictPopulation();
+  const alive = aliveAtInit(initial, data, relu);
+  let pop = populationMetrics(initial, data, targets);
   for (let epoch = 1; epoch <= req.train.epochs; epoch++) {
     const t0 = performance.now();
     const order = epochOrder(data.nTrain, epoch, req.seed, req.train.shuffle);
@@ -34,12 +43,14 @@ export async function runEpochs(
       maeSum += b.mae * rows.length;
     }
     const val = trainer.evaluate(data.testX, data.testY, data.nTest);
+    pop = populationMetrics(trainer.predictPopulation(), data, targets);
     const m: EpochMetrics = {
       epoch,
       loss: lossSum / data.nTrain,
       mae: maeSum / data.nTrain,
       valLoss: val.loss,
       valMae: val.mae,
+      ...pop,
       seconds: (performance.now() - t0) / 1000,
     };
     epochsRun = epoch;
@@ -59,11 +70,7 @@ export async function runEpochs(
     // Yield to the event loop so abort signals and port messages get through between epochs.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  let deadOutput = false;
-  if (!diverged && req.model.outputActivation === 'relu') {
-    const tr = trainer.evaluate(data.trainX, data.trainY, data.nTrain);
-    const te = trainer.evaluate(data.testX, data.testY, data.nTest);
-    deadOutput = Math.max(tr.maxOutput, te.maxOutput) <= 0;
-  }
-  return { backend: trainer.backend, epochsRun, deadOutput, diverged };
+  // Dead: the output is 0 on every one of the L+1 rows, not only on the rows drawn.
+  const deadOutput = !diverged && relu && pop.popMaxOutput <= 0;
+  return { backend: trainer.backend, epochsRun, aliveAtInit: alive, deadOutput, diverged };
 }

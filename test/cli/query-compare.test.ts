@@ -5,14 +5,21 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { expandPlan } from '../../src/grid';
 import { parseSpec } from '../../src/spec';
-import { claimRuns, finishRun, openDb, syncPlan } from '../../src/store';
+import { claimRuns, finishRun, openDb, recordEpoch, syncPlan } from '../../src/store';
 import { runCli, tempDir } from '../helpers';
 
 /**
  * A real database whose outcomes are set by hand: `converged(params, seed)` decides each run,
  * so the statistics can be checked against values computed independently from the file.
  */
-function buildDb(specText: string, converged: (p: Record<string, unknown>, seed: number) => boolean, name = 'syn.db'): { dir: string; file: string } {
+interface BuildOptions {
+  /** The rule's metric (pop_mae, also stored as val_mae) per epoch; default one epoch below or above 0.05. */
+  curve?: (p: Record<string, unknown>, seed: number, converged: boolean) => number[];
+  /** Alive at initialisation; default true. */
+  alive?: (p: Record<string, unknown>, seed: number) => boolean;
+}
+
+function buildDb(specText: string, converged: (p: Record<string, unknown>, seed: number) => boolean, name = 'syn.db', opts: BuildOptions = {}): { dir: string; file: string } {
   const dir = tempDir();
   const file = join(dir, name);
   const spec = parseSpec(specText, 'syn.yaml');
@@ -24,8 +31,17 @@ function buildDb(specText: string, converged: (p: Record<string, unknown>, seed:
     const params = JSON.parse(r.paramsJson) as Record<string, unknown>;
     const seed = (db.prepare('select seed from runs where id = ?').pluck().get(r.id) as number);
     const c = converged(params, seed);
-    const m = { epoch: 1, loss: 0.01, mae: 0.05, valLoss: 0.01, valMae: c ? 0.02 + seed / 1e7 : 0.2 + 1 / (3 + seed), seconds: 0.1 };
-    finishRun(db, r.id, { backend: 'fused-js', outcome: c ? 'converged' : 'not_converged', final: m, convergedEpoch: c ? 1 : null, epochsRun: 1, seconds: 0.1 });
+    // Readers score from the stored epochs, so every epoch that decides an outcome is stored.
+    const curve = opts.curve?.(params, seed, c) ?? [c ? 0.02 + seed / 1e7 : 0.2 + 1 / (3 + seed)];
+    const alive = opts.alive?.(params, seed) ?? true;
+    let m = { epoch: 0, loss: 0.01, mae: 0.05, valLoss: 0.01, valMae: 0, popLoss: 0.01, popMae: 0, unseenMae: 0.1, popMaxOutput: 1, seconds: 0.1 };
+    curve.forEach((v, i) => {
+      m = { ...m, epoch: i + 1, valMae: v, popMae: v };
+      recordEpoch(db, { id: r.id, owner: 't' }, m);
+    });
+    const last = curve[curve.length - 1]!;
+    const outcome = !alive ? 'dead_at_init' : last < 0.05 ? 'converged' : 'not_converged';
+    finishRun(db, { id: r.id, owner: 't' }, { backend: 'fused-js', outcome, aliveAtInit: alive, final: m, convergedEpoch: outcome === 'converged' ? curve.length : null, epochsRun: curve.length, seconds: 0.1 });
   }
   db.close();
   return { dir, file };
@@ -269,7 +285,7 @@ describe('compare and query on a real database', () => {
     const head = table.slice(0, table.indexOf(''));
     assert.deepEqual(md.filter((l) => l !== '' && !l.startsWith('|')), head);
     assert.equal(head[0], 'sweep: syn');
-    assert.equal(head[1], 'rule: a run converged when its final val_mae is below 0.05');
+    assert.equal(head[1], 'rule: a run converged when its pop_mae is below 0.05 at its last epoch');
     assert.equal(head[2], 'engine: fused');
     assert.equal(head[3], 'seeds: 1–5 (5 seeds)');
     assert.match(head[4]!, /^fixed: .*batch_size=1 .*seq_len=200/);

@@ -71,6 +71,42 @@ const SPEC_CASES: { name: string; text: string; error: string; message: RegExp }
     error: 'spec.tooLarge',
     message: /the sweep has 11000 runs \(more than 10000\); check the grid with `converge plan`, then pass --yes/,
   },
+  {
+    name: 'a single value where a grid axis needs a list',
+    text: 'name: x\ndata:\n  seq_len: 20\ngrid:\n  n_samples: 10\n',
+    error: 'spec.invalid',
+    message: /bad\.yaml:5: grid\.n_samples: expected a list of values \(e\.g\. \[10, 20\]\), got 10/,
+  },
+  {
+    name: 'an empty grid axis',
+    text: 'name: x\ndata:\n  seq_len: 20\ngrid:\n  n_samples: []\n',
+    error: 'spec.invalid',
+    message: /bad\.yaml:5: grid\.n_samples: expected a non-empty list, got an empty list/,
+  },
+  {
+    name: 'repeats that is not a number',
+    text: 'name: x\nrepeats: five\ndata:\n  seq_len: 20\n  n_samples: 10\n',
+    error: 'spec.invalid',
+    message: /bad\.yaml:2: repeats: expected a positive integer, got "five"/,
+  },
+  {
+    name: 'seq_len at the top level',
+    text: 'name: x\nseq_len: 20\nn_samples: 10\n',
+    error: 'spec.unknownKey',
+    message: /bad\.yaml:2: seq_len belongs under data: \(or grid: as an axis\), not at the top level/,
+  },
+  {
+    name: 'optimizer under model:',
+    text: 'name: x\ndata:\n  seq_len: 20\n  n_samples: 10\nmodel:\n  optimizer: adam\n',
+    error: 'spec.unknownKey',
+    message: /bad\.yaml:6: optimizer belongs under train: \(or grid: as an axis\), not under model:/,
+  },
+  {
+    name: 'a parameter both under data: and in grid:',
+    text: 'name: x\ndata:\n  seq_len: 20\n  n_samples: 10\ngrid:\n  n_samples: [5, 10]\n',
+    error: 'spec.conflict',
+    message: /bad\.yaml:6: grid\.n_samples: "n_samples" is also set under data:; give one value there or several in grid, not both/,
+  },
 ];
 
 for (const c of SPEC_CASES) {
@@ -80,6 +116,24 @@ for (const c of SPEC_CASES) {
     assertRefused(dir, ['run', 'bad.yaml'], { code: 2, error: c.error, message: c.message });
     assert.deepEqual(readdirSync(dir), ['bad.yaml'], 'nothing written: no results/ folder, no database');
   });
+}
+
+const SET_CASES: { args: string[]; error: string; message: RegExp }[] = [
+  { args: ['--set', 'train.epochs=abc'], error: 'spec.invalid', message: /^converge: --set train\.epochs=abc: expected a positive integer, got "abc" \[/ },
+  { args: ['--set', 'grid.n_samples=[10,-1]'], error: 'spec.invalid', message: /^converge: --set grid\.n_samples=\[10,-1\]: grid\.n_samples\[1\]: expected a positive integer, got -1 \[/ },
+  { args: ['--set', 'train.epoch=5'], error: 'spec.unknownKey', message: /^converge: --set train\.epoch=5: train: unknown key "epoch" \(did you mean "epochs"\?\) \[/ },
+  { args: ['--set', 'epochs'], error: 'spec.badSet', message: /^converge: --set epochs: expected key=value/ },
+];
+
+for (const c of SET_CASES) {
+  for (const command of ['run', 'plan']) {
+    test(`${command} ${c.args.join(' ')} is refused with ${c.error}, pointing at the --set, and nothing is written`, (t) => {
+      const dir = sandbox(t);
+      writeSpec(dir, 'good.yaml', GOOD);
+      assertRefused(dir, [command, 'good.yaml', ...c.args], { code: 2, error: c.error, message: c.message });
+      assert.deepEqual(readdirSync(dir), ['good.yaml'], 'nothing written: no results/ folder, no database');
+    });
+  }
 }
 
 test('--verbose adds the stack trace to a refusal', (t) => {

@@ -80,3 +80,13 @@ test('a failed run is retrained by a later `run --retries 1` (and left alone wit
   assert.equal(fixed.recorded, 5);
   for (const d of doneBefore) assert.equal(after.find((x) => x.id === d.id)?.finished_at, d.finished_at, `done run ${d.id} was not retrained`);
 });
+
+test('a run failed by a fault is not in its cell\'s finished runs or n, and report lists it as failed', { timeout: 60_000 }, async (t) => {
+  const { dir, r } = await sweepWithFault(t, 'throw:2');
+  assert.equal(r.code, 1, r.stderr);
+  const rep = await converge(t, dir, ['report', 'faults.db', '--format', 'json']);
+  assert.equal(rep.code, 0, rep.stderr);
+  const [cell] = JSON.parse(rep.stdout) as { runs: number; finished: number; n: number; failed: number; failed_runs: number[] }[];
+  assert.deepEqual([cell!.runs, cell!.finished, cell!.n, cell!.failed, cell!.failed_runs], [6, 5, 5, 1, [2]]);
+  assert.match(rep.stderr, /all runs: 1 failed \(not in n\): run 2/);
+});

@@ -27,7 +27,7 @@ test('Ctrl-C stops the runs in flight, leaves no run running and no partial epoc
   child.process.kill('SIGINT');
   const r = await child.finished;
   assert.equal(r.code, 130, r.stderr);
-  assert.match(r.stderr, /Resume with: converge run int\.yaml --db int\.db/);
+  assert.match(r.stderr, /Resume with: converge run int\.yaml --db int\.db --workers 2\n/, 'the hint repeats the command with all its options');
 
   const rows = readRuns(db);
   assert.ok(rows.every((x) => x.status !== 'running'), 'no run is left running');
@@ -71,7 +71,7 @@ test('a second Ctrl-C stops at once and still leaves a consistent database that 
   }
   const r = await child.finished;
   assert.equal(r.code, 130, r.stderr);
-  assert.match(r.stderr, /stopped at once; resume with: converge run int2\.yaml --db int2\.db/);
+  assert.match(r.stderr, /stopped at once; resume with: converge run int2\.yaml --db int2\.db --workers 2\n/);
   assert.equal(integrity(db), 'ok');
   const rows = readRuns(db);
   assert.ok(rows.some((x) => x.status !== 'done'), 'the second Ctrl-C landed mid-sweep');

@@ -28,7 +28,7 @@ test('runs are grouped into one cell per combination of the axes, sorted numeric
   assert.equal(cells[0]!.runs, 2);
 });
 
-test('a cell counts k converged out of n finished runs and leaves unfinished runs out of the rate', () => {
+test('a cell counts k converged out of n finished runs, leaving unfinished, failed and timed-out runs out of the rate', () => {
   const p = { batch_size: 1 };
   const runs = [
     run(p, 'converged', { convergedEpoch: 10 }), run(p, 'converged', { convergedEpoch: 30 }), run(p, 'converged', { convergedEpoch: 20 }),
@@ -39,21 +39,35 @@ test('a cell counts k converged out of n finished runs and leaves unfinished run
   assert.ok(c);
   assert.equal(c.runs, 10);
   assert.equal(c.done, 6);
-  assert.equal(c.n, 8);
+  assert.equal(c.n, 6);
   assert.equal(c.converged, 3);
-  assert.equal(c.rate, 3 / 8);
-  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 1, dead: 1, diverged: 1, failed: 1, timed_out: 1 });
-  assert.ok(c.ci.lo > 0 && c.ci.lo < 3 / 8 && c.ci.hi > 3 / 8 && c.ci.hi < 1);
+  assert.equal(c.rate, 3 / 6);
+  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 1, dead_at_init: 0, dead: 1, diverged: 1, failed: 1, timed_out: 1 });
+  assert.deepEqual(c.failedRuns, [runs[6]!.id, runs[7]!.id]);
+  assert.ok(c.ci.lo > 0 && c.ci.lo < 3 / 6 && c.ci.hi > 3 / 6 && c.ci.hi < 1);
   assert.deepEqual(c.convergedEpoch, { q1: 15, median: 20, q3: 25 }, 'epochs of converged runs only');
-  // val_mae over the 7 finished runs with a value: 0.01 ×3 and 0.25 ×4 (the diverged run has none).
-  assert.equal(c.valMae.median, 0.25);
-  assert.equal(c.valMae.q1, 0.01);
+  // val_mae over the 5 finished runs with a value: 0.01 ×3 and 0.25 ×2 (the diverged run has none).
+  assert.equal(c.valMae.median, 0.01);
+  assert.equal(c.valMae.q3, 0.25);
 });
 
-test('a finished run without a recorded outcome counts as failed', () => {
-  const [c] = summarizeCells(input([], [run({}, null, { status: 'failed' })]));
-  assert.equal(c!.n, 1);
-  assert.equal(c!.outcomes.failed, 1);
+test('the rate among runs alive at init leaves the init lottery out, with its own Wilson interval', () => {
+  const runs = [
+    run({}, 'converged', { aliveAtInit: true }), run({}, 'converged', { aliveAtInit: true }), run({}, 'not_converged', { aliveAtInit: true }),
+    run({}, 'dead_at_init', { aliveAtInit: false }), run({}, 'dead_at_init', { aliveAtInit: false }), run({}, 'failed', { aliveAtInit: true }),
+  ];
+  const [c] = summarizeCells(input([], runs));
+  assert.deepEqual([c!.converged, c!.n, c!.convergedAlive, c!.alive], [2, 5, 2, 3]);
+  assert.equal(c!.rateAlive, 2 / 3);
+  // The Wilson bounds are the two roots x of n (k/n − x)² = z² x (1 − x): checked on that equation, not the closed form.
+  const z = 1.959964;
+  for (const x of [c!.ciAlive.lo, c!.ciAlive.hi]) assert.ok(Math.abs(3 * (2 / 3 - x) ** 2 - z * z * x * (1 - x)) < 1e-12, `root ${x}`);
+  assert.ok(c!.ciAlive.lo < 2 / 3 && c!.ciAlive.hi > 2 / 3);
+});
+
+test('a finished run that lacks the rule metric is counted apart, not in n', () => {
+  const [c] = summarizeCells(input([], [run({}, null, { status: 'done', lacksMetric: true }), run({}, 'converged')]));
+  assert.deepEqual([c!.n, c!.converged, c!.lacksMetric], [1, 1, 1]);
 });
 
 test('a cell with no finished runs has no rate and the interval [0, 1]', () => {

@@ -68,7 +68,7 @@ test('csv parses back into a header and one record per cell with raw numbers', (
 });
 
 test('table and md print the same header lines above the table; csv and json carry none', () => {
-  const header = ['sweep: s: what it settles', 'rule: a run converged when its final val_mae is below 0.05', 'fixed: epochs=50 units=10'];
+  const header = ['sweep: s: what it settles', 'rule: a run converged when its pop_mae is below 0.05 at its last epoch', 'fixed: epochs=50 units=10'];
   const table = formatCells(cells(), AXES, 'table', header).split('\n');
   assert.deepEqual(table.slice(0, 4), [...header, '']);
   const md = formatCells(cells(), AXES, 'md', header).split('\n');
@@ -87,7 +87,7 @@ test('json is an array of cells with stable snake_case field names', () => {
   assert.deepEqual(c.params, { kernel_initializer: 'orthogonal', n_samples: 80 });
   assert.equal(c.converged, 3);
   assert.equal(c.n, 10);
-  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 6, dead: 1, diverged: 0, failed: 0, timed_out: 0 });
+  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 6, dead_at_init: 0, dead: 1, diverged: 0, failed: 0, timed_out: 0 });
 });
 
 test('markdown has a header separator row and one row per cell', () => {

@@ -35,7 +35,7 @@ function syntheticSweep(): ReportInput {
             if (outcome === 'converged') valMae = Math.max(0.004, valMae * (0.8 + 0.1 * rand()));
             else if (outcome === 'not_converged' || outcome === 'diverged') valMae = 0.22 + 0.06 * rand();
             if (outcome === 'converged' && convergedEpoch === null && valMae < 0.05) convergedEpoch = e;
-            epochs.push({ runId: id, epoch: e, loss: valMae * valMae, mae: valMae, valLoss: valMae * valMae, valMae, seconds: 1 });
+            epochs.push({ runId: id, epoch: e, loss: valMae * valMae, mae: valMae, valLoss: valMae * valMae, valMae, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, seconds: 1 });
           }
           runs.push({
             id, runKey: `r${id}`, seed, params: { batch_size, seq_len, n_samples, epochs: 30, units: 10 },
@@ -75,7 +75,7 @@ function answerCasesShaped(): ReportInput {
           for (let e = 1; e <= 50; e++) {
             if (outcome === 'converged') valMae = Math.max(0.01, valMae * (0.9 + 0.08 * rand()));
             else if (outcome === 'not_converged') valMae = 0.2 + 0.1 * rand();
-            epochs.push({ runId: id, epoch: e, loss: valMae ** 2, mae: valMae, valLoss: valMae ** 2, valMae, seconds: 1 });
+            epochs.push({ runId: id, epoch: e, loss: valMae ** 2, mae: valMae, valLoss: valMae ** 2, valMae, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, seconds: 1 });
           }
           runs.push({
             id, runKey: `r${id}`, seed, params: { batch_size, kernel_initializer, kernel_gain, seq_len, n_samples, epochs: 50, units: 10, engine: 'fused' },

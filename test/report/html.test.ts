@@ -51,7 +51,7 @@ test('a sweep with one axis gets a bar chart with k/n labels instead of a heatma
 
 test('a sweep without axes, with epochs, still renders all sections', async () => {
   const runs = [run({}, 'converged'), run({}, 'not_converged')];
-  const epochs = runs.flatMap((r) => [1, 2, 3].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: r.outcome === 'converged' ? 0.2 / e : 0.25, seconds: 1 })));
+  const epochs = runs.flatMap((r) => [1, 2, 3].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: r.outcome === 'converged' ? 0.2 / e : 0.25, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, seconds: 1 })));
   const html = await render({ sweepName: 's', axes: [], runs, epochs, threshold: 0.05, metric: 'val_mae' });
   assert.equal(html.match(/<svg/g)?.length, 3);
   assert.match(html, /id="learning-curves"/);
@@ -81,7 +81,7 @@ test('panel titles name only the axes that vary; an axis a filter pinned is not 
     run({ batch_size: 1, n_samples: 80, seq_len: 200, units: 10 }, 'converged'),
     run({ batch_size: 1, n_samples: 130, seq_len: 200, units: 20 }, 'dead'),
   ];
-  const epochs = runs.flatMap((r) => [1, 2].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: 0.1 / e, seconds: 1 })));
+  const epochs = runs.flatMap((r) => [1, 2].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: 0.1 / e, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, seconds: 1 })));
   const html = await render({ sweepName: 's', axes: ['batch_size', 'n_samples', 'seq_len', 'units'], runs, epochs, threshold: 0.05, metric: 'val_mae' });
   assert.equal(varyingAxes(['batch_size', 'n_samples', 'seq_len', 'units'], summarizeCells({ sweepName: 's', axes: ['batch_size', 'n_samples', 'seq_len', 'units'], runs, threshold: 0.05, metric: 'val_mae' })).join(), 'n_samples,units');
   const curves = html.slice(html.indexOf('id="learning-curves"'));

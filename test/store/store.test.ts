@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { ConvergeError } from '../../src/errors';
 import { expandPlan } from '../../src/grid';
 import { parseSpec } from '../../src/spec';
-import { claimRuns, finishRun, openDb, querySql, queryRuns, readProgress, readRuns, recordEpoch, releaseRuns, SCHEMA_VERSION, syncPlan } from '../../src/store';
+import { claimRuns, failRun, finishRun, heartbeat, killedWorkerMessage, openDb, querySql, queryRuns, readProgress, readRuns, recordEpoch, releaseRuns, SCHEMA_VERSION, syncPlan } from '../../src/store';
+import { MIGRATIONS } from '../../src/store/migrations';
 import { tempDir } from '../helpers';
 
 const SPEC = 'name: st\nrepeats: 2\ngrid:\n  seq_len: [20]\n  n_samples: [10, 15]\n';
@@ -64,7 +65,7 @@ describe('the SQLite store', () => {
     assert.equal(a.length, 3);
     assert.equal(b.length, 1);
     assert.equal(new Set([...a, ...b].map((r) => r.id)).size, 4);
-    recordEpoch(db, a[0]!.id, { epoch: 1, loss: 1, mae: 1, valLoss: 1, valMae: 1, seconds: 0.1 });
+    recordEpoch(db, { id: a[0]!.id, owner: 'a' }, { epoch: 1, loss: 1, mae: 1, valLoss: 1, valMae: 1, popLoss: 1, popMae: 1, unseenMae: 1, popMaxOutput: 1, seconds: 0.1 });
     assert.equal(releaseRuns(db, 'a'), 3);
     assert.equal(db.prepare(`SELECT count(*) FROM epochs`).pluck().get(), 0);
     assert.equal(readProgress(db).pending, 3);
@@ -83,13 +84,65 @@ describe('the SQLite store', () => {
     db.close();
   });
 
+  it('a stale owner cannot add epochs to, finish, fail or heartbeat a run another process took over, and each write says so', () => {
+    const { db, file, spec, plan } = fresh();
+    syncPlan(db, file, spec, plan);
+    const [r] = claimRuns(db, { owner: 'stale', limit: 1, leaseSeconds: 60, retries: 0 });
+    const m = { epoch: 1, loss: 0.1, mae: 0.2, valLoss: 0.01, valMae: 0.04, popLoss: 0.01, popMae: 0.04, unseenMae: 0.04, popMaxOutput: 1, seconds: 0.5 };
+    assert.equal(recordEpoch(db, { id: r!.id, owner: 'stale' }, m), true, 'the holder writes');
+    db.prepare(`UPDATE runs SET lease_until = 0 WHERE id = ?`).run(r!.id); // its lease ran out
+    const [again] = claimRuns(db, { owner: 'fresh', limit: 1, leaseSeconds: 60, retries: 0 });
+    assert.equal(again!.id, r!.id);
+    assert.equal(recordEpoch(db, { id: r!.id, owner: 'fresh' }, { ...m, valMae: 0.3 }), true);
+    const snapshot = () => ({
+      run: db.prepare(`SELECT status, owner, outcome, error, final_val_mae, attempts, lease_until FROM runs WHERE id = ?`).get(r!.id),
+      epochs: db.prepare(`SELECT epoch, val_mae FROM epochs WHERE run_id = ? ORDER BY epoch`).all(r!.id),
+    });
+    const before = snapshot();
+    const stale = { id: r!.id, owner: 'stale' };
+    assert.equal(recordEpoch(db, stale, { ...m, epoch: 2 }), false);
+    assert.equal(recordEpoch(db, stale, m), false, 'nor overwrite an epoch');
+    assert.equal(finishRun(db, stale, { backend: 'fused-js', outcome: 'converged', aliveAtInit: true, final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 }), false);
+    assert.equal(failRun(db, stale, 'failed', 'late failure', 1), false);
+    assert.equal(failRun(db, stale, 'timed_out', 'late timeout', 1), false);
+    assert.deepEqual([...heartbeat(db, 'stale', 60)], [], 'the stale heartbeat lists no run and extends none');
+    assert.deepEqual(snapshot(), before, 'nothing the stale owner did changed the run or its epochs');
+    assert.deepEqual([...heartbeat(db, 'fresh', 60)], [r!.id]);
+    assert.equal(finishRun(db, { id: r!.id, owner: 'fresh' }, { backend: 'fused-js', outcome: 'not_converged', aliveAtInit: true, final: { ...m, valMae: 0.3 }, convergedEpoch: null, epochsRun: 1, seconds: 0.5 }), true);
+    assert.equal(failRun(db, { id: r!.id, owner: 'fresh' }, 'failed', 'after done', 1), false, 'a done run is no longer held, even by its last owner');
+    assert.deepEqual(db.prepare(`SELECT status, outcome, final_val_mae, trained_by FROM runs WHERE id = ?`).get(r!.id), {
+      status: 'done', outcome: 'not_converged', final_val_mae: 0.3, trained_by: 'fresh',
+    });
+    db.close();
+  });
+
+  it('a run whose owner vanished is reclaimed until --max-attempts, then recorded failed naming the count', () => {
+    const { db, file, spec, plan } = fresh();
+    syncPlan(db, file, spec, plan);
+    const expire = () => db.prepare(`UPDATE runs SET lease_until = 0 WHERE status = 'running'`).run();
+    const claimOne = (owner: string) => claimRuns(db, { owner, limit: 1, leaseSeconds: 60, retries: 0, maxAttempts: 2 });
+    const [first] = claimOne('p1');
+    expire();
+    const [second] = claimOne('p2');
+    assert.equal(second!.id, first!.id);
+    assert.equal(second!.attempts, 2);
+    expire();
+    const [next] = claimOne('p3');
+    assert.notEqual(next!.id, first!.id, 'the run that vanished twice is not claimed a third time');
+    const row = db.prepare(`SELECT status, outcome, error, owner, attempts FROM runs WHERE id = ?`).get(first!.id) as Record<string, unknown>;
+    assert.deepEqual({ ...row, error: undefined }, { status: 'failed', outcome: 'failed', error: undefined, owner: null, attempts: 2 });
+    assert.equal(row.error, killedWorkerMessage(2));
+    assert.match(String(row.error), /killed its worker 2 times/);
+    db.close();
+  });
+
   it('a finished run records its outcome and final metrics', () => {
     const { db, file, spec, plan } = fresh();
     syncPlan(db, file, spec, plan);
     const [r] = claimRuns(db, { owner: 'a', limit: 1, leaseSeconds: 60, retries: 0 });
-    const m = { epoch: 1, loss: 0.1, mae: 0.2, valLoss: 0.01, valMae: 0.04, seconds: 0.5 };
-    recordEpoch(db, r!.id, m);
-    finishRun(db, r!.id, { backend: 'fused-js', outcome: 'converged', final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 });
+    const m = { epoch: 1, loss: 0.1, mae: 0.2, valLoss: 0.01, valMae: 0.04, popLoss: 0.01, popMae: 0.04, unseenMae: 0.04, popMaxOutput: 1, seconds: 0.5 };
+    recordEpoch(db, { id: r!.id, owner: 'a' }, m);
+    finishRun(db, { id: r!.id, owner: 'a' }, { backend: 'fused-js', outcome: 'converged', aliveAtInit: true, final: m, convergedEpoch: 1, epochsRun: 1, seconds: 0.5 });
     const row = readRuns(db).find((x) => x.id === r!.id)!;
     assert.equal(row.status, 'done');
     assert.equal(row.outcome, 'converged');
@@ -145,16 +198,20 @@ describe('the SQLite store', () => {
   });
 
   it('a database of schema version 1 is readable read-only and migrated by the next writer', () => {
-    const { db, file, spec, plan } = fresh();
-    syncPlan(db, file, spec, plan);
-    db.exec(`ALTER TABLE spec_versions DROP COLUMN changes; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
-    db.close();
+    const dir = tempDir();
+    const file = join(dir, 'v1.db');
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]!);
+    raw.exec(`INSERT INTO meta VALUES ('app', 'converge'), ('schema_version', '1')`);
+    raw.prepare(`INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES ('h', 't', 'now', 0, 0, 0)`).run();
+    raw.close();
     const ro = openDb(file, { readonly: true });
     assert.equal(readProgress(ro).specVersions[0]!.changes.length, 0);
     ro.close();
     const rw = openDb(file);
     assert.equal(rw.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), String(SCHEMA_VERSION));
     assert.equal(rw.prepare(`SELECT count(*) FROM pragma_table_info('spec_versions') WHERE name = 'changes'`).pluck().get(), 1);
+    assert.equal(rw.prepare(`SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'trained_by'`).pluck().get(), 1);
     rw.close();
   });
 });

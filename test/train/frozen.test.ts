@@ -22,6 +22,7 @@ function withoutShortcut(t: Trainer): Trainer {
     backend: t.backend,
     trainBatch: (rows) => t.trainBatch(rows),
     evaluate: (x, y, n) => t.evaluate(x, y, n),
+    predictPopulation: () => t.predictPopulation(),
     getWeights: () => t.getWeights(),
     dispose: () => t.dispose(),
   };

@@ -202,4 +202,18 @@ describe('fused engine vs tfjs-layers (|a−b| ≤ 1e-4·max(|a|,|b|) + 1e-6)', 
     assert.equal(sa.deadOutput, sb.deadOutput);
     assert.equal(sa.diverged, sb.diverged);
   });
+
+  test('a whole run through both engines records the same epoch-1 population metrics within 1e-4', async () => {
+    // L=40, N=30: 11 rows never drawn, so unseen_mae is defined. Seed 4 starts alive.
+    const req = { ...seedRequest({ seqLen: SEQ, nSamples: 30, seed: SEED, train: { epochs: 1 } }) };
+    const a: EpochMetrics[] = [];
+    const b: EpochMetrics[] = [];
+    const sa = await fusedEngine.train({ ...req, engine: 'fused' }, { onEpoch: (m) => a.push(m) });
+    const sb = await tfjsEngine.train({ ...req, engine: 'tfjs' }, { onEpoch: (m) => b.push(m) });
+    assert.equal(sa.aliveAtInit, true);
+    assert.equal(sb.aliveAtInit, true);
+    for (const k of ['popMae', 'popLoss', 'unseenMae'] as const) {
+      assert.ok(Math.abs(a[0]![k]! - b[0]![k]!) <= 1e-4, `${k}: fused ${a[0]![k]} vs tfjs ${b[0]![k]}`);
+    }
+  });
 });

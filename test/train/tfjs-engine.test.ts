@@ -240,7 +240,7 @@ test('the backend is recorded as a non-empty string, cpu when tfjs-node is not i
 
 test('loading TF.js prints nothing, not even the install-tfjs-node hint', () => {
   const index = path.join(__dirname, '../../src/train/tfjs/index.js');
-  const script = `require(${JSON.stringify(index)}).loadTf().then(({ tf }) => tf.tensor([1, 2]).square().dataSync())`;
+  const script = `require(${JSON.stringify(index)}).loadTf().then(({ tf }) => tf.square(tf.tensor([1, 2])).dataSync())`;
   const res = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   assert.equal(res.status, 0, res.stderr);
   assert.equal(res.stdout, '');

@@ -4,11 +4,39 @@ import type { BatchMetrics, Evaluation, LstmWeights, Trainer, TrainRequest } fro
 import { adamStep, type AdamConfig } from './adam';
 import { batchGradient } from './backward';
 import { FusedNet, predictRow, syncTransposed } from './forward';
+import { populationOutputs } from './population';
+import { sharedBatchGradient, sharedEvaluate, sharedPredict, sharedRowsOf, type SharedRows } from './shared';
 
 /** The Trainer plus a raw forward pass (tests, population evaluation), like TfjsTrainer. */
 export interface FusedTrainer extends Trainer {
   /** Model outputs for `n` rows of x ([n, seqLen]). */
   predict(x: Float32Array, n: number): Float32Array;
+  /** A copy of the float64 parameters, packed as ParamLayout (forward.ts): for exact comparisons. */
+  getParams(): Float64Array;
+}
+
+/**
+ * How a batch is computed. `shared`: with masking on, all rows of a batch (and of an evaluation)
+ * run one hidden-state trajectory (shared.ts); with masking off, or inputs that do not share a
+ * trajectory, it falls back to `per-row`. `per-row`: every row forward and backward on its own
+ * (backward.ts batchGradient), the reference the shared path is tested against.
+ */
+export type BatchPath = 'shared' | 'per-row';
+
+export interface FusedTrainerOptions {
+  /**
+   * @default 'per-row' when the environment has CONVERGE_KERNEL=js-per-row, else 'shared'
+   */
+  batchPath?: BatchPath;
+}
+
+/**
+ * The batch path the environment asks for: CONVERGE_KERNEL=js-per-row selects the per-row
+ * reference path (for comparisons and benchmarks through `converge run`); anything else the
+ * shared one. The variable's other values choose the kernel, not the path.
+ */
+export function batchPathFromEnv(env: NodeJS.ProcessEnv = process.env): BatchPath {
+  return env.CONVERGE_KERNEL === 'js-per-row' ? 'per-row' : 'shared';
 }
 
 /**
@@ -16,7 +44,7 @@ export interface FusedTrainer extends Trainer {
  * and every buffer, allocated here once) and the Adam moments. Nothing is allocated per batch
  * except the returned metrics object.
  */
-export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: LstmWeights): FusedTrainer {
+export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: LstmWeights, options: FusedTrainerOptions = {}): FusedTrainer {
   const units = req.model.units;
   if (weights.units !== units || weights.inputDim !== 1) {
     throw new ConvergeError(
@@ -43,11 +71,27 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
   };
   let step = 0;
   const L = data.seqLen;
+  const shared = (options.batchPath ?? batchPathFromEnv()) === 'shared';
+  // Which rows share a trajectory is a property of the input matrix: the train and test splits
+  // are the same arrays every epoch (never written after makeDataset), so they are checked once;
+  // any other matrix (predict/evaluate from tests) is checked on each call.
+  const splits = new Map<Float32Array, SharedRows | null>();
+  const sharedRows = (x: Float32Array, n: number): SharedRows | null => {
+    if (!shared || !net.masking) return null;
+    const split = x === data.trainX ? data.nTrain : x === data.testX ? data.nTest : -1;
+    if (split !== n) return sharedRowsOf(net, x, n);
+    let s = splits.get(x);
+    if (s === undefined) splits.set(x, (s = sharedRowsOf(net, x, n)));
+    return s;
+  };
+  const trainShared = sharedRows(data.trainX, data.nTrain);
 
   return {
     backend: 'fused-js',
     trainBatch(rows: Int32Array): BatchMetrics {
-      const metrics = batchGradient(net, data.trainX, data.trainY, rows);
+      const metrics = trainShared
+        ? sharedBatchGradient(net, data.trainX, data.trainY, rows, trainShared)
+        : batchGradient(net, data.trainX, data.trainY, rows);
       step++;
       adamStep(net.params, net.grad, m, v, step, adam);
       syncTransposed(net);
@@ -56,6 +100,8 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
     evaluate(x: Float32Array, y: Float32Array, n: number): Evaluation {
       // Same refusal as the tfjs trainer: a mean over no rows is not a metric.
       if (n < 1) throw new ConvergeError('train.emptyEvaluation', 'evaluate() needs at least one row');
+      const s = sharedRows(x, n);
+      if (s) return sharedEvaluate(net, x, y, n, s);
       let loss = 0;
       let mae = 0;
       let maxOutput = -Infinity;
@@ -74,13 +120,24 @@ export function createFusedTrainer(req: TrainRequest, data: Dataset, weights: Ls
       for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
       return step > 0;
     },
+    predictPopulation(): Float64Array {
+      return populationOutputs(net);
+    },
     predict(x: Float32Array, n: number): Float32Array {
       const out = new Float32Array(n);
+      const s = sharedRows(x, n);
+      if (s) {
+        sharedPredict(net, x, n, s, out);
+        return out;
+      }
       for (let r = 0; r < n; r++) out[r] = predictRow(net, x, r * L);
       return out;
     },
     getWeights(): LstmWeights {
       return getWeights(net);
+    },
+    getParams(): Float64Array {
+      return net.params.slice();
     },
     dispose(): void {
       // Only garbage-collected typed arrays: nothing to free.

@@ -2,9 +2,15 @@
  * Lazy TF.js loading. Nothing here imports TF.js at module load (only types), so the CLI and
  * the fused engine never pay its ~1 s require cost unless a tfjs run actually happens.
  */
-import type * as TfModule from '@tensorflow/tfjs';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
 
-export type Tf = typeof TfModule;
+/**
+ * What the reference engine uses of TF.js: tfjs-core (tensors, ops, optimizers) and tfjs-layers
+ * (the Keras-style model), run on tfjs-backend-cpu. The @tensorflow/tfjs umbrella would add the
+ * converter, data and WebGL packages, which a Node CLI never uses.
+ */
+export type Tf = typeof TfCore & typeof TfLayers;
 
 export interface LoadedTf {
   tf: Tf;
@@ -52,8 +58,12 @@ async function doLoad(preferNode: boolean): Promise<LoadedTf> {
       fallbackReason = `@tensorflow/tfjs-node unavailable: ${firstLine(e)}`;
     }
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tf = require('@tensorflow/tfjs') as Tf;
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  // Registering the cpu backend is a side effect of loading its package; tfjs-layers must see
+  // the same tfjs-core instance (its exact-version peer dependency), which npm dedupes.
+  require('@tensorflow/tfjs-backend-cpu');
+  const tf = { ...(require('@tensorflow/tfjs-core') as typeof TfCore), ...(require('@tensorflow/tfjs-layers') as typeof TfLayers) } as Tf;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const ok = await tf.setBackend('cpu');
   if (!ok) throw new Error('TF.js could not initialise its cpu backend');
   await tf.ready();

@@ -1,5 +1,6 @@
-import type { AdamOptimizer, Scalar, Sequential, Tensor, Variable } from '@tensorflow/tfjs';
-import type { Dataset } from '../../data/sequences';
+import type { AdamOptimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
+import type { Sequential } from '@tensorflow/tfjs-layers';
+import { populationX, type Dataset } from '../../data/sequences';
 import { ConvergeError } from '../../errors';
 import type { BatchMetrics, Evaluation, LstmWeights, Trainer, TrainRequest } from '../contract';
 import type { Tf } from './backend';
@@ -85,6 +86,7 @@ export function createTfjsTrainer(
       if (disposed) throw new Error('tfjs trainer used after dispose()');
     };
 
+    let popX: Float32Array | undefined;
     const forward = (x: Float32Array, n: number, training: boolean): Tensor => {
       const xs = tf.tensor3d(x.slice(0, n * seqLen), [n, seqLen, 1]);
       return model.apply(xs, { training }) as Tensor;
@@ -137,6 +139,18 @@ export function createTfjsTrainer(
         try {
           const v = out.dataSync();
           return { loss: v[0]!, mae: v[1]!, maxOutput: v[2]! };
+        } finally {
+          out.dispose();
+        }
+      },
+
+      predictPopulation(): Float64Array {
+        // The reference computes every row on its own (one batch of L+1 rows).
+        alive();
+        popX ??= populationX(seqLen);
+        const out = tf.tidy(() => forward(popX!, seqLen + 1, false));
+        try {
+          return Float64Array.from(out.dataSync());
         } finally {
           out.dispose();
         }

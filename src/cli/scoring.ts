@@ -1,0 +1,70 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_RULE, RULE_METRICS, type Rule, type RuleMetric } from '../outcome';
+import { scoreRows, type CellSummary, type EpochRow, type RunRow } from '../report';
+import type { Filter } from '../filter';
+import { readEpochs, readRuns, readSweep, selectRunIds, type Db, type SweepInfo } from '../store';
+import { oneOf, positiveInt } from './common';
+
+/** `--metric`, `--threshold`, `--epoch` of report, compare and query: re-score at read time, never writing. */
+export interface ScoringOptions {
+  metric?: RuleMetric;
+  threshold?: number;
+  epoch?: number;
+}
+
+function threshold(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--threshold must be a positive number, got "${v}"`);
+  return n;
+}
+
+export function addScoringOptions(cmd: Command): Command {
+  return cmd
+    .option('--metric <metric>', `re-score with this metric instead of the sweep's rule: ${RULE_METRICS.join(', ')} (nothing is written)`, oneOf('--metric', RULE_METRICS))
+    .option('--threshold <t>', "re-score with this threshold instead of the sweep's rule (nothing is written)", threshold)
+    .option('--epoch <e>', 'score every run as if it had stopped after epoch e (at most the runs\' epochs)', positiveInt('--epoch'));
+}
+
+/** The rule to score with: the flags over the sweep's own rule. */
+export function ruleOf(sweep: Pick<SweepInfo, 'metric' | 'threshold'> | undefined, o: ScoringOptions): Rule {
+  return { metric: o.metric ?? sweep?.metric ?? DEFAULT_RULE.metric, threshold: o.threshold ?? sweep?.threshold ?? DEFAULT_RULE.threshold };
+}
+
+export interface Scored {
+  sweep: SweepInfo;
+  rule: Rule;
+  runs: RunRow[];
+  epochs: EpochRow[];
+}
+
+/**
+ * The runs of a database scored by the outcome module from their stored epochs, under `rule`
+ * (default: the sweep's own, which is what runs.outcome already holds) at the --epoch budget.
+ */
+export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule, where: Filter = []): Scored {
+  const sweep = readSweep(db, file);
+  const r = rule ?? ruleOf(sweep, o);
+  const epochs = readEpochs(db);
+  const runs = scoreRows(readRuns(db), epochs, r, o.epoch);
+  if (where.length === 0) return { sweep, rule: r, runs, epochs };
+  // The filter runs in SQL, with outcome and converged_epoch meaning the scores just computed.
+  const ids = selectRunIds(db, { where, scored: new Map(runs.map((x) => [x.id, { outcome: x.outcome, convergedEpoch: x.convergedEpoch }])) });
+  return { sweep, rule: r, runs: runs.filter((x) => ids.has(x.id)), epochs: epochs.filter((e) => ids.has(e.runId)) };
+}
+
+/** What a report must say besides its table: runs left out of n, and why. */
+export function reportNotes(cells: readonly CellSummary[]): string[] {
+  const out: string[] = [];
+  const lacking = cells.reduce((s, c) => s + c.lacksMetric, 0);
+  if (lacking > 0) {
+    const metric = cells[0]!.metric;
+    out.push(`${lacking} finished run${lacking === 1 ? '' : 's'} lack ${metric} (recorded before population metrics, or unseen_mae with every row drawn): not in n; score them with --metric val_mae`);
+  }
+  for (const c of cells) {
+    if (c.failedRuns.length === 0) continue;
+    const f = c.outcomes.failed;
+    const t = c.outcomes.timed_out;
+    out.push(`${c.key || 'all runs'}: ${[f ? `${f} failed` : '', t ? `${t} timed out` : ''].filter(Boolean).join(', ')} (not in n): run ${c.failedRuns.join(', ')}; see \`converge query <db> --where "status=failed"\``);
+  }
+  return out;
+}

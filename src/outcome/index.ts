@@ -1,0 +1,231 @@
+/**
+ * The one owner of a run's outcome. The stored per-epoch metrics are the truth; an outcome is a
+ * function of (those epochs, a few run flags, the rule, an optional epoch budget). The runner
+ * (src/sweep/execute.ts), the re-scoring on a rule change (src/store/rescore.ts) and every reader
+ * (report, compare, query, status) ask this module, so a cell can never mix two rules.
+ * Pure: no I/O, no clock.
+ */
+import { testCount } from '../data/sequences';
+
+/** Every outcome, in the order tables and legends show them (best first, infrastructure last). */
+export const OUTCOMES = ['converged', 'not_converged', 'dead_at_init', 'dead', 'diverged', 'failed', 'timed_out'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** What each outcome means, for help texts and the README. */
+export const OUTCOME_DOC: Record<Outcome, string> = {
+  converged: "the rule's metric is below the threshold at the scored epoch",
+  not_converged: 'trained to the end, alive, but the metric is not below the threshold',
+  dead_at_init: 'the ReLU output was <= 0 on every training row before the first update: every gradient is 0 forever',
+  dead: 'alive at init, but the ReLU output is <= 0 on every one of the L+1 population rows at the scored epoch',
+  diverged: 'a NaN or Inf loss appeared (training stopped there)',
+  failed: 'the worker failed (an error, out of memory): infrastructure, not a property of the setting',
+  timed_out: 'stopped by --timeout: infrastructure, not a property of the setting',
+};
+
+/** The metrics a rule may compare, the default first. */
+export const RULE_METRICS = ['pop_mae', 'pop_loss', 'unseen_mae', 'val_mae', 'val_loss', 'mae', 'loss'] as const;
+export type RuleMetric = (typeof RULE_METRICS)[number];
+
+/** Metrics measured on the validation split (floor(test_fraction * n_samples) rows). */
+export const VALIDATION_METRICS: ReadonlySet<RuleMetric> = new Set<RuleMetric>(['val_mae', 'val_loss']);
+
+/** Below this many validation rows, a validation metric is too thin to decide an outcome (plan and report warn). */
+export const MIN_VALIDATION_ROWS = 10;
+
+/**
+ * The warning for one cell when the rule's metric is a validation metric and the validation
+ * split has fewer than MIN_VALIDATION_ROWS rows (at N = 10 it is one row: a dead net scores
+ * val_mae 0 when that row is the all-zero row), else null.
+ */
+export function thinValidationWarning(rule: Rule, cell: string, p: { n_samples: number; test_fraction: number }): string | null {
+  if (!VALIDATION_METRICS.has(rule.metric)) return null;
+  const rows = testCount(p.n_samples, p.test_fraction);
+  if (rows >= MIN_VALIDATION_ROWS) return null;
+  return `warning: ${cell || 'all runs'}: the rule's metric ${rule.metric} rests on ${rows} validation row${rows === 1 ? '' : 's'} (fewer than ${MIN_VALIDATION_ROWS}); pop_mae scores all seq_len + 1 rows`;
+}
+
+/** When a run counts as converged: `metric < threshold` at the scored epoch. */
+export interface Rule {
+  metric: RuleMetric;
+  threshold: number;
+}
+
+/**
+ * The default rule: MAE over the whole input space (all L+1 rows). A validation metric rests on
+ * floor(0.1 * N) rows (1 row at N = 10), where a dead net can score 0.
+ */
+export const DEFAULT_RULE: Rule = { metric: 'pop_mae', threshold: 0.05 };
+
+export function formatRule(rule: Rule): string {
+  return `${rule.metric} < ${rule.threshold}`;
+}
+
+export function sameRule(a: Rule, b: Rule): boolean {
+  return a.metric === b.metric && a.threshold === b.threshold;
+}
+
+export function isRuleMetric(s: string): s is RuleMetric {
+  return (RULE_METRICS as readonly string[]).includes(s);
+}
+
+/**
+ * One epoch as stored. null = not stored: a non-finite value (SQLite has no NaN), a population
+ * metric of a run recorded before population metrics existed, or unseen_mae when every row was drawn.
+ */
+export interface ScoredEpoch {
+  epoch: number;
+  loss: number | null;
+  mae: number | null;
+  valLoss: number | null;
+  valMae: number | null;
+  popLoss: number | null;
+  popMae: number | null;
+  unseenMae: number | null;
+  popMaxOutput: number | null;
+}
+
+/** The run-level facts an outcome needs besides its epochs. */
+export interface RunFlags {
+  /** Set for a run that did not finish training: failed (a worker error) or timed_out (--timeout). */
+  failure: 'failed' | 'timed_out' | null;
+  /** false: dead at initialisation; null: unknown (a run recorded before this was measured). */
+  aliveAtInit: boolean | null;
+  /**
+   * Only for runs recorded before population metrics: whether they were recorded `dead` (output
+   * <= 0 on the drawn rows after training). Used only when pop_max_output is missing.
+   */
+  legacyDead?: boolean;
+}
+
+export interface Score {
+  /** null: the run is unfinished, or it cannot be scored because it lacks the rule's metric. */
+  outcome: Outcome | null;
+  /** First epoch of the final streak of epochs below the threshold, when converged. */
+  convergedEpoch: number | null;
+  /** The epoch scored: the last one stored up to the budget. */
+  epoch: number | null;
+  /** The rule's metric at the scored epoch (null when not stored). */
+  value: number | null;
+  /** True when the outcome depends on the metric and the run lacks it (excluded from rates). */
+  lacksMetric: boolean;
+}
+
+export function metricOf(e: ScoredEpoch, metric: RuleMetric): number | null {
+  switch (metric) {
+    case 'pop_mae':
+      return e.popMae;
+    case 'pop_loss':
+      return e.popLoss;
+    case 'unseen_mae':
+      return e.unseenMae;
+    case 'val_mae':
+      return e.valMae;
+    case 'val_loss':
+      return e.valLoss;
+    case 'mae':
+      return e.mae;
+    case 'loss':
+      return e.loss;
+  }
+}
+
+const finiteOrNull = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+
+/** An engine's epoch metrics as the store keeps them (non-finite → null), so write-time and re-scoring agree. */
+export function toScoredEpoch(m: {
+  epoch: number;
+  loss: number;
+  mae: number;
+  valLoss: number;
+  valMae: number;
+  popLoss?: number;
+  popMae?: number;
+  unseenMae?: number | null;
+  popMaxOutput?: number;
+}): ScoredEpoch {
+  return {
+    epoch: m.epoch,
+    loss: finiteOrNull(m.loss),
+    mae: finiteOrNull(m.mae),
+    valLoss: finiteOrNull(m.valLoss),
+    valMae: finiteOrNull(m.valMae),
+    popLoss: finiteOrNull(m.popLoss),
+    popMae: finiteOrNull(m.popMae),
+    unseenMae: finiteOrNull(m.unseenMae),
+    popMaxOutput: finiteOrNull(m.popMaxOutput),
+  };
+}
+
+/** The training loop stops at the first epoch with a non-finite train or validation metric (src/train/loop.ts). */
+function divergedAt(e: ScoredEpoch): boolean {
+  return e.loss === null || e.mae === null || e.valLoss === null || e.valMae === null;
+}
+
+const none = (outcome: Outcome | null, epoch: number | null = null, value: number | null = null, lacksMetric = false): Score => ({
+  outcome,
+  convergedEpoch: null,
+  epoch,
+  value,
+  lacksMetric,
+});
+
+/**
+ * The outcome of one run, in this order:
+ * 1. failed / timed_out: the run did not finish training (infrastructure).
+ * 2. diverged: some epoch up to the budget has a non-finite train or validation metric.
+ * 3. dead_at_init: the ReLU output was dead before the first update (its gradients are 0 forever).
+ * 4. dead: pop_max_output <= 0 at the scored epoch (a run without it: recorded `dead`, scored at its last epoch).
+ * 5. converged: the rule's metric < threshold at the scored epoch; else not_converged.
+ * A dead net can never be converged. A run without the rule's metric at the scored epoch gets
+ * outcome null and `lacksMetric` (rates exclude it and say how many).
+ *
+ * @param epochs the run's stored epochs in epoch order
+ * @param budget score as if the run had stopped after this epoch; undefined = its last epoch
+ */
+export function scoreRun(epochs: readonly ScoredEpoch[], flags: RunFlags, rule: Rule, budget?: number): Score {
+  if (flags.failure) return none(flags.failure);
+  const seen = budget === undefined ? epochs : epochs.filter((e) => e.epoch <= budget);
+  const last = seen[seen.length - 1];
+  if (!last) return none(null);
+  const value = metricOf(last, rule.metric);
+  if (seen.some(divergedAt)) return none('diverged', last.epoch, value);
+  if (flags.aliveAtInit === false) return none('dead_at_init', last.epoch, value);
+  const dead = last.popMaxOutput !== null ? last.popMaxOutput <= 0 : flags.legacyDead === true && last === epochs[epochs.length - 1];
+  if (dead) return none('dead', last.epoch, value);
+  if (value === null) return none(null, last.epoch, null, true);
+  if (!(value < rule.threshold)) return none('not_converged', last.epoch, value);
+  let first = last.epoch;
+  for (let i = seen.length - 1; i >= 0; i--) {
+    const v = metricOf(seen[i]!, rule.metric);
+    if (v !== null && v < rule.threshold) first = seen[i]!.epoch;
+    else break;
+  }
+  return { outcome: 'converged', convergedEpoch: first, epoch: last.epoch, value, lacksMetric: false };
+}
+
+/** Outcomes that say nothing about the setting: the run did not finish training. */
+export function isInfrastructure(o: Outcome | null): o is 'failed' | 'timed_out' {
+  return o === 'failed' || o === 'timed_out';
+}
+
+export function emptyOutcomeCounts(): Record<Outcome, number> {
+  return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+}
+
+/** A run as stored: its status, its recorded outcome (for the failure kind) and alive-at-init. */
+export interface StoredRun {
+  status: 'pending' | 'running' | 'done' | 'failed';
+  outcome: Outcome | null;
+  /** null or absent: not measured (a run recorded before alive-at-init existed). */
+  aliveAtInit?: boolean | null;
+}
+
+/**
+ * Score a stored run under `rule`: unfinished runs have no outcome; a failed run keeps its
+ * failure kind; a run recorded `dead` before population metrics existed stays dead at its last epoch.
+ */
+export function scoreStoredRun(run: StoredRun, epochs: readonly ScoredEpoch[], rule: Rule, budget?: number): Score {
+  if (run.status === 'pending' || run.status === 'running') return none(null);
+  const failure = run.status === 'failed' ? (run.outcome === 'timed_out' ? 'timed_out' : 'failed') : null;
+  return scoreRun(epochs, { failure, aliveAtInit: run.aliveAtInit ?? null, legacyDead: run.outcome === 'dead' }, rule, budget);
+}
