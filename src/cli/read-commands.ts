@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConvergeError } from '../errors';
 import {
+  budgetCurves,
   CELL_FORMATS,
   csvField,
   formatCells,
@@ -71,7 +72,7 @@ export function registerReadCommands(program: Command): void {
     .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
       const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const where = parseFlag('--where', opts.where);
-      const { input, context } = withDb(file, (db) => {
+      const { input, context, curves } = withDb(file, (db) => {
         checkFlags(db, [where]);
         const s = readScored(db, file, opts, undefined, joinFlags(where));
         if (where) noteEmpty(db, `--where "${where.expr}"`, s.runs.length);
@@ -79,12 +80,15 @@ export function registerReadCommands(program: Command): void {
         const context: ReportContext = {
           description: specDescription(s.sweep.specText), dbPath: file, specPath: s.sweep.specPath, specHash: s.sweep.specHash, filter: where?.expr ?? null,
         };
+        // Budget curves re-score every run at every epoch: only for the formats that show them.
+        const curves = opts.format === 'json' || opts.format === 'html' ? budgetCurves(s.sweep.axes, s.stored, s.epochs, s.rule, opts.epoch) : null;
         return {
           input: { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null },
           context,
+          curves,
         };
       });
-      const cells = summarizeCells(input);
+      const cells = summarizeCells(input).map((c) => (curves?.has(c.key) ? { ...c, byEpoch: curves.get(c.key) } : c));
       for (const line of [...thinValidationWarnings(input.axes, input.runs, input), ...reportNotes(cells)]) writeErr(line);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');

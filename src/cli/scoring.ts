@@ -33,7 +33,10 @@ export function ruleOf(sweep: Pick<SweepInfo, 'metric' | 'threshold'> | undefine
 export interface Scored {
   sweep: SweepInfo;
   rule: Rule;
+  /** The runs scored under `rule` at the budget. */
   runs: RunRow[];
+  /** The same runs as stored, to score again at other budgets (budget curves). */
+  stored: RunRow[];
   epochs: EpochRow[];
 }
 
@@ -45,11 +48,12 @@ export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule,
   const sweep = readSweep(db, file);
   const r = rule ?? ruleOf(sweep, o);
   const epochs = readEpochs(db);
-  const runs = scoreRows(readRuns(db), epochs, r, o.epoch);
-  if (where.length === 0) return { sweep, rule: r, runs, epochs };
+  const stored = readRuns(db);
+  const runs = scoreRows(stored, epochs, r, o.epoch);
+  if (where.length === 0) return { sweep, rule: r, runs, stored, epochs };
   // The filter runs in SQL, with outcome and converged_epoch meaning the scores just computed.
   const ids = selectRunIds(db, { where, scored: new Map(runs.map((x) => [x.id, { outcome: x.outcome, convergedEpoch: x.convergedEpoch }])) });
-  return { sweep, rule: r, runs: runs.filter((x) => ids.has(x.id)), epochs: epochs.filter((e) => ids.has(e.runId)) };
+  return { sweep, rule: r, runs: runs.filter((x) => ids.has(x.id)), stored: stored.filter((x) => ids.has(x.id)), epochs: epochs.filter((e) => ids.has(e.runId)) };
 }
 
 /** What a report must say besides its table: runs left out of n, and why. */

@@ -4,6 +4,7 @@
  * Plain padding is enough for the terminal table: the cells are short ASCII and a table library
  * would add a dependency for what is twenty lines here.
  */
+import type { BudgetPoint } from './budget';
 import { formatParamValue } from './cells';
 import { OUTCOMES } from './types';
 import type { CellSummary, Interval, Outcome, ParamValue } from './types';
@@ -49,6 +50,8 @@ export interface CellJson {
   converged_epoch_q1: number | null;
   converged_epoch_median: number | null;
   converged_epoch_q3: number | null;
+  /** The converged rate had every run stopped after epoch e = 1 … (the last entry is this cell's rate). */
+  by_epoch?: BudgetPoint[];
 }
 
 export function cellToJson(c: CellSummary): CellJson {
@@ -83,6 +86,7 @@ export function cellToJson(c: CellSummary): CellJson {
     converged_epoch_q1: c.convergedEpoch.q1,
     converged_epoch_median: c.convergedEpoch.median,
     converged_epoch_q3: c.convergedEpoch.q3,
+    ...(c.byEpoch ? { by_epoch: c.byEpoch } : {}),
   };
 }
 

@@ -14,3 +14,5 @@ export { escapeHtml, MAX_POINTS_PER_RUN, renderHtmlReport, varyingAxes, wrapPair
 export { downsampleSeries } from './series';
 export { fixedSettings, headerFields, headerLines } from './header';
 export type { HeaderField, ReportContext } from './header';
+export { budgetCurves } from './budget';
+export type { BudgetPoint } from './budget';

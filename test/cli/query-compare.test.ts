@@ -293,6 +293,76 @@ describe('compare and query on a real database', () => {
     assert.ok(head.some((l) => l.startsWith(`source: database ${file}, spec syn.yaml, spec hash `)), head.join('\n'));
   });
 
+  it('report --format json has by_epoch per cell: its last entry is the cell\'s rate, and epoch 25 equals a plain-sqlite3 recount', () => {
+    // 50 epochs; a converging seed s crosses below 0.05 at epoch 5 + 4s; seeds 9 and 10 dip below
+    // 0.05 only at epochs 20–30; seed 7 is dead at init.
+    const { file } = buildDb(
+      'name: syn\nseed: 1\nrepeats: 10\ndata: {seq_len: 200}\ntrain: {epochs: 50}\ngrid:\n  n_samples: [80, 130]\n',
+      (p, seed) => seed !== 7 && seed <= (p.n_samples === 80 ? 4 : 8),
+      'budget.db',
+      {
+        curve: (_p, seed, c) => Array.from({ length: 50 }, (_, i) => {
+          const e = i + 1;
+          if (c) return e >= 5 + 4 * seed ? 0.03 : 0.2;
+          return seed >= 9 && e >= 20 && e <= 30 ? 0.04 : 0.25;
+        }),
+        alive: (_p, seed) => seed !== 7,
+      },
+    );
+    const r = runCli(['report', file, '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const cells = JSON.parse(r.stdout) as { params: { n_samples: number }; converged: number; n: number; rate: number; ci_low: number; ci_high: number; by_epoch: { epoch: number; converged: number; n: number; rate: number; ci_low: number; ci_high: number }[] }[];
+    const db = new Database(file, { readonly: true });
+    for (const c of cells) {
+      assert.equal(c.by_epoch.length, 50);
+      assert.deepEqual(c.by_epoch.map((p) => p.epoch), Array.from({ length: 50 }, (_, i) => i + 1));
+      const last = c.by_epoch[49]!;
+      assert.deepEqual([last.converged, last.n, last.rate, last.ci_low, last.ci_high], [c.converged, c.n, c.rate, c.ci_low, c.ci_high]);
+      // At epoch 25, recounted from the epochs table: alive at init and pop_mae below the threshold.
+      const at25 = db.prepare(
+        `select count(*) from epochs e join runs r on r.id = e.run_id where e.epoch = 25 and e.pop_mae < 0.05 and r.alive_at_init = 1 and r.n_samples = ?`,
+      ).pluck().get(c.params.n_samples) as number;
+      const n = db.prepare(`select count(*) from runs where status = 'done' and n_samples = ?`).pluck().get(c.params.n_samples) as number;
+      const p25 = c.by_epoch[24]!;
+      assert.deepEqual([p25.converged, p25.n], [at25, n], `n_samples=${c.params.n_samples}`);
+      assert.ok(p25.ci_low <= p25.rate && p25.rate <= p25.ci_high);
+    }
+    db.close();
+    // By hand: at N=80, seeds 1–4 converge (crossing at 9, 13, 17, 21) and 9, 10 dip at 20–30: 6 at epoch 25, 4 at 50.
+    const n80 = cells.find((c) => c.params.n_samples === 80)!;
+    assert.deepEqual([n80.by_epoch[24]!.converged, n80.by_epoch[49]!.converged, n80.by_epoch[8]!.converged, n80.by_epoch[7]!.converged], [6, 4, 1, 0]);
+    // --epoch 25 scores every run at 25: the curve stops there and ends at the re-scored rate.
+    const e25 = JSON.parse(runCli(['report', file, '--format', 'json', '--epoch', '25']).stdout) as typeof cells;
+    const e80 = e25.find((c) => c.params.n_samples === 80)!;
+    assert.equal(e80.by_epoch.length, 25);
+    assert.equal(e80.converged, 6);
+  });
+
+  it('compare honours --metric/--threshold/--epoch and --alive', () => {
+    const { file } = buildDb(
+      'name: syn\nseed: 1\nrepeats: 10\ndata: {seq_len: 200}\ntrain: {epochs: 3}\ngrid:\n  n_samples: [80, 130]\n',
+      (p, seed) => seed > 2 && seed <= (p.n_samples === 80 ? 4 : 9),
+      'rescore.db',
+      { curve: (_p, _s, c) => (c ? [0.2, 0.08, 0.03] : [0.3, 0.3, 0.3]), alive: (_p, seed) => seed > 2 },
+    );
+    const cmp = (...extra: string[]) => {
+      const r = runCli(['compare', file, '--a', 'n_samples=80', '--b', 'n_samples=130', '--json', ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as CompareJson & { metric: string; threshold: number; epoch: number | null; alive: boolean };
+    };
+    const base = cmp();
+    assert.deepEqual([base.pairs, base.a.k, base.b.k, base.metric, base.threshold, base.epoch, base.alive], [10, 2, 7, 'pop_mae', 0.05, null, false]);
+    const early = cmp('--epoch', '2');
+    assert.deepEqual([early.a.k, early.b.k, early.epoch], [0, 0, 2], 'nothing is below 0.05 at epoch 2');
+    const loose = cmp('--epoch', '2', '--threshold', '0.1');
+    assert.deepEqual([loose.a.k, loose.b.k], [2, 7]);
+    const alive = cmp('--alive');
+    assert.deepEqual([alive.pairs, alive.a.k, alive.a.n, alive.b.k, alive.alive], [8, 2, 8, 7, true], 'seeds 1 and 2 are dead at init on both sides');
+    const vm = cmp('--metric', 'val_mae');
+    assert.equal(vm.metric, 'val_mae');
+    assert.deepEqual([vm.a.k, vm.b.k], [2, 7]);
+  });
+
   it('report --format html writes one self-contained file', () => {
     const { dir, file } = syntheticDb();
     const out = join(dir, 'r.html');
