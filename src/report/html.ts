@@ -306,6 +306,35 @@ async function learningCurves(input: ReportInput, cells: readonly CellSummary[],
   return Promise.all(specs.map(renderSvg));
 }
 
+/**
+ * Budget curves: per cell, the converged rate had every run stopped after epoch e, with its 95%
+ * Wilson band. Cells where no run converged at any budget are left out (a flat zero says nothing)
+ * and counted in the note instead.
+ */
+async function budgetFigure(cells: readonly CellSummary[], varying: readonly string[]): Promise<{ svgs: string[]; flat: number } | null> {
+  const withCurve = cells.filter((c) => c.byEpoch && c.byEpoch.length > 0);
+  if (withCurve.length === 0) return null;
+  const shown = withCurve.filter((c) => c.byEpoch!.some((p) => p.converged > 0));
+  const lastEpoch = Math.max(...withCurve.map((c) => c.byEpoch!.length));
+  const specs = shown.map((c) => {
+    const x = { field: 'epoch', type: 'quantitative', title: 'epoch budget', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1 } };
+    const title = [...wrapPairs(cellKey(varying, c.params) || 'all runs'), `${c.converged}/${c.n} at the last epoch`];
+    return {
+      $schema: SCHEMA,
+      config: CHART_CONFIG,
+      title: { text: title },
+      data: { values: c.byEpoch!.map((p) => ({ epoch: p.epoch, rate: p.rate, lo: p.ci_low, hi: p.ci_high })) },
+      width: 200,
+      height: 100,
+      layer: [
+        { mark: { type: 'area', color: '#9ecae1', opacity: 0.5, aria: false, interpolate: 'step-after' }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [0, 1] }, title: 'converged rate' }, y2: { field: 'hi' } } },
+        { mark: { type: 'line', color: '#08519c', strokeWidth: 1.5, aria: false, interpolate: 'step-after' }, encoding: { x, y: { field: 'rate', type: 'quantitative' } } },
+      ],
+    } as TopLevelSpec;
+  });
+  return { svgs: await Promise.all(specs.map(renderSvg)), flat: withCurve.length - shown.length };
+}
+
 /** At most this many points a run in the learning curves. */
 export const MAX_POINTS_PER_RUN = 100;
 
@@ -353,6 +382,16 @@ function rateLegend(faded: boolean): string {
 }
 
 // ---- the page ------------------------------------------------------------------------------
+
+function budgetSection(b: { svgs: string[]; flat: number }, input: ReportInput): string {
+  return (
+    `<h2>Would more epochs help?</h2>\n<p class="note">Per cell, the converged rate had every run stopped after each epoch ` +
+    `(scored by the same rule, ${escapeHtml(input.metric)} < ${escapeHtml(String(input.threshold))}), with its 95% Wilson band. ` +
+    `A curve still rising at the last epoch says the budget, not the setting, limits the rate.` +
+    (b.flat > 0 ? ` ${b.flat} cell${b.flat === 1 ? '' : 's'} where no run converged at any epoch ${b.flat === 1 ? 'is' : 'are'} not drawn.` : '') +
+    `</p>\n<figure id="budget-curves" class="panels">${b.svgs.join('\n')}</figure>`
+  );
+}
 
 function cellsTable(cells: readonly CellSummary[], axes: readonly string[]): string {
   const cols = humanColumns(cells, axes);
@@ -403,10 +442,11 @@ dl.meta dt { color: #666; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
  */
 export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[], context: ReportContext = {}): Promise<string> {
   const varying = varyingAxes(input.axes, cells);
-  const [rate, curveSvgs, outcomesSvg] = await Promise.all([
+  const [rate, curveSvgs, outcomesSvg, budget] = await Promise.all([
     rateFigure(varying, cells),
     learningCurves(input, cells, varying),
     renderSvg(outcomeBars(cells, varying)),
+    budgetFigure(cells, varying),
   ]);
   const layout = rate.layout;
   const rateTitle = layout ? `Convergence rate by ${layout.y} × ${layout.x}` : 'Convergence rate';
@@ -443,6 +483,7 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
 ${layout ? rateLegend(rate.faded) : ''}
 <figure id="heatmap" class="panels">${rate.svgs.join('\n')}</figure>
 ${curves}
+${budget ? budgetSection(budget, input) : ''}
 <h2>Outcomes per cell</h2>
 <p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead (ReLU output stuck at 0), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
 ${outcomeLegend()}

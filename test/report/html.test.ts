@@ -96,3 +96,15 @@ test('wrapPairs breaks a cell key between pairs', () => {
     'batch_size=1 kernel_gain=0.01', 'kernel_initializer=orthogonal', 'n_samples=50',
   ]);
 });
+
+test('budget curves get a panel per cell with a converged run at some budget; flat cells are counted, not drawn', async () => {
+  const runs = [run({ batch_size: 1 }, 'converged'), run({ batch_size: 32 }, 'dead')];
+  const input = { sweepName: 's', axes: ['batch_size'], runs, threshold: 0.05, metric: 'pop_mae' as const };
+  const point = (epoch: number, converged: number) => ({ epoch, converged, n: 1, rate: converged, ci_low: 0, ci_high: 1 });
+  const cells = summarizeCells(input).map((c) => ({ ...c, byEpoch: c.params.batch_size === 1 ? [point(1, 0), point(2, 1)] : [point(1, 0), point(2, 0)] }));
+  const html = await renderHtmlReport(input, cells);
+  const section = html.slice(html.indexOf('id="budget-curves"'), html.indexOf('</figure>', html.indexOf('id="budget-curves"')));
+  assert.equal(section.match(/<svg/g)?.length, 1);
+  assert.match(html, /1 cell where no run converged at any epoch is not drawn/);
+  assert.doesNotMatch(await renderHtmlReport(input, summarizeCells(input)), /budget-curves/, 'no section without curves');
+});
