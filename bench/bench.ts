@@ -24,16 +24,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDataset, populationTargets, type Dataset } from '../src/data/sequences';
-import { fusedEpochSteps, JS_KERNEL_COST, runCost, TFJS_US_PER_BATCH_STEP, TFJS_US_PER_ROW_STEP, type CostParams } from '../src/grid/cost';
+import { fusedEpochSteps, JS_KERNEL_COST, runCost, type CostParams as RunCostParams, TFJS_US_PER_BATCH_STEP, TFJS_US_PER_ROW_STEP, type CostParams } from '../src/grid/cost';
+import { openDb, readRuns } from '../src/store';
 import { seedRequest } from '../src/sweep/request';
 import type { EpochMetrics, Trainer, TrainRequest } from '../src/train/contract';
-import { createFusedTrainer, fusedEngine, type BatchPath } from '../src/train/fused';
+import { chooseKernel, createFusedTrainer, fusedEngine, jsKernel, type BatchPath, type KernelChoice } from '../src/train/fused';
 import { FusedNet } from '../src/train/fused/forward';
 import { populationOutputs, populationOutputsPerRow } from '../src/train/fused/population';
 import { setWeights } from '../src/train/fused/trainer';
 import { batchesOf, epochOrder, initWeights } from '../src/train/init';
 import { aliveAtInit, populationMetrics } from '../src/train/population';
 import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
+import { benchKernels, benchPopulation as benchWasmPopulation, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
 
 // ---------------------------------------------------------------------------------------------
 // Output: one JSON object per line with --json, text otherwise.
@@ -55,6 +57,10 @@ function emit(r: Row): void {
 }
 function log(s: string): void {
   if (!JSON_OUT) console.log(s);
+}
+/** bench/kernels.ts's records carry the Row fields. */
+function emitKernel(o: object): void {
+  emit(o as Row);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,9 +156,18 @@ interface Variant {
 
 /** The fused variants every path comparison runs (the wasm kernel adds its own here). */
 const FUSED_VARIANTS: Variant[] = [
-  { engine: 'fused', kernel: 'js', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { batchPath: 'per-row' }) },
-  { engine: 'fused', kernel: 'js', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { batchPath: 'shared' }) },
+  { engine: 'fused', kernel: 'js', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: { kernel: jsKernel }, batchPath: 'per-row' }) },
+  { engine: 'fused', kernel: 'js', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: { kernel: jsKernel }, batchPath: 'shared' }) },
+  { engine: 'fused', kernel: 'wasm-simd', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'per-row' }) },
+  { engine: 'fused', kernel: 'wasm-simd', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'shared' }) },
 ];
+
+/** The wasm kernel, or a clear failure: a silent fallback to JS would mislabel every figure. */
+function wasmChoice(): KernelChoice {
+  const choice = chooseKernel({});
+  if (choice.kernel.backend !== 'fused-wasm-simd') throw new Error(`bench: ${choice.notice ?? 'the wasm kernel did not load'}`);
+  return choice;
+}
 
 /**
  * Whole epochs of each variant, interleaved (epoch e of every variant, then e+1), the first
@@ -383,7 +398,7 @@ function benchCalibration(): void {
   const seed = aliveSeed(c);
   const req = request(c, seed);
   const data = makeDataset(req.seqLen, req.nSamples, req.testFraction, seed);
-  const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, seed), { batchPath: 'shared' });
+  const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, seed), { kernel: { kernel: jsKernel }, batchPath: 'shared' });
   const train: number[] = [];
   const fwd: number[] = [];
   for (let e = 1; e <= 4; e++) {
@@ -492,7 +507,21 @@ cases:
   - {seq_len: 1000, n_samples: 200}
 `;
 
-/** 1 vs 2 workers, alternating three times, medians of wall time. */
+/** Makespan of list scheduling: each run, in `order`, goes to the worker free first. */
+function makespan(seconds: number[], workers: number): number {
+  const free = new Array<number>(workers).fill(0);
+  for (const s of seconds) {
+    const i = free.indexOf(Math.min(...free));
+    free[i] = free[i]! + s;
+  }
+  return Math.max(...free);
+}
+
+/**
+ * 1 vs 2 workers, alternating three times, medians of wall time. Also the schedule alone, free of
+ * the machine's load: the 1-worker runs' own seconds list-scheduled on 2 workers in plan order
+ * and in the claim order (costliest first): Σ seconds / makespan is the speedup that order allows.
+ */
 async function benchMixedSweep(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'converge-bench-'));
   const spec = join(dir, 'mixed16.yaml');
@@ -505,9 +534,20 @@ async function benchMixedSweep(): Promise<void> {
   }
   const a = median(one);
   const b = median(two);
+  const db = openDb(join(dir, 'w1-0.db'), { readonly: true });
+  const runs = readRuns(db).map((r) => ({ id: r.id, seconds: r.seconds ?? 0, cost: runCost(r.params as unknown as RunCostParams) }));
+  db.close();
+  const total = runs.reduce((x, r) => x + r.seconds, 0);
+  const planOrder = makespan(runs.map((r) => r.seconds), 2);
+  const costOrder = makespan([...runs].sort((x, y) => y.cost - x.cost || x.id - y.id).map((r) => r.seconds), 2);
+  const schedule = { sum_run_seconds: total, plan_order_speedup: total / planOrder, cost_order_speedup: total / costOrder };
   emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 1, wall_seconds: a, trials: one });
-  emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 2, wall_seconds: b, trials: two, speedup_vs_1_worker: a / b });
+  emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 2, wall_seconds: b, trials: two, speedup_vs_1_worker: a / b, schedule });
   log(`  16 runs of mixed lengths (L = 100…1000, batch 1, 15 epochs), median of 3 alternating trials: 1 worker ${fmt(a)} s, 2 workers ${fmt(b)} s: ${(a / b).toFixed(2)}× (target ≥ 1.85×)`);
+  log(
+    `  the schedule alone (the 1-worker runs' ${fmt(total)} s on 2 workers): plan order would allow ${schedule.plan_order_speedup.toFixed(2)}×, ` +
+      `costliest first (the claim order) ${schedule.cost_order_speedup.toFixed(2)}×`,
+  );
 }
 
 /** The whole answer-cases grid (20 cells × 10 seeds, 50 epochs) on 2 workers, wall time. */
@@ -600,6 +640,24 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
       benchPopulation(200, 130);
       benchPopulation(2000, 1200);
       benchPopulationShare();
+    },
+  },
+  {
+    name: 'kernels',
+    title: 'batch 1, wasm vs JS kernel per row (training CPU time per unmasked step), and population on the wasm kernel',
+    run() {
+      for (const c of KERNEL_CASES) {
+        const r = benchKernels(c);
+        for (const o of kernelRecords(r, tfjsEpoch.get(cellName({ seqLen: c.seqLen, nSamples: c.nSamples, batchSize: 1 })))) emitKernel(o);
+        log(`  ${kernelLine(r)}`);
+      }
+      for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
+        const p = benchWasmPopulation(L, reps);
+        const base = { case: `population_L${L}_kernels`, engine: 'fused', seq_len: L, ratio_vs_tfjs: null, seconds_per_epoch: null, cpu_seconds: true };
+        emitKernel({ ...base, kernel: 'js', path: 'per-row', seconds_per_evaluation: p.perRowJs, ratio_vs_js_per_row: 1 });
+        emitKernel({ ...base, kernel: 'wasm-simd', path: 'shared', seconds_per_evaluation: p.sharedWasm, ratio_vs_js_per_row: p.perRowJs / p.sharedWasm });
+        log(`  population L=${L}: per-row JS ${fmt(p.perRowJs)} CPU s, shared wasm ${fmt(p.sharedWasm)} CPU s: ${fmt(p.perRowJs / p.sharedWasm)}×`);
+      }
     },
   },
   { name: 'calibration', title: 'cost model calibration (src/grid/cost.ts)', run: benchCalibration },

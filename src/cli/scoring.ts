@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_RULE, RULE_METRICS, type Rule, type RuleMetric } from '../outcome';
+import { DEFAULT_RULE, RULE_METRICS, sameRule, type Rule, type RuleMetric } from '../outcome';
 import { scoreRows, type CellSummary, type EpochRow, type RunRow } from '../report';
 import type { Filter } from '../filter';
 import { readEpochs, readRuns, readSweep, selectRunIds, type Db, type SweepInfo } from '../store';
@@ -41,15 +41,20 @@ export interface Scored {
 }
 
 /**
- * The runs of a database scored by the outcome module from their stored epochs, under `rule`
- * (default: the sweep's own, which is what runs.outcome already holds) at the --epoch budget.
+ * The runs of a database scored by the outcome module under `rule` (default: the sweep's own) at
+ * the --epoch budget, restricted to `where` (compiled to SQL; outcome and converged_epoch in it
+ * mean these scores). Under the sweep's own rule at each run's last epoch, runs.outcome already
+ * holds exactly that score (the runner writes it, a rule change re-scores it in the same
+ * transaction), so the epochs are read only when `withEpochs` asks for them; otherwise every run
+ * is re-scored from its stored epochs.
  */
-export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule, where: Filter = []): Scored {
+export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule, where: Filter = [], withEpochs = false): Scored {
   const sweep = readSweep(db, file);
   const r = rule ?? ruleOf(sweep, o);
-  const epochs = readEpochs(db);
   const stored = readRuns(db);
-  const runs = scoreRows(stored, epochs, r, o.epoch);
+  const own = o.epoch === undefined && sameRule(r, sweep);
+  const epochs = own && !withEpochs ? [] : readEpochs(db);
+  const runs = own ? stored : scoreRows(stored, epochs, r, o.epoch);
   if (where.length === 0) return { sweep, rule: r, runs, stored, epochs };
   // The filter runs in SQL, with outcome and converged_epoch meaning the scores just computed.
   const ids = selectRunIds(db, { where, scored: new Map(runs.map((x) => [x.id, { outcome: x.outcome, convergedEpoch: x.convergedEpoch }])) });

@@ -17,7 +17,7 @@ export interface KernelCost {
 }
 
 /** The plain-JS fused kernels (forward.ts, backward.ts, shared.ts), LSTM(10), from `npm run bench`. */
-export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 1.6, forwardUsPerStep: 0.55 };
+export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 1.6, forwardUsPerStep: 0.95 };
 
 /**
  * tfjs computes every timestep of every row (masking only selects results) and pays a per-op

@@ -485,7 +485,7 @@ ${layout ? rateLegend(rate.faded) : ''}
 ${curves}
 ${budget ? budgetSection(budget, input) : ''}
 <h2>Outcomes per cell</h2>
-<p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead (ReLU output stuck at 0), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
+<p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead at init (ReLU output 0 on every training row before the first update), dead (ReLU output stuck at 0 on every input), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
 ${outcomeLegend()}
 <figure id="outcomes">${outcomesSvg}</figure>
 <h2>Cells</h2>

@@ -151,7 +151,7 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     params,
     status: r.status as RunRow['status'],
     outcome: (r.outcome as RunRow['outcome']) ?? null,
-    // A database from before schema 3 has no such column: unknown.
+    // A database from before schema 4 has no such column: unknown.
     aliveAtInit: r.alive_at_init === undefined || r.alive_at_init === null ? null : r.alive_at_init === 1,
     finalValMae: (r.final_val_mae as number | null) ?? null,
     finalMetrics: {
@@ -231,7 +231,7 @@ const QUERY_COLUMNS = [
  */
 export function queryRuns(db: Db, filter: Filter, scored?: ScoredOutcomes): Record<string, unknown>[] {
   const w = runsWhere(db, { where: filter, scored });
-  // A database from before schema 3 lacks the newer columns: they read as NULL.
+  // A database from before schema 4 lacks the newer columns: they read as NULL.
   const cols = QUERY_COLUMNS.map((c) => {
     if (scored && c === 'outcome') return `s.outcome AS outcome`;
     if (scored && c === 'converged_epoch') return `s.converged_epoch AS converged_epoch`;

@@ -33,7 +33,9 @@ describe('converge run with a changed rule', () => {
     writeSpec(dir, 'r.yaml', SPEC(0.3));
     const second = runCli(['run', spec, '--db', db, '--workers', '1', '--json']);
     assert.equal(second.code, 0, second.stderr);
-    assert.equal((JSON.parse(second.stdout) as { trained: number }).trained, 0);
+    const summary = JSON.parse(second.stdout) as { trained: number; rescored: { runs: number; from: { threshold: number }; to: { threshold: number } } };
+    assert.equal(summary.trained, 0);
+    assert.deepEqual([summary.rescored.runs, summary.rescored.from.threshold, summary.rescored.to.threshold], [12, 0.05, 0.3]);
     const human = runCli(['run', writeSpec(dir, 'r.yaml', SPEC(0.25)), '--db', db, '--workers', '1', '--quiet']);
     assert.match(human.stderr, /re-scored 12 runs: rule pop_mae < 0\.3 → pop_mae < 0\.25/);
     assert.match(human.stdout, /trained 0 runs/);
@@ -91,6 +93,11 @@ describe('report, compare and query re-scoring at read time', () => {
       differs ||= JSON.stringify(recount(epoch, 'pop_mae', 0.2)) !== JSON.stringify(recount(6, 'pop_mae', 0.2));
     }
     assert.ok(differs, 'scoring at an earlier epoch changed some count');
+    // Under the sweep's own rule report reads the stored outcomes; forcing a re-score from the
+    // epochs (at the last epoch) gives the same cells.
+    const stored = report();
+    const rescored = report('--epoch', '6');
+    assert.deepEqual(rescored.map((c) => ({ ...c, epoch: null })), stored);
     const val = report('--metric', 'val_mae', '--threshold', '0.1');
     assert.deepEqual(val.map((c) => ({ n: c.params.n_samples, k: c.converged })), recount(6, 'val_mae', 0.1));
     // query re-scores the outcome it filters on; the stored columns stay as they were.
@@ -114,5 +121,27 @@ describe('report, compare and query re-scoring at read time', () => {
     const bad = runCli(['report', db, '--metric', 'accuracy']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--metric must be one of pop_mae, pop_loss, unseen_mae, val_mae, val_loss, mae, loss/);
+  });
+});
+
+describe('compare of two databases', () => {
+  it('scores both databases under the first one\'s rule, so the comparison never mixes rules', () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.db');
+    const b = join(dir, 'b.db');
+    assert.equal(runCli(['run', writeSpec(dir, 'a.yaml', SPEC(0.2)), '--db', a, '--workers', '1', '--quiet']).code, 0);
+    // The same runs under another rule: b's stored outcomes differ from a's.
+    assert.equal(runCli(['run', writeSpec(dir, 'b.yaml', SPEC(0.2).replace('name: rescore', 'name: other').replace('metric: pop_mae', 'metric: val_mae')), '--db', b, '--workers', '1', '--quiet']).code, 0);
+    const stored = (db: string) => {
+      const raw = new Database(db, { readonly: true });
+      const k = raw.prepare(`SELECT count(*) FROM runs WHERE outcome = 'converged'`).pluck().get() as number;
+      raw.close();
+      return k;
+    };
+    assert.notEqual(stored(a), stored(b), 'the two rules disagree on these runs');
+    const r = runCli(['compare', a, b, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as { a: { k: number }; b: { k: number } };
+    assert.deepEqual([c.a.k, c.b.k], [stored(a), stored(a)], 'same runs, same rule, same count');
   });
 });
