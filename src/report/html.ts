@@ -82,8 +82,10 @@ const outcomeColor = { field: 'outcome', type: 'nominal', legend: null, scale: {
 const RATE_RANGE = ['#eef4fb', '#08519c'] as const;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+// The SVG text carries a short font name; the page's CSS (which overrides SVG presentation
+// attributes) sets the real font stack once instead of in every one of a thousand text elements.
 const CHART_CONFIG = {
-  font: FONT,
+  font: 'sans-serif',
   view: { stroke: '#ddd' },
   axis: { labelFontSize: 11, titleFontSize: 12 },
   title: { fontSize: 12, fontWeight: 'bold', anchor: 'start', offset: 6 },
@@ -288,7 +290,8 @@ async function learningCurves(input: ReportInput, cells: readonly CellSummary[],
         // No ARIA label per line: it would repeat the first point's values for each of hundreds of runs.
         mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear', aria: false },
         encoding: {
-          x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1 } },
+          // No vertical grid lines: the horizontal ones at round values are what a reader compares.
+          x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1, grid: false } },
           y: { field: 'value', type: 'quantitative', scale: { type: 'log', domain }, title: `${input.metric} (log)`, axis: { values: logTicks(domain[0]!, domain[1]!) } },
           color: outcomeColor,
           detail: { field: 'run', type: 'nominal' },
@@ -301,7 +304,8 @@ async function learningCurves(input: ReportInput, cells: readonly CellSummary[],
       layer.push({ data: { values: [{ threshold: input.threshold }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { y: { field: 'threshold', type: 'quantitative' } } });
     }
     const title = [...wrapPairs(cellKey(varying, c.params) || 'all runs'), `${c.converged}/${c.n} converged`];
-    return [{ $schema: SCHEMA, config: CHART_CONFIG, title: { text: title }, data: { values: points }, width: 200, height: 120, layer } as TopLevelSpec];
+    // No ARIA descriptions: dozens of panels of lines; the cells table holds their numbers.
+    return [{ $schema: SCHEMA, config: { ...CHART_CONFIG, aria: false }, title: { text: title }, data: { values: points }, width: 200, height: 120, layer } as TopLevelSpec];
   });
   return Promise.all(specs.map(renderSvg));
 }
@@ -317,17 +321,17 @@ async function budgetFigure(cells: readonly CellSummary[], varying: readonly str
   const shown = withCurve.filter((c) => c.byEpoch!.some((p) => p.converged > 0));
   const lastEpoch = Math.max(...withCurve.map((c) => c.byEpoch!.length));
   const specs = shown.map((c) => {
-    const x = { field: 'epoch', type: 'quantitative', title: 'epoch budget', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1 } };
+    const x = { field: 'epoch', type: 'quantitative', title: 'epoch budget', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1, grid: false } };
     const title = [...wrapPairs(cellKey(varying, c.params) || 'all runs'), `${c.converged}/${c.n} at the last epoch`];
     return {
       $schema: SCHEMA,
-      config: CHART_CONFIG,
+      config: { ...CHART_CONFIG, aria: false },
       title: { text: title },
       data: { values: c.byEpoch!.map((p) => ({ epoch: p.epoch, rate: p.rate, lo: p.ci_low, hi: p.ci_high })) },
       width: 200,
       height: 100,
       layer: [
-        { mark: { type: 'area', color: '#9ecae1', opacity: 0.5, aria: false, interpolate: 'step-after' }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [0, 1] }, title: 'converged rate' }, y2: { field: 'hi' } } },
+        { mark: { type: 'area', color: '#9ecae1', opacity: 0.5, aria: false, interpolate: 'step-after' }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [0, 1] }, title: 'converged rate', axis: { values: [0, 0.5, 1] } }, y2: { field: 'hi' } } },
         { mark: { type: 'line', color: '#08519c', strokeWidth: 1.5, aria: false, interpolate: 'step-after' }, encoding: { x, y: { field: 'rate', type: 'quantitative' } } },
       ],
     } as TopLevelSpec;
@@ -429,6 +433,7 @@ table { border-collapse: collapse; font-size: .88rem; font-variant-numeric: tabu
 th, td { padding: .26rem .45rem; border-bottom: 1px solid #eee; white-space: nowrap; }
 th { background: #f6f6f6; border-bottom: 1px solid #ccc; } .right { text-align: right; } .left { text-align: left; }
 tbody tr:hover { background: #fafafa; }
+svg text { font-family: ${FONT}; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; font-size: .9rem; margin: .6rem 0; }
 dl.meta dt { color: #666; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 `;

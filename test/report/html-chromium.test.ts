@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
-import { renderHtmlReport, summarizeCells } from '../../src/report';
+import { budgetCurves, renderHtmlReport, summarizeCells } from '../../src/report';
 import type { EpochRow, Outcome, ReportInput, RunRow } from '../../src/report';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -119,7 +119,9 @@ async function widths(page: Page): Promise<{ document: number; figures: { id: st
 test('a five-axis report fits 1,200 px in Chromium: facets wrap, no figure scrolls sideways, under 400 KB', async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing`);
   const input = answerCasesShaped();
-  const cells = summarizeCells(input);
+  // With the budget curves, as `report --format html` draws them.
+  const curves = budgetCurves(input.axes, input.runs, input.epochs ?? [], { metric: input.metric, threshold: input.threshold });
+  const cells = summarizeCells(input).map((c) => ({ ...c, byEpoch: curves.get(c.key) }));
   const html = await renderHtmlReport(input, cells, { dbPath: 'results/answer-cases.db', specPath: 'sweeps/answer-cases.yaml', specHash: 'ab'.repeat(32) });
   const bytes = Buffer.byteLength(html);
   t.diagnostic(`answer-cases-shaped report: ${bytes} bytes`);
@@ -136,6 +138,7 @@ test('a five-axis report fits 1,200 px in Chromium: facets wrap, no figure scrol
     assert.equal(tops.length, 4);
     assert.ok(new Set(tops).size >= 2, `panels wrap: tops ${tops.join(', ')}`);
     assert.equal(await page.locator('#learning-curves svg').count(), cells.length);
+    assert.ok((await page.locator('#budget-curves svg').count()) > 0, 'budget curves are drawn');
     // The heatmap labels carry the interval; the header names the source.
     assert.match((await page.locator('#heatmap').textContent()) ?? '', /\[0\.\d\d, 0\.\d\d\]/);
     const meta = (await page.locator('dl.meta').textContent()) ?? '';
