@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { ConvergeError } from '../errors';
 import {
+  budgetCurves,
   CELL_FORMATS,
-  compareGroups,
   csvField,
   formatCells,
-  formatComparison,
-  matchesFilter,
-  parseFilter,
+  headerLines,
   renderBoundarySection,
   renderHtmlReport,
   renderSvg,
@@ -17,11 +16,12 @@ import {
   thinValidationWarnings,
   type BoundaryFigureInput,
   type CellFormat,
-  type Filter,
-  type RunRow,
+  type ReportContext,
 } from '../report';
 import { openDb, queryRuns, querySql, type Db } from '../store';
 import { alignTable, oneOf, writeErr, writeOut } from './common';
+import { registerCompare } from './compare';
+import { checkFlags, joinFlags, noteEmpty, parseFlag } from './filters';
 import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
 import { describeCell } from '../grid';
@@ -37,11 +37,13 @@ function withDb<T>(file: string, fn: (db: Db) => T): T {
   }
 }
 
-function filterOrThrow(flag: string, expr: string): Filter {
+/** The spec's `description`, read from the spec text stored with the sweep; null when there is none. */
+function specDescription(specText: string): string | null {
   try {
-    return parseFilter(expr);
-  } catch (e) {
-    throw new ConvergeError('query.badFilter', `${flag} "${expr}": ${(e as Error).message.split('\n')[0]}`);
+    const doc = parseYaml(specText) as { description?: unknown } | null;
+    return typeof doc?.description === 'string' ? doc.description : null;
+  } catch {
+    return null; // the report does not depend on the spec still parsing
   }
 }
 
@@ -55,8 +57,10 @@ export function formatOfFile(file: string | undefined): CellFormat | 'html' | un
 export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json'): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const cols = rows.length ? Object.keys(rows[0]!) : [];
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v));
-  if (format === 'csv') return [cols.map(csvField).join(','), ...rows.map((r) => cols.map((c) => csvField(cell(r[c]))).join(','))].join('\n');
+  // CSV is for machines: every number at full precision (String() round-trips a double exactly).
+  const raw = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  if (format === 'csv') return [cols.map(csvField).join(','), ...rows.map((r) => cols.map((c) => csvField(raw(r[c]))).join(','))].join('\n');
+  const cell = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : raw(v));
   if (rows.length === 0) return '(no rows)';
   return alignTable(cols, rows.map((r) => cols.map((c) => cell(r[c]))));
 }
@@ -74,24 +78,34 @@ export function registerReadCommands(program: Command): void {
     .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nOutcomes:\n${OUTCOMES.map((o) => `  ${o.padEnd(14)}${OUTCOME_DOC[o]}`).join('\n')}\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
     .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
       const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
-      const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
-      const input = withDb(file, (db) => {
-        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter), opts.format === 'html');
-        const ids = new Set(s.runs.map((r) => r.id));
-        const epochs = opts.format === 'html' ? s.epochs.filter((e) => ids.has(e.runId)) : [];
-        const boundaries = opts.format === 'html' ? boundariesOf(db, s.sweep.specText, s.sweep.specPath) : [];
-        return { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null, boundaries };
+      const where = parseFlag('--where', opts.where);
+      const { input, context, curves, boundaries } = withDb(file, (db) => {
+        checkFlags(db, [where]);
+        const s = readScored(db, file, opts, undefined, joinFlags(where), opts.format === 'html' || opts.format === 'json');
+        if (where) noteEmpty(db, `--where "${where.expr}"`, s.runs.length);
+        const epochs = opts.format === 'html' ? s.epochs : [];
+        const context: ReportContext = {
+          description: specDescription(s.sweep.specText), dbPath: file, specPath: s.sweep.specPath, specHash: s.sweep.specHash, filter: where?.expr ?? null,
+        };
+        // Budget curves re-score every run at every epoch: only for the formats that show them.
+        const curves = opts.format === 'json' || opts.format === 'html' ? budgetCurves(s.sweep.axes, s.stored, s.epochs, s.rule, opts.epoch) : null;
+        return {
+          input: { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null },
+          context,
+          curves,
+          boundaries: opts.format === 'html' ? boundariesOf(db, s.sweep.specText, s.sweep.specPath) : [],
+        };
       });
-      const cells = summarizeCells(input);
+      const cells = summarizeCells(input).map((c) => (curves?.has(c.key) ? { ...c, byEpoch: curves.get(c.key) } : c));
       for (const line of [...thinValidationWarnings(input.axes, input.runs, input), ...reportNotes(cells)]) writeErr(line);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
-        const boundary = await renderBoundarySection(searchAxisOf(input.boundaries), input.boundaries, renderSvg);
-        writeFileSync(opts.out, await renderHtmlReport(input, cells, boundary ? [boundary] : []));
+        const boundary = await renderBoundarySection(searchAxisOf(boundaries), boundaries, renderSvg);
+        writeFileSync(opts.out, await renderHtmlReport(input, cells, context, boundary ? [boundary] : []));
         writeOut(`wrote ${opts.out} (${cells.length} cells, ${input.runs.length} runs)`);
         return;
       }
-      const text = formatCells(cells, input.axes, opts.format);
+      const text = formatCells(cells, input.axes, opts.format, headerLines(input, context));
       if (opts.out) writeFileSync(opts.out, text.endsWith('\n') ? text : `${text}\n`);
       else writeOut(text);
     });
@@ -108,46 +122,19 @@ export function registerReadCommands(program: Command): void {
       if (opts.where && opts.sql) throw new ConvergeError('cli.conflict', 'query takes --where or --sql, not both');
       const rescoring = opts.metric !== undefined || opts.threshold !== undefined || opts.epoch !== undefined;
       if (opts.sql && rescoring) throw new ConvergeError('cli.conflict', 'query --sql reads the stored columns; --metric/--threshold/--epoch go with --where');
+      const where = parseFlag('--where', opts.where);
       const rows = withDb(file, (db) => {
         if (opts.sql) return querySql(db, opts.sql);
-        const filter = opts.where ? filterOrThrow('--where', opts.where) : [];
-        if (!rescoring) return queryRuns(db, filter);
-        const s = readScored(db, file, opts);
-        return queryRuns(db, filter, new Map(s.runs.map((r) => [r.id, { outcome: r.outcome, convergedEpoch: r.convergedEpoch }])));
+        checkFlags(db, [where]);
+        const scored = rescoring ? readScored(db, file, opts).runs : undefined;
+        const rows = queryRuns(db, joinFlags(where), scored && new Map(scored.map((r) => [r.id, { outcome: r.outcome, convergedEpoch: r.convergedEpoch }])));
+        if (where) noteEmpty(db, `--where "${where.expr}"`, rows.length);
+        return rows;
       });
       writeOut(rowsToText(rows, opts.format));
     });
 
-  addScoringOptions(program
-    .command('compare')
-    .description("is one group's convergence rate really different from another's? Fisher's exact test on k/n")
-    .argument('<db>', 'result database (.db)')
-    .argument('[db2]', "a second sweep's database: compare all runs of <db> with all runs of [db2]")
-    .option('--a <expr>', "group A, e.g. 'n_samples=80'")
-    .option('--b <expr>', "group B, e.g. 'n_samples=130'")
-    .option('--where <expr>', "restrict both groups, e.g. 'seq_len=200 and batch_size=1'")
-    .option('--json', 'print as JSON')
-    .addHelpText('after', `\nOutcomes are scored by <db>'s rule (both databases) unless --metric/--threshold/--epoch say otherwise.\n\nExamples:\n  converge compare results/seed-finding.db --a n_samples=80 --b n_samples=130 --where "batch_size=1"\n  converge compare results/a.db results/b.db --json`))
-    .action((file: string, file2: string | undefined, opts: { a?: string; b?: string; where?: string; json?: boolean } & ScoringOptions) => {
-      const where = opts.where ? filterOrThrow('--where', opts.where) : [];
-      let a: { label: string; runs: RunRow[] };
-      let b: { label: string; runs: RunRow[] };
-      if (file2) {
-        if (opts.a || opts.b) throw new ConvergeError('cli.conflict', 'compare with two databases takes no --a/--b; use --where to restrict both');
-        // One rule for both sides: a comparison never mixes rules.
-        const first = withDb(file, (db) => readScored(db, file, opts, undefined, (r) => matchesFilter(r.params, where)));
-        a = { label: file, runs: first.runs };
-        b = { label: file2, runs: withDb(file2, (db) => readScored(db, file2, opts, first.rule, (r) => matchesFilter(r.params, where)).runs) };
-      } else {
-        if (!opts.a || !opts.b) throw new ConvergeError('cli.missingGroup', "compare needs --a and --b (e.g. --a 'n_samples=80' --b 'n_samples=130'), or two databases");
-        const fa = filterOrThrow('--a', opts.a);
-        const fb = filterOrThrow('--b', opts.b);
-        const runs = withDb(file, (db) => readScored(db, file, opts, undefined, (r) => matchesFilter(r.params, where)).runs);
-        a = { label: opts.a, runs: runs.filter((r) => matchesFilter(r.params, fa)) };
-        b = { label: opts.b, runs: runs.filter((r) => matchesFilter(r.params, fb)) };
-      }
-      writeOut(formatComparison(compareGroups(a, b), Boolean(opts.json)));
-    });
+  registerCompare(program);
 }
 
 /** The boundaries of a search sweep, recomputed from its runs (the search is a function of them). */

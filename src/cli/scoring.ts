@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_RULE, RULE_METRICS, sameRule, type Rule, type RuleMetric } from '../outcome';
 import { scoreRows, type CellSummary, type EpochRow, type RunRow } from '../report';
-import { readEpochs, readRuns, readSweep, type Db, type SweepInfo } from '../store';
+import type { Filter } from '../filter';
+import { readEpochs, readRuns, readSweep, selectRunIds, type Db, type SweepInfo } from '../store';
 import { oneOf, positiveInt } from './common';
 
 /** `--metric`, `--threshold`, `--epoch` of report, compare and query: re-score at read time, never writing. */
@@ -32,26 +33,32 @@ export function ruleOf(sweep: Pick<SweepInfo, 'metric' | 'threshold'> | undefine
 export interface Scored {
   sweep: SweepInfo;
   rule: Rule;
+  /** The runs scored under `rule` at the budget. */
   runs: RunRow[];
+  /** The same runs as stored, to score again at other budgets (budget curves). */
+  stored: RunRow[];
   epochs: EpochRow[];
 }
 
 /**
  * The runs of a database scored by the outcome module under `rule` (default: the sweep's own) at
- * the --epoch budget. Under the sweep's own rule at each run's last epoch, runs.outcome already
+ * the --epoch budget, restricted to `where` (compiled to SQL; outcome and converged_epoch in it
+ * mean these scores). Under the sweep's own rule at each run's last epoch, runs.outcome already
  * holds exactly that score (the runner writes it, a rule change re-scores it in the same
  * transaction), so the epochs are read only when `withEpochs` asks for them; otherwise every run
  * is re-scored from its stored epochs.
  */
-export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule, keep: (r: RunRow) => boolean = () => true, withEpochs = false): Scored {
+export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule, where: Filter = [], withEpochs = false): Scored {
   const sweep = readSweep(db, file);
   const r = rule ?? ruleOf(sweep, o);
-  const runs = readRuns(db).filter(keep);
-  if (o.epoch === undefined && sameRule(r, sweep)) {
-    return { sweep, rule: r, runs, epochs: withEpochs ? readEpochs(db) : [] };
-  }
-  const epochs = readEpochs(db);
-  return { sweep, rule: r, runs: scoreRows(runs, epochs, r, o.epoch), epochs };
+  const stored = readRuns(db);
+  const own = o.epoch === undefined && sameRule(r, sweep);
+  const epochs = own && !withEpochs ? [] : readEpochs(db);
+  const runs = own ? stored : scoreRows(stored, epochs, r, o.epoch);
+  if (where.length === 0) return { sweep, rule: r, runs, stored, epochs };
+  // The filter runs in SQL, with outcome and converged_epoch meaning the scores just computed.
+  const ids = selectRunIds(db, { where, scored: new Map(runs.map((x) => [x.id, { outcome: x.outcome, convergedEpoch: x.convergedEpoch }])) });
+  return { sweep, rule: r, runs: runs.filter((x) => ids.has(x.id)), stored: stored.filter((x) => ids.has(x.id)), epochs: epochs.filter((e) => ids.has(e.runId)) };
 }
 
 /** What a report must say besides its table: runs left out of n, and why. */

@@ -1,65 +1,256 @@
 /**
- * Do two groups of runs converge at different rates? Fisher's exact test on the 2×2 table
- * (converged / not) × (group A / group B), plus the tiny filter language that selects the groups.
+ * Do two groups of runs converge at different rates? Every cell of a sweep uses the same seeds,
+ * and a seed fixes both the initial weights and the data order, so runs of two groups are usually
+ * matched: run (seed s, settings x) of A against run (seed s, settings x) of B, where x are all
+ * settings except those that define the groups. Matched runs are compared pair by pair (exact
+ * McNemar test, Newcombe's paired interval); groups with no seed in common by Fisher's exact test.
+ * Matching that is partial or not one-to-one is refused: a seed must never count twice on a side.
  */
 import { ConvergeError } from '../errors';
-import { tallyRuns } from './cells';
-import { fisherExact, wilson } from './stats';
-import type { Interval, ParamValue, RunRow } from './types';
+import { formatParamValue, isFinished, tallyRuns } from './cells';
+import { fisherExact, mcnemarExact, newcombeIndependent, newcombePaired, wilson } from './stats';
+import type { ParamValue, RunRow } from './types';
 
 export interface Group { label: string; runs: readonly RunRow[] }
 
-export interface GroupResult { label: string; k: number; n: number; rate: number | null; ci: Interval }
+export interface GroupResult { label: string; k: number; n: number; rate: number | null; ci_low: number; ci_high: number }
 
+export type CompareTest = 'mcnemar_exact' | 'fisher_exact';
+
+/** The JSON of `compare --json`; field names are part of the CLI's interface. */
 export interface Comparison {
+  /** mcnemar_exact when the runs are matched pair by pair, fisher_exact when the groups share no seed. */
+  test: CompareTest;
   a: GroupResult;
   b: GroupResult;
+  /** Matched pairs with both runs finished (null for fisher_exact). */
+  pairs: number | null;
+  /** Pairs where A converged and B did not (null for fisher_exact). */
+  discordant_ab: number | null;
+  /** Pairs where B converged and A did not (null for fisher_exact). */
+  discordant_ba: number | null;
+  /** Two-sided p-value of `test`; null when either group has no finished run. */
+  p_value: number | null;
   /** rate_b − rate_a, or null when either group has no finished run. */
   difference: number | null;
-  /** Fisher's exact test, two-sided; null when either group has no finished run. */
-  p_value: number | null;
+  /** 95% interval for the difference: Newcombe's paired method 10 (mcnemar_exact) or hybrid score (fisher_exact). */
+  difference_ci_low: number | null;
+  difference_ci_high: number | null;
+  /** What a pair shares: "seed" and the settings not named by the groups (null for fisher_exact). */
+  matched_on: string[] | null;
+  /** The settings that tell A from B (the names in --a/--b, or what differs between two databases). */
+  differing: string[];
   /** Why the numbers should not be read as an answer, or null. */
   warning: string | null;
 }
 
 /** Below this many finished seeds per group, Fisher's test can barely reach p < 0.05 at all. */
 export const MIN_SEEDS_PER_GROUP = 5;
+/** With fewer discordant pairs, the exact McNemar test cannot reach p < 0.05: 2·(1/2)^5 = 0.0625. */
+export const MIN_DISCORDANT_PAIRS = 6;
 
-function summarizeGroup(g: Group): GroupResult & { unfinished: number } {
-  const t = tallyRuns(g.runs);
-  return { label: g.label, k: t.k, n: t.n, rate: t.n > 0 ? t.k / t.n : null, ci: wilson(t.k, t.n), unfinished: t.unfinished };
+function groupResult(label: string, k: number, n: number): GroupResult {
+  const ci = wilson(k, n);
+  return { label, k, n, rate: n > 0 ? k / n : null, ci_low: ci.lo, ci_high: ci.hi };
 }
 
-export function compareGroups(a: Group, b: Group): Comparison {
-  const ga = summarizeGroup(a);
-  const gb = summarizeGroup(b);
-  const warnings: string[] = [];
+function compareError(message: string): ConvergeError {
+  return new ConvergeError('compare.ambiguous', message, { exitCode: 2 });
+}
+
+function describeRun(r: RunRow, names: readonly string[]): string {
+  return [`seed=${r.seed}`, ...names.filter((n) => n in r.params).map((n) => `${n}=${formatParamValue(r.params[n]!)}`)].join(' ');
+}
+
+/**
+ * The settings two runs of one side would have to differ in for a seed to appear twice: the
+ * settings that define the groups, taking more than one value on that side.
+ */
+function multiValued(runs: readonly RunRow[], names: readonly string[]): string[] {
+  return names.filter((n) => new Set(runs.map((r) => JSON.stringify(r.params[n] ?? null))).size > 1);
+}
+
+interface Matching { pairs: [RunRow, RunRow][]; matchedOn: string[] }
+
+/**
+ * Pair the runs of A and B by seed and every setting not in `differing`; null when no seed is
+ * shared (the groups are independent). Throws when pairing is partial or not one-to-one.
+ */
+function matchRuns(a: Group, b: Group, differing: readonly string[]): Matching | null {
+  const seedsA = new Set(a.runs.map((r) => r.seed));
+  if (!b.runs.some((r) => seedsA.has(r.seed))) return null;
+  const allNames = [...new Set([...a.runs, ...b.runs].flatMap((r) => Object.keys(r.params)))].sort();
+  const shared = allNames.filter((n) => !differing.includes(n));
+  const keyOf = (r: RunRow): string => JSON.stringify([r.seed, ...shared.map((n) => r.params[n] ?? null)]);
+  const index = (g: Group, side: string): Map<string, RunRow> => {
+    const m = new Map<string, RunRow>();
+    for (const r of g.runs) {
+      const k = keyOf(r);
+      const other = m.get(k);
+      if (other) {
+        const vary = multiValued(g.runs, differing);
+        throw compareError(
+          `${side} "${g.label}" holds two runs with seed ${r.seed} and the same other settings ` +
+            `(${describeRun(other, vary)} and ${describeRun(r, vary)}), so that seed would count twice; ` +
+            (vary.length > 0
+              ? `give ${side} one value of ${vary.join(', ')} (e.g. "${vary[0]}=${formatParamValue(r.params[vary[0]!]!)}" in --${side.toLowerCase()} or --where)`
+              : `restrict ${side} with --where`),
+        );
+      }
+      m.set(k, r);
+    }
+    return m;
+  };
+  const ia = index(a, 'A');
+  const ib = index(b, 'B');
+  const pairs: [RunRow, RunRow][] = [];
+  for (const [k, ra] of ia) {
+    const rb = ib.get(k);
+    if (rb) pairs.push([ra, rb]);
+  }
+  const lonelyA = [...ia.entries()].filter(([k]) => !ib.has(k)).map(([, r]) => r);
+  const lonelyB = [...ib.entries()].filter(([k]) => !ia.has(k)).map(([, r]) => r);
+  if (lonelyA.length > 0 || lonelyB.length > 0) {
+    const [side, g, lonely, other] = lonelyA.length > 0 ? (['A', a, lonelyA, b] as const) : (['B', b, lonelyB, a] as const);
+    const example = lonely[0]!;
+    // Name the settings where the lonely run differs from every run of the other side with its seed.
+    const sameSeed = other.runs.filter((r) => r.seed === example.seed);
+    const apart = shared.filter((n) => sameSeed.length > 0 && sameSeed.every((r) => r.params[n] !== example.params[n]));
+    const seedsB = new Set(b.runs.map((r) => r.seed));
+    const sharedSeeds = [...seedsA].filter((x) => seedsB.has(x)).sort((x, y) => x - y);
+    const sameSeeds = sharedSeeds.length === seedsA.size && sharedSeeds.length === seedsB.size;
+    const fix = !sameSeeds
+      ? `restrict both groups to the seeds they share with --where (e.g. --where "seed>=${sharedSeeds[0]} and seed<=${sharedSeeds[sharedSeeds.length - 1]}")`
+      : apart.length > 0
+        ? `name ${apart.join(', ')} in --a and --b, or restrict both groups to the settings they share with --where`
+        : 'restrict both groups to the settings they share with --where';
+    throw compareError(
+      `the groups share seeds, but only ${pairs.length} of ${side}'s ${g.runs.length} runs have a partner with the same seed and settings ` +
+        `(e.g. ${describeRun(example, apart)} has none)${apart.length > 0 ? `; they differ in ${apart.join(', ')}` : ''}; ${fix}`,
+    );
+  }
+  return { pairs, matchedOn: ['seed', ...shared] };
+}
+
+function unfinishedWarning(groups: readonly Group[]): string | null {
+  const pending = groups
+    .map((g) => ({ g, u: g.runs.filter((r) => r.status === 'pending' || r.status === 'running').length }))
+    .filter((x) => x.u > 0);
+  if (pending.length === 0) return null;
+  return `${pending.map(({ g, u }) => `"${g.label}" has ${u} unfinished run${u === 1 ? '' : 's'}`).join(', ')}; the rates may still change`;
+}
+
+function compareUnpaired(a: Group, b: Group, differing: readonly string[], warnings: string[], alive: boolean): Comparison {
+  // Among runs alive at init (--alive), or among all runs that finished (failed and timed-out
+  // runs are infrastructure and never in n).
+  const count = (g: Group): { k: number; n: number } => {
+    const t = tallyRuns(g.runs);
+    return alive ? { k: t.kAlive, n: t.alive } : { k: t.k, n: t.n };
+  };
+  const ta = count(a);
+  const tb = count(b);
+  const ga = groupResult(a.label, ta.k, ta.n);
+  const gb = groupResult(b.label, tb.k, tb.n);
   const empty = [ga, gb].filter((g) => g.n === 0);
   if (empty.length > 0) {
-    warnings.push(`nothing to compare: ${empty.map((g) => `"${g.label}"`).join(' and ')} ${empty.length === 1 ? 'has' : 'have'} no finished runs`);
+    warnings.unshift(`nothing to compare: ${empty.map((g) => `"${g.label}"`).join(' and ')} ${empty.length === 1 ? 'has' : 'have'} no finished runs`);
   } else {
     const few = [ga, gb].filter((g) => g.n < MIN_SEEDS_PER_GROUP);
     if (few.length > 0) {
       // With 4 seeds a side even 0/4 vs 4/4 gives p = 0.029 only; with 3, 0/3 vs 3/3 gives p = 0.1.
-      warnings.push(
+      warnings.unshift(
         `too few seeds to tell: ${few.map((g) => `"${g.label}" has n=${g.n}`).join(', ')}; ` +
           `run at least ${MIN_SEEDS_PER_GROUP} seeds per group (10 or more to detect anything but a large difference)`,
       );
     }
   }
-  const pending = [ga, gb].filter((g) => g.unfinished > 0);
-  if (pending.length > 0) {
-    warnings.push(`${pending.map((g) => `"${g.label}" has ${g.unfinished} unfinished run${g.unfinished === 1 ? '' : 's'}`).join(', ')}; the rates may still change`);
-  }
-  const strip = ({ unfinished: _u, ...g }: GroupResult & { unfinished: number }): GroupResult => g;
   const both = ga.n > 0 && gb.n > 0;
+  const ci = both ? newcombeIndependent(tb.k, tb.n, ta.k, ta.n) : null;
   return {
-    a: strip(ga),
-    b: strip(gb),
-    difference: both ? gb.rate! - ga.rate! : null,
-    p_value: both ? fisherExact(ga.k, ga.n - ga.k, gb.k, gb.n - gb.k) : null,
+    test: 'fisher_exact', a: ga, b: gb, pairs: null, discordant_ab: null, discordant_ba: null,
+    p_value: both ? fisherExact(ta.k, ta.n - ta.k, tb.k, tb.n - tb.k) : null,
+    difference: ci ? ci.difference : null, difference_ci_low: ci ? ci.lo : null, difference_ci_high: ci ? ci.hi : null,
+    matched_on: null, differing: [...differing],
     warning: warnings.length > 0 ? warnings.join('; ') : null,
   };
+}
+
+/**
+ * Compare two groups of runs. `differing` names the settings that define the groups (the names
+ * in --a/--b, or the settings that differ between two databases); runs are matched on the seed
+ * and every other setting. Matched: exact McNemar and Newcombe's paired interval over the pairs
+ * whose runs both finished. No seed shared: Fisher's exact test and Newcombe's hybrid interval.
+ * @throws ConvergeError `compare.ambiguous` when only some runs match, or a seed would count twice
+ */
+export interface CompareOptions {
+  /**
+   * Rates among runs alive at initialisation: unpaired, the alive runs of each group; paired, the
+   * pairs whose two runs were both alive (a seed dead at init on either side says nothing about
+   * the setting). @default false
+   */
+  alive?: boolean;
+}
+
+export function compareGroups(a: Group, b: Group, differing: readonly string[] = [], options: CompareOptions = {}): Comparison {
+  const alive = options.alive ?? false;
+  const warnings: string[] = [];
+  const unfinished = unfinishedWarning([a, b]);
+  if (unfinished) warnings.push(unfinished);
+  const matching = matchRuns(a, b, differing);
+  if (matching === null) return compareUnpaired(a, b, differing, warnings, alive);
+
+  // A pair counts once both its runs have finished (isFinished: failed and timed-out runs are
+  // infrastructure, not outcomes of the setting, so their pairs are left out).
+  let both = 0, onlyA = 0, onlyB = 0, neither = 0;
+  for (const [ra, rb] of matching.pairs) {
+    if (!isFinished(ra) || !isFinished(rb)) continue;
+    if (alive && !(ra.aliveAtInit === true && rb.aliveAtInit === true)) continue;
+    const ca = ra.outcome === 'converged';
+    const cb = rb.outcome === 'converged';
+    if (ca && cb) both++;
+    else if (ca) onlyA++;
+    else if (cb) onlyB++;
+    else neither++;
+  }
+  const pairs = both + onlyA + onlyB + neither;
+  const ga = groupResult(a.label, both + onlyA, pairs);
+  const gb = groupResult(b.label, both + onlyB, pairs);
+  if (pairs === 0) {
+    warnings.unshift(`nothing to compare: no pair has both runs finished${alive ? ' and alive at init' : ''}`);
+  } else if (onlyA + onlyB < MIN_DISCORDANT_PAIRS) {
+    warnings.unshift(
+      `only ${onlyA + onlyB} discordant pair${onlyA + onlyB === 1 ? '' : 's'} (seeds where exactly one side converged); ` +
+        `the exact McNemar test cannot reach p < 0.05 with fewer than ${MIN_DISCORDANT_PAIRS}: more seeds may tell`,
+    );
+  }
+  const ci = pairs > 0 ? newcombePaired(both, onlyB, onlyA, neither) : null;
+  return {
+    test: 'mcnemar_exact', a: ga, b: gb, pairs, discordant_ab: onlyA, discordant_ba: onlyB,
+    p_value: pairs > 0 ? mcnemarExact(onlyA, onlyB) : null,
+    difference: ci ? ci.difference : null, difference_ci_low: ci ? ci.lo : null, difference_ci_high: ci ? ci.hi : null,
+    matched_on: matching.matchedOn, differing: [...differing],
+    warning: warnings.length > 0 ? warnings.join('; ') : null,
+  };
+}
+
+/** A setting whose values differ between two sets of runs (e.g. two databases). */
+export interface SettingDifference { name: string; a: ParamValue[]; b: ParamValue[] }
+
+/** The settings whose sets of values differ between A and B, e.g. kernel_initializer in two databases' sweeps. */
+export function differingSettings(a: readonly RunRow[], b: readonly RunRow[]): SettingDifference[] {
+  const names = [...new Set([...a, ...b].flatMap((r) => Object.keys(r.params)))].sort();
+  const values = (runs: readonly RunRow[], n: string): ParamValue[] => {
+    const seen = new Map<string, ParamValue>();
+    for (const r of runs) if (n in r.params) seen.set(JSON.stringify(r.params[n]), r.params[n]!);
+    return [...seen.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, v]) => v);
+  };
+  const out: SettingDifference[] = [];
+  for (const n of names) {
+    const va = values(a, n);
+    const vb = values(b, n);
+    if (JSON.stringify(va) !== JSON.stringify(vb)) out.push({ name: n, a: va, b: vb });
+  }
+  return out;
 }
 
 function formatP(p: number): string {
@@ -67,15 +258,31 @@ function formatP(p: number): string {
   return p.toPrecision(3);
 }
 
+const signed = (d: number): string => `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
+
 /** Human text (default) or JSON of the comparison. */
 export function formatComparison(result: Comparison, json: boolean): string {
   if (json) return JSON.stringify(result, null, 2) + '\n';
   const line = (tag: string, g: GroupResult): string =>
-    `${tag}  ${g.label}: ${g.k}/${g.n} converged, rate ${g.rate === null ? '–' : g.rate.toFixed(2)}, 95% CI [${g.ci.lo.toFixed(2)}, ${g.ci.hi.toFixed(2)}]`;
+    `${tag}  ${g.label}: ${g.k}/${g.n} converged, rate ${g.rate === null ? '–' : g.rate.toFixed(2)}, 95% CI [${g.ci_low.toFixed(2)}, ${g.ci_high.toFixed(2)}]`;
   const out = [line('A', result.a), line('B', result.b)];
+  if (result.test === 'mcnemar_exact') {
+    const others = (result.matched_on ?? []).filter((n) => n !== 'seed');
+    out.push(
+      `paired: ${result.pairs} pairs of runs with the same seed` +
+        (others.length > 0 ? ` and the same other settings (cell by cell)` : '') +
+        `; converged only in A: ${result.discordant_ab}, only in B: ${result.discordant_ba}`,
+    );
+  } else {
+    out.push('unpaired: the groups share no seed');
+  }
   if (result.difference !== null && result.p_value !== null) {
-    const d = result.difference;
-    out.push(`difference (B − A): ${d >= 0 ? '+' : ''}${d.toFixed(2)}, Fisher exact two-sided p = ${formatP(result.p_value)}`);
+    const ci = `95% CI [${signed(result.difference_ci_low!)}, ${signed(result.difference_ci_high!)}]`;
+    out.push(
+      result.test === 'mcnemar_exact'
+        ? `difference (B − A): ${signed(result.difference)}, ${ci} (Newcombe, paired); exact McNemar two-sided p = ${formatP(result.p_value)}`
+        : `difference (B − A): ${signed(result.difference)}, ${ci} (Newcombe); Fisher exact two-sided p = ${formatP(result.p_value)}`,
+    );
     // Say what the p-value does and does not mean: a large p is absence of evidence, not evidence of equality.
     out.push(
       result.p_value < 0.05
@@ -85,120 +292,4 @@ export function formatComparison(result: Comparison, json: boolean): string {
   }
   if (result.warning !== null) out.push(`warning: ${result.warning}`);
   return out.join('\n') + '\n';
-}
-
-// ---- filters -------------------------------------------------------------------------------
-
-export type FilterOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
-export interface FilterClause { key: string; op: FilterOp; value: ParamValue }
-/** Clauses joined by `and`: a run matches when every clause holds. */
-export type Filter = FilterClause[];
-
-const OPS: readonly FilterOp[] = ['<=', '>=', '!=', '=', '<', '>']; // two-character operators first
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-function filterError(expr: string, pos: number, what: string): ConvergeError {
-  // Positions are 1-based columns, as a person counts them; the caret line shows where. The
-  // message does not repeat the expression up front so that a caller can prefix its own context
-  // (`--where "…": at position 9: …`).
-  return new ConvergeError(
-    'filter.syntax',
-    `at position ${pos + 1}: ${what}\n  ${expr}\n  ${' '.repeat(pos)}^\n` +
-      `  expected clauses like n_samples=80 joined by "and", e.g. "seq_len=200 and batch_size=1"`,
-    { exitCode: 2 },
-  );
-}
-
-/**
- * Parse `key OP value [and key OP value]…` with OP one of = != < <= > >=. Values: numbers become
- * numbers, true/false booleans, anything else a string (quote it with '…' or "…" to include spaces
- * or operator characters). Keys are restricted to identifiers so that the query command can use
- * them as JSON paths; values must still be bound as SQL parameters, never pasted in.
- * @throws ConvergeError `filter.syntax` naming the position of the problem
- */
-export function parseFilter(expr: string): Filter {
-  let i = 0;
-  const skipSpace = (): void => {
-    while (i < expr.length && /\s/.test(expr[i]!)) i++;
-  };
-  const describe = (): string => (i >= expr.length ? 'the end of the filter' : `"${expr[i]}"`);
-  const clauses: Filter = [];
-  skipSpace();
-  if (i >= expr.length) throw filterError(expr, i, 'the filter is empty');
-  for (;;) {
-    skipSpace();
-    const keyMatch = /^[A-Za-z_][A-Za-z0-9_]*/.exec(expr.slice(i));
-    if (!keyMatch) throw filterError(expr, i, `expected a parameter name, found ${describe()}`);
-    const key = keyMatch[0];
-    i += key.length;
-    skipSpace();
-    const op = OPS.find((o) => expr.startsWith(o, i));
-    if (op === undefined) throw filterError(expr, i, `expected an operator (= != < <= > >=) after "${key}", found ${describe()}`);
-    i += op.length;
-    skipSpace();
-    const valueStart = i;
-    let value: ParamValue;
-    const q = expr[i];
-    if (q === '"' || q === "'") {
-      let s = '';
-      i++;
-      for (;;) {
-        if (i >= expr.length) throw filterError(expr, valueStart, `unterminated ${q}-quoted string`);
-        const ch = expr[i]!;
-        if (ch === '\\' && i + 1 < expr.length) {
-          s += expr[i + 1];
-          i += 2;
-        } else if (ch === q) {
-          i++;
-          break;
-        } else {
-          s += ch;
-          i++;
-        }
-      }
-      value = s; // quoted means string, even '80'
-    } else {
-      // Bare values are words, numbers and simple paths; anything else must be quoted.
-      const m = /^[A-Za-z0-9_.+\-:/]+/.exec(expr.slice(i));
-      if (!m) throw filterError(expr, i, `expected a value after "${key}${op}", found ${describe()}`);
-      const word = m[0];
-      i += word.length;
-      value = NUMBER.test(word) ? Number(word) : word === 'true' ? true : word === 'false' ? false : word;
-    }
-    if (typeof value === 'boolean' && op !== '=' && op !== '!=') {
-      throw filterError(expr, valueStart, `operator ${op} does not apply to a boolean; use = or !=`);
-    }
-    clauses.push({ key, op, value });
-    skipSpace();
-    if (i >= expr.length) return clauses;
-    const andMatch = /^and(?![A-Za-z0-9_])/i.exec(expr.slice(i));
-    if (!andMatch) throw filterError(expr, i, `expected "and" or the end of the filter, found ${describe()}`);
-    i += 3;
-    skipSpace();
-    if (i >= expr.length) throw filterError(expr, i, 'expected a clause after "and"');
-  }
-}
-
-function holds(actual: ParamValue, op: FilterOp, expected: ParamValue): boolean {
-  if (op === '=') return actual === expected;
-  if (op === '!=') return actual !== expected;
-  // Order comparisons only between two numbers or two strings, as SQLite compares same-type values.
-  let c: number;
-  if (typeof actual === 'number' && typeof expected === 'number') c = actual - expected;
-  else if (typeof actual === 'string' && typeof expected === 'string') c = actual < expected ? -1 : actual > expected ? 1 : 0;
-  else return false;
-  switch (op) {
-    case '<': return c < 0;
-    case '<=': return c <= 0;
-    case '>': return c > 0;
-    case '>=': return c >= 0;
-  }
-}
-
-/** True when every clause holds; a clause on a parameter the run does not have does not hold. */
-export function matchesFilter(params: Record<string, ParamValue>, filter: Filter): boolean {
-  return filter.every((cl) => {
-    const v = params[cl.key];
-    return v !== undefined && holds(v, cl.op, cl.value);
-  });
 }

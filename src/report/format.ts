@@ -4,6 +4,7 @@
  * Plain padding is enough for the terminal table: the cells are short ASCII and a table library
  * would add a dependency for what is twenty lines here.
  */
+import type { BudgetPoint } from './budget';
 import { formatParamValue } from './cells';
 import { OUTCOMES } from './types';
 import type { CellSummary, Interval, Outcome, ParamValue } from './types';
@@ -49,6 +50,8 @@ export interface CellJson {
   converged_epoch_q1: number | null;
   converged_epoch_median: number | null;
   converged_epoch_q3: number | null;
+  /** The converged rate had every run stopped after epoch e = 1 … (the last entry is this cell's rate). */
+  by_epoch?: BudgetPoint[];
 }
 
 export function cellToJson(c: CellSummary): CellJson {
@@ -83,6 +86,7 @@ export function cellToJson(c: CellSummary): CellJson {
     converged_epoch_q1: c.convergedEpoch.q1,
     converged_epoch_median: c.convergedEpoch.median,
     converged_epoch_q3: c.convergedEpoch.q3,
+    ...(c.byEpoch ? { by_epoch: c.byEpoch } : {}),
   };
 }
 
@@ -199,7 +203,8 @@ function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): stri
   const header = [
     ...axes, 'runs', 'done', 'converged', 'n', 'rate', 'ci_low', 'ci_high',
     'alive', 'converged_alive', 'rate_alive', 'alive_ci_low', 'alive_ci_high', 'lacks_metric', 'metric', 'threshold', 'epoch', 'metric_median',
-    ...OUTCOMES,
+    // Outcome counts are prefixed: a bare `converged` would repeat the k column's name.
+    ...OUTCOMES.map((o) => `outcome_${o}`),
     'val_mae_q1', 'val_mae_median', 'val_mae_q3', 'converged_epoch_q1', 'converged_epoch_median', 'converged_epoch_q3',
   ];
   const lines = [header.map(csvField).join(',')];
@@ -218,16 +223,28 @@ function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): stri
   return lines.join('\r\n') + '\r\n';
 }
 
-/** Render cell summaries for a terminal (`table`), GitHub (`md`), spreadsheets (`csv`) or scripts (`json`). */
-export function formatCells(cells: readonly CellSummary[], axes: readonly string[], format: CellFormat): string {
+/**
+ * Render cell summaries for a terminal (`table`), GitHub (`md`), spreadsheets (`csv`) or scripts
+ * (`json`). `header` (from headerLines) is printed above the table and markdown tables, one line
+ * each; csv and json stay pure data.
+ */
+export function formatCells(cells: readonly CellSummary[], axes: readonly string[], format: CellFormat, header: readonly string[] = []): string {
   switch (format) {
     case 'table':
-      return formatTable(cells, axes);
+      return (header.length > 0 ? header.join('\n') + '\n\n' : '') + formatTable(cells, axes);
     case 'md':
-      return formatMarkdown(cells, axes);
+      // A blank line between header lines, so that each renders as its own paragraph.
+      return (header.length > 0 ? header.map(escapeMdText).join('\n\n') + '\n\n' : '') + formatMarkdown(cells, axes);
     case 'csv':
       return formatCsv(cells, axes);
     case 'json':
       return JSON.stringify(cells.map(cellToJson), null, 2) + '\n';
   }
+}
+
+// Characters that would turn a header line into markup or HTML. Underscores stay: GitHub does
+// not read the one inside kernel_gain as emphasis, and the line should read as in the table.
+function escapeMdText(s: string): string {
+  // `<` only where it could open a tag, so that a filter like seed<=5 reads as typed.
+  return s.replace(/([\\`*])/g, '\\$1').replace(/<(?=[A-Za-z/!?])/g, '\\<');
 }

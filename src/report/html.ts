@@ -9,8 +9,10 @@ import type * as Vega from 'vega';
 import type * as VegaLite from 'vega-lite/build/index';
 import type { TopLevelSpec } from 'vega-lite/build/index';
 import { metricOf } from '../outcome';
-import { cellKey, compareParamValues, tallyRuns } from './cells';
+import { cellKey, compareParamValues, formatParamValue, tallyRuns } from './cells';
 import { humanColumns } from './format';
+import { downsampleSeries } from './series';
+import { headerFields, type ReportContext } from './header';
 import { OUTCOMES } from './types';
 import type { CellSummary, ParamValue, ReportInput } from './types';
 
@@ -40,10 +42,18 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   // renderer 'none': no DOM and no canvas needed; toSVG() serialises the scenegraph itself.
   const view = new vega.View(vega.parse(compiled.spec), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return roundPathData(await view.toSVG());
   } finally {
     view.finalize(); // release timers and listeners so the process can exit
   }
+}
+
+/**
+ * Path coordinates to a tenth of a pixel: vega writes up to three decimals, which no screen shows,
+ * and a report with hundreds of learning curves is mostly path data.
+ */
+export function roundPathData(svg: string): string {
+  return svg.replace(/ d="([^"]*)"/g, (_m, d: string) => ` d="${d.replace(/-?\d*\.\d+/g, (x) => String(Math.round(Number(x) * 10) / 10))}"`);
 }
 
 export function escapeHtml(s: string): string {
@@ -53,11 +63,13 @@ export function escapeHtml(s: string): string {
 // ---- colours: one fixed palette for every chart, so an outcome has one colour throughout -----
 
 // Pending, running, or finished without the rule's metric: not in any rate.
+// Pending, running, or finished without the rule's metric: not in any rate.
 const UNFINISHED = 'unfinished';
 const OUTCOME_DOMAIN: string[] = [...OUTCOMES, UNFINISHED];
 const OUTCOME_RANGE: string[] = [
   '#2a9d3f', // converged: green
   '#f08c1c', // not_converged: orange
+  '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#3b3b3b', // dead: near black (the output is stuck at 0)
   '#d62728', // diverged: red
@@ -65,10 +77,20 @@ const OUTCOME_RANGE: string[] = [
   '#9467bd', // timed_out: purple
   '#c7c7c7', // pending or running: light grey
 ];
-const outcomeColor = { field: 'outcome', type: 'nominal', title: 'outcome', scale: { domain: OUTCOME_DOMAIN, range: OUTCOME_RANGE } } as const;
+const outcomeColor = { field: 'outcome', type: 'nominal', legend: null, scale: { domain: OUTCOME_DOMAIN, range: OUTCOME_RANGE } } as const;
+// The rate's colour ramp, shared by every heatmap panel and the HTML legend under them.
+const RATE_RANGE = ['#eef4fb', '#08519c'] as const;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-const CHART_CONFIG = { font: FONT, view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12 } } as const;
+// The SVG text carries a short font name; the page's CSS (which overrides SVG presentation
+// attributes) sets the real font stack once instead of in every one of a thousand text elements.
+const CHART_CONFIG = {
+  font: 'sans-serif',
+  view: { stroke: '#ddd' },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  title: { fontSize: 12, fontWeight: 'bold', anchor: 'start', offset: 6 },
+} as const;
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /** Vega ordinal domains compare strings; booleans are shown as text. */
 function plain(v: ParamValue | undefined): number | string {
@@ -84,6 +106,25 @@ function distinctSorted(cells: readonly CellSummary[], axis: string): (number | 
   return vals.sort(compareParamValues).map(plain);
 }
 
+/**
+ * The axes that take more than one value among these cells. Only these are named in panel
+ * titles; an axis a filter pinned to one value is a fixed setting, stated once in the header.
+ */
+export function varyingAxes(axes: readonly string[], cells: readonly CellSummary[]): string[] {
+  return axes.filter((a) => distinctSorted(cells, a).length > 1);
+}
+
+/** Break "a=1 b=2 c=3" between pairs into lines of about `width` characters, for panel titles. */
+export function wrapPairs(text: string, width = 34): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(' ').filter((w) => w !== '')) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 // ---- the charts --------------------------------------------------------------------------
 
 /** Which two axes the heatmap uses, and which are left for panels. */
@@ -95,139 +136,234 @@ export function heatmapAxes(axes: readonly string[]): { y: string; x: string; pa
   return null;
 }
 
-function rateChart(input: ReportInput, cells: readonly CellSummary[]): TopLevelSpec {
-  const layout = heatmapAxes(input.axes);
-  const rows = cells.map((c) => ({
+function rateRows(cells: readonly CellSummary[]) {
+  return cells.map((c) => ({
     rate: c.rate,
     label: `${c.converged}/${c.n}`,
+    interval: c.n > 0 ? `[${c.ci.lo.toFixed(2)}, ${c.ci.hi.toFixed(2)}]` : '',
     lo: c.ci.lo,
     hi: c.ci.hi,
+    // Faded by the interval's width: a wide interval (few seeds) draws a pale square.
+    certainty: 1 - (c.ci.hi - c.ci.lo),
     cell: c.key || 'all runs',
     ...Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, plain(v)])),
-    panel: layout ? cellKey(layout.panels, c.params) : '',
   }));
-  const rateColor = { field: 'rate', type: 'quantitative', title: 'convergence rate', scale: { domain: [0, 1], scheme: 'blues' } } as const;
+}
 
-  if (!layout) {
-    // One axis (or none): a bar per value with its 95% interval; the heatmap would be one row.
-    const x = input.axes[0];
-    const xEnc = x
-      ? { field: x, type: 'ordinal', sort: distinctSorted(cells, x), title: x, axis: { labelAngle: 0 } }
-      : { field: 'cell', type: 'nominal', title: null, axis: { labelAngle: 0 } };
-    return {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      config: CHART_CONFIG,
-      data: { values: rows },
-      width: { step: 48 },
-      height: 220,
-      layer: [
-        { mark: { type: 'bar', color: '#4c78a8' }, encoding: { x: xEnc, y: { field: 'rate', type: 'quantitative', scale: { domain: [0, 1] }, title: 'convergence rate' } } },
-        { mark: { type: 'rule', color: '#333' }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-        { mark: { type: 'text', dy: -8, fontSize: 11 }, encoding: { x: xEnc, y: { field: 'hi', type: 'quantitative' }, text: { field: 'label' } } },
-      ],
-    } as TopLevelSpec;
-  }
-
-  const { x, y, panels } = layout;
-  const enc = {
-    x: { field: x, type: 'ordinal', sort: distinctSorted(cells, x), title: x, axis: { labelAngle: 0 } },
-    y: { field: y, type: 'ordinal', sort: distinctSorted(cells, y), title: y },
-  } as const;
-  const inner = {
-    width: { step: 68 },
-    height: { step: 46 },
+/** One axis (or none): a bar per value with its 95% interval; a heatmap would be one row. */
+function rateBars(axes: readonly string[], cells: readonly CellSummary[]): TopLevelSpec {
+  const x = axes[0];
+  const xEnc = x
+    ? { field: x, type: 'ordinal', sort: distinctSorted(cells, x), title: x, axis: { labelAngle: 0 } }
+    : { field: 'cell', type: 'nominal', title: null, axis: { labelAngle: 0 } };
+  return {
+    $schema: SCHEMA,
+    config: CHART_CONFIG,
+    data: { values: rateRows(cells) },
+    width: { step: 56 },
+    height: 220,
     layer: [
-      { mark: { type: 'rect', stroke: 'white', strokeWidth: 1 }, encoding: { ...enc, color: rateColor } },
+      { mark: { type: 'bar', color: '#4c78a8' }, encoding: { x: xEnc, y: { field: 'rate', type: 'quantitative', scale: { domain: [0, 1] }, title: 'convergence rate' } } },
+      { mark: { type: 'rule', color: '#333' }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+      { mark: { type: 'text', dy: -8, fontSize: 11 }, encoding: { x: xEnc, y: { field: 'hi', type: 'quantitative' }, text: { field: 'label' } } },
+    ],
+  } as TopLevelSpec;
+}
+
+// A square wide enough for "[0.24, 0.76]" under the k/n label; with many columns the squares
+// narrow, the interval moves out of the label and into the colour's fading instead.
+const HEAT_STEP = 78;
+const HEAT_MAX_WIDTH = 980;
+
+/** One heatmap panel: y × x squares of the cells in `cells`, on the x and y values of `all`. */
+function heatmapPanel(layout: { x: string; y: string }, all: readonly CellSummary[], cells: readonly CellSummary[], title: string[]): TopLevelSpec {
+  const xs = distinctSorted(all, layout.x);
+  const step = Math.max(34, Math.min(HEAT_STEP, Math.floor(HEAT_MAX_WIDTH / xs.length)));
+  const showInterval = step >= 70;
+  const enc = {
+    x: { field: layout.x, type: 'ordinal', sort: xs, scale: { domain: xs }, title: layout.x, axis: { labelAngle: 0 } },
+    y: { field: layout.y, type: 'ordinal', sort: distinctSorted(all, layout.y), scale: { domain: distinctSorted(all, layout.y) }, title: layout.y },
+  } as const;
+  const textColor = { condition: { test: 'datum.rate !== null && datum.rate > 0.55', value: 'white' }, value: '#222' };
+  const layer: object[] = [
+    {
+      mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
+      encoding: {
+        ...enc,
+        color: { field: 'rate', type: 'quantitative', legend: null, scale: { domain: [0, 1], range: [...RATE_RANGE] } },
+        ...(showInterval ? {} : { opacity: { field: 'certainty', type: 'quantitative', legend: null, scale: { domain: [0, 1], range: [0.35, 1] } } }),
+      },
+    },
+    { mark: { type: 'text', fontSize: 13, fontWeight: 'bold', dy: showInterval ? -7 : 0 }, encoding: { ...enc, text: { field: 'label' }, color: textColor } },
+  ];
+  if (showInterval) layer.push({ mark: { type: 'text', fontSize: 10, dy: 9 }, encoding: { ...enc, text: { field: 'interval' }, color: textColor } });
+  return {
+    $schema: SCHEMA,
+    config: CHART_CONFIG,
+    ...(title.length > 0 ? { title: { text: title } } : {}),
+    data: { values: rateRows(cells) },
+    width: { step },
+    height: { step: showInterval ? 44 : 34 },
+    layer,
+  } as TopLevelSpec;
+}
+
+/** The rate figure as SVG panels (wrapped side by side by the page), and what it shows. */
+async function rateFigure(axes: readonly string[], cells: readonly CellSummary[]): Promise<{ svgs: string[]; layout: ReturnType<typeof heatmapAxes>; faded: boolean }> {
+  const layout = heatmapAxes(axes);
+  if (!layout) return { svgs: [await renderSvg(rateBars(axes, cells))], layout, faded: false };
+  const panels = new Map<string, CellSummary[]>();
+  for (const c of cells) {
+    const key = cellKey(layout.panels, c.params);
+    let g = panels.get(key);
+    if (!g) panels.set(key, (g = []));
+    g.push(c);
+  }
+  // Only panels that hold cells are drawn: a grid of panel values with gaps draws no empty slot.
+  const svgs = await Promise.all([...panels].map(([key, g]) => renderSvg(heatmapPanel(layout, cells, g, wrapPairs(key)))));
+  const faded = Math.floor(HEAT_MAX_WIDTH / distinctSorted(cells, layout.x).length) < 70;
+  return { svgs, layout, faded };
+}
+
+interface CurvePoint { run: number; epoch: number; value: number; outcome: string }
+
+// Round tick values on a log scale: 1, 3, 10, 30, … times a power of ten. A log axis left to
+// itself draws a hidden tick and grid line for every 1…9 × 10^k, hundreds of elements a panel.
+function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 3]) {
+      const v = Number((m * 10 ** e).toPrecision(1));
+      if (v >= lo && v <= hi) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
+/** Per cell, its runs' curves of the rule's metric, each thinned to at most `maxPoints` points. */
+function curvePoints(input: ReportInput, maxPoints: number): Map<string, CurvePoint[]> {
+  const runs = new Map(input.runs.map((r) => [r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: r.outcome ?? UNFINISHED }]));
+  const byRun = new Map<number, { x: number; y: number }[]>();
+  for (const e of input.epochs ?? []) {
+    // A log scale cannot show 0, NaN or Inf (diverged runs); those runs end where the values stop.
+    const v = metricOf(e, input.metric);
+    if (!runs.has(e.runId) || v === null || !(Number.isFinite(v) && v > 0)) continue;
+    let s = byRun.get(e.runId);
+    if (!s) byRun.set(e.runId, (s = []));
+    s.push({ x: e.epoch, y: v });
+  }
+  const byCell = new Map<string, CurvePoint[]>();
+  for (const [id, series] of byRun) {
+    const r = runs.get(id)!;
+    let pts = byCell.get(r.cell);
+    if (!pts) byCell.set(r.cell, (pts = []));
+    for (const p of downsampleSeries(series.sort((a, b) => a.x - b.x), maxPoints)) {
+      pts.push({ run: id, epoch: p.x, value: p.y, outcome: r.outcome });
+    }
+  }
+  return byCell;
+}
+
+/** Learning curves: one small panel per cell, all on the same axes, wrapped by the page. */
+async function learningCurves(input: ReportInput, cells: readonly CellSummary[], varying: readonly string[]): Promise<string[] | null> {
+  const byCell = curvePoints(input, MAX_POINTS_PER_RUN);
+  const all = [...byCell.values()].flat();
+  if (all.length === 0) return null;
+  let lo = Infinity;
+  let hi = -Infinity;
+  let lastEpoch = 1;
+  for (const p of all) {
+    lo = Math.min(lo, p.value);
+    hi = Math.max(hi, p.value);
+    lastEpoch = Math.max(lastEpoch, p.epoch);
+  }
+  if (input.threshold > 0) {
+    lo = Math.min(lo, input.threshold);
+    hi = Math.max(hi, input.threshold);
+  }
+  const domain = [10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi))];
+  const specs = cells.flatMap((c) => {
+    const points = byCell.get(c.key || 'all runs');
+    if (!points) return [];
+    const layer: object[] = [
       {
-        mark: { type: 'text', fontSize: 13, fontWeight: 'bold' },
+        // No ARIA label per line: it would repeat the first point's values for each of hundreds of runs.
+        mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear', aria: false },
         encoding: {
-          ...enc,
-          text: { field: 'label' },
-          // Dark cells get white text so the k/n label stays readable.
-          color: { condition: { test: 'datum.rate !== null && datum.rate > 0.55', value: 'white' }, value: '#222' },
+          // No vertical grid lines: the horizontal ones at round values are what a reader compares.
+          x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1, grid: false } },
+          y: { field: 'value', type: 'quantitative', scale: { type: 'log', domain }, title: `${input.metric} (log)`, axis: { values: logTicks(domain[0]!, domain[1]!) } },
+          color: outcomeColor,
+          detail: { field: 'run', type: 'nominal' },
         },
       },
-    ],
-  };
-  if (panels.length === 0) {
-    return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CHART_CONFIG, data: { values: rows }, ...inner } as TopLevelSpec;
-  }
-  const panelOrder = [...new Set(cells.map((c) => cellKey(panels, c.params)))];
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config: CHART_CONFIG,
-    data: { values: rows },
-    facet: { field: 'panel', type: 'nominal', sort: panelOrder, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
-    // Two panels a row keep the figure about as wide as the page; more would scroll sideways.
-    columns: panels.length === 1 ? Math.min(panelOrder.length, 3) : 2,
-    spec: inner,
-  } as TopLevelSpec;
+    ];
+    // The plotted metric is the rule's, so its threshold is drawn in every panel.
+    if (input.threshold > 0) {
+      // Its own one-row data: with the panel's data it would draw one rule per point.
+      layer.push({ data: { values: [{ threshold: input.threshold }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { y: { field: 'threshold', type: 'quantitative' } } });
+    }
+    const title = [...wrapPairs(cellKey(varying, c.params) || 'all runs'), `${c.converged}/${c.n} converged`];
+    // No ARIA descriptions: dozens of panels of lines; the cells table holds their numbers.
+    return [{ $schema: SCHEMA, config: { ...CHART_CONFIG, aria: false }, title: { text: title }, data: { values: points }, width: 200, height: 120, layer } as TopLevelSpec];
+  });
+  return Promise.all(specs.map(renderSvg));
 }
 
-interface RunIndex { cell: string; outcome: string }
-
-function indexRuns(input: ReportInput): Map<number, RunIndex> {
-  const byId = new Map<number, RunIndex>();
-  for (const r of input.runs) {
-    byId.set(r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: r.outcome ?? UNFINISHED });
-  }
-  return byId;
+/**
+ * Budget curves: per cell, the converged rate had every run stopped after epoch e, with its 95%
+ * Wilson band. Cells where no run converged at any budget are left out (a flat zero says nothing)
+ * and counted in the note instead.
+ */
+async function budgetFigure(cells: readonly CellSummary[], varying: readonly string[]): Promise<{ svgs: string[]; flat: number } | null> {
+  const withCurve = cells.filter((c) => c.byEpoch && c.byEpoch.length > 0);
+  if (withCurve.length === 0) return null;
+  const shown = withCurve.filter((c) => c.byEpoch!.some((p) => p.converged > 0));
+  const lastEpoch = Math.max(...withCurve.map((c) => c.byEpoch!.length));
+  const specs = shown.map((c) => {
+    const x = { field: 'epoch', type: 'quantitative', title: 'epoch budget', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1, grid: false } };
+    const title = [...wrapPairs(cellKey(varying, c.params) || 'all runs'), `${c.converged}/${c.n} at the last epoch`];
+    return {
+      $schema: SCHEMA,
+      config: { ...CHART_CONFIG, aria: false },
+      title: { text: title },
+      data: { values: c.byEpoch!.map((p) => ({ epoch: p.epoch, rate: p.rate, lo: p.ci_low, hi: p.ci_high })) },
+      width: 200,
+      height: 100,
+      layer: [
+        { mark: { type: 'area', color: '#9ecae1', opacity: 0.5, aria: false, interpolate: 'step-after' }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { domain: [0, 1] }, title: 'converged rate', axis: { values: [0, 0.5, 1] } }, y2: { field: 'hi' } } },
+        { mark: { type: 'line', color: '#08519c', strokeWidth: 1.5, aria: false, interpolate: 'step-after' }, encoding: { x, y: { field: 'rate', type: 'quantitative' } } },
+      ],
+    } as TopLevelSpec;
+  });
+  return { svgs: await Promise.all(specs.map(renderSvg)), flat: withCurve.length - shown.length };
 }
 
-function learningCurves(input: ReportInput, cells: readonly CellSummary[]): TopLevelSpec | null {
-  const runs = indexRuns(input);
-  // The curves show the rule's metric, so the threshold line is the one the outcomes were decided by.
-  const points: { cell: string; run: number; epoch: number; value: number; outcome: string }[] = [];
-  for (const e of input.epochs ?? []) {
-    const r = runs.get(e.runId);
-    const v = metricOf(e, input.metric);
-    // A log scale cannot show 0, NaN or Inf (diverged runs); those runs end where the values stop.
-    if (r === undefined || v === null || !(Number.isFinite(v) && v > 0)) continue;
-    points.push({ cell: r.cell, run: e.runId, epoch: e.epoch, value: v, outcome: r.outcome });
-  }
-  if (points.length === 0) return null;
-  const line = {
-    mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear' },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: `${input.metric} (log)` },
-      color: outcomeColor,
-      detail: { field: 'run', type: 'nominal' },
-    },
-  };
-  const layer: object[] = [line];
-  if (input.threshold > 0) {
-    layer.push({ mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { y: { datum: input.threshold } } });
-  }
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config: CHART_CONFIG,
-    data: { values: points },
-    facet: { field: 'cell', type: 'nominal', sort: cells.map((c) => c.key || 'all runs'), title: null, header: { labelFontSize: 11 } },
-    columns: 3,
-    spec: { width: 230, height: 130, layer },
-  } as TopLevelSpec;
-}
+/** At most this many points a run in the learning curves. */
+export const MAX_POINTS_PER_RUN = 100;
 
-function outcomeBars(cells: readonly CellSummary[]): TopLevelSpec {
+function outcomeBars(cells: readonly CellSummary[], varying: readonly string[]): TopLevelSpec {
   const rows: { cell: string; outcome: string; count: number; order: number }[] = [];
+  // Values only, under a title naming the axes once: "axis=value" five times over does not fit.
+  const label = (c: CellSummary): string =>
+    varying.length > 0 ? varying.map((a) => (a in c.params ? formatParamValue(c.params[a]!) : '–')).join(' · ') : 'all runs';
   for (const c of cells) {
-    const label = c.key || 'all runs';
     OUTCOMES.forEach((o, i) => {
-      if (c.outcomes[o] > 0) rows.push({ cell: label, outcome: o, count: c.outcomes[o], order: i });
+      if (c.outcomes[o] > 0) rows.push({ cell: label(c), outcome: o, count: c.outcomes[o], order: i });
     });
-    const unfinished = c.runs - OUTCOMES.reduce((s, o) => s + c.outcomes[o], 0);
-    if (unfinished > 0) rows.push({ cell: label, outcome: UNFINISHED, count: unfinished, order: OUTCOMES.length });
+    const unfinished = c.runs - OUTCOMES.reduce((sum, o) => sum + c.outcomes[o], 0);
+    if (unfinished > 0) rows.push({ cell: label(c), outcome: UNFINISHED, count: unfinished, order: OUTCOMES.length });
   }
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: SCHEMA,
     config: CHART_CONFIG,
+    ...(varying.length > 0 ? { title: { text: varying.join(' · '), anchor: 'start', orient: 'top', frame: 'bounds' } } : {}),
     data: { values: rows },
-    width: 420,
+    width: 300,
     height: { step: 20 },
     mark: { type: 'bar' },
     encoding: {
-      y: { field: 'cell', type: 'nominal', sort: cells.map((c) => c.key || 'all runs'), title: null, axis: { labelLimit: 400 } },
+      y: { field: 'cell', type: 'nominal', sort: cells.map(label), title: null, axis: { labelLimit: 500 } },
       x: { field: 'count', type: 'quantitative', title: 'runs', stack: 'zero', axis: { tickMinStep: 1 } },
       color: outcomeColor,
       order: { field: 'order', type: 'quantitative' },
@@ -235,7 +371,31 @@ function outcomeBars(cells: readonly CellSummary[]): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+/** The outcome colours as an HTML legend, shared by the learning curves and the outcome bars. */
+function outcomeLegend(): string {
+  const items = OUTCOME_DOMAIN.map((o, i) => `<span class="key"><span class="swatch" style="background:${OUTCOME_RANGE[i]}"></span>${escapeHtml(o)}</span>`);
+  return `<p class="legend">${items.join(' ')}</p>`;
+}
+
+function rateLegend(faded: boolean): string {
+  return (
+    `<p class="legend">convergence rate <span class="ramp" style="background:linear-gradient(to right, ${RATE_RANGE[0]}, ${RATE_RANGE[1]})"></span> 0 to 1` +
+    (faded ? '; paler squares have wider 95% intervals (fewer seeds)' : '') +
+    `</p>`
+  );
+}
+
 // ---- the page ------------------------------------------------------------------------------
+
+function budgetSection(b: { svgs: string[]; flat: number }, input: ReportInput): string {
+  return (
+    `<h2>Would more epochs help?</h2>\n<p class="note">Per cell, the converged rate had every run stopped after each epoch ` +
+    `(scored by the same rule, ${escapeHtml(input.metric)} < ${escapeHtml(String(input.threshold))}), with its 95% Wilson band. ` +
+    `A curve still rising at the last epoch says the budget, not the setting, limits the rate.` +
+    (b.flat > 0 ? ` ${b.flat} cell${b.flat === 1 ? '' : 's'} where no run converged at any epoch ${b.flat === 1 ? 'is' : 'are'} not drawn.` : '') +
+    `</p>\n<figure id="budget-curves" class="panels">${b.svgs.join('\n')}</figure>`
+  );
+}
 
 function cellsTable(cells: readonly CellSummary[], axes: readonly string[]): string {
   const cols = humanColumns(cells, axes);
@@ -260,40 +420,52 @@ function summaryLine(input: ReportInput, cells: readonly CellSummary[]): string 
 }
 
 const CSS = `
-body { font-family: ${FONT}; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.45; }
+body { font-family: ${FONT}; margin: 2rem auto; max-width: 1120px; padding: 0 1rem; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h1 .sweep { color: #2f5f8a; }
 h2 { font-size: 1.15rem; margin-top: 2.2rem; border-bottom: 1px solid #e3e3e3; padding-bottom: .25rem; }
 p.summary { font-size: 1.02rem; margin-top: .3rem; } p.note { color: #555; font-size: .9rem; margin: .3rem 0 .8rem; }
-figure, .table-wrap { margin: 0; overflow-x: auto; } figure svg { max-width: none; }
+figure, .table-wrap { margin: 0; overflow-x: auto; }
+figure.panels { display: flex; flex-wrap: wrap; gap: 1rem 1.6rem; align-items: flex-start; }
+p.legend { font-size: .85rem; color: #444; margin: .2rem 0 .8rem; }
+.key { margin-right: .8rem; white-space: nowrap; } .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -.1rem; border-radius: 2px; }
+.ramp { display: inline-block; width: 7rem; height: .75rem; vertical-align: -.1rem; border: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: .88rem; font-variant-numeric: tabular-nums; }
 th, td { padding: .26rem .45rem; border-bottom: 1px solid #eee; white-space: nowrap; }
 th { background: #f6f6f6; border-bottom: 1px solid #ccc; } .right { text-align: right; } .left { text-align: left; }
 tbody tr:hover { background: #fafafa; }
+svg text { font-family: ${FONT}; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; font-size: .9rem; margin: .6rem 0; }
+dl.meta dt { color: #666; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 `;
 
 /**
- * The whole report as one HTML document: title and summary, a convergence-rate heatmap with k/n
- * labels, learning curves per cell (when `input.epochs` is given), outcome counts per cell, and
- * the cells table. No scripts and no external resources; a Content-Security-Policy says so.
+ * The whole report as one HTML document: the header (what the sweep is, its rule, engine, seeds,
+ * fixed settings and source), a convergence-rate heatmap with k/n and interval labels, learning
+ * curves per cell (when `input.epochs` is given), outcome counts per cell, and the cells table.
+ * Panels are separate SVGs that the page wraps, so the report fits 1,200 px for any number of axes.
+ * No scripts and no external resources; a Content-Security-Policy says so.
  */
-export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[], extraSections: readonly string[] = []): Promise<string> {
-  const layout = heatmapAxes(input.axes);
-  const curvesSpec = learningCurves(input, cells);
-  const [rateSvg, curvesSvg, outcomesSvg] = await Promise.all([
-    renderSvg(rateChart(input, cells)),
-    curvesSpec ? renderSvg(curvesSpec) : Promise.resolve(null),
-    renderSvg(outcomeBars(cells)),
+export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[], context: ReportContext = {}, extraSections: readonly string[] = []): Promise<string> {
+  const varying = varyingAxes(input.axes, cells);
+  const [rate, curveSvgs, outcomesSvg, budget] = await Promise.all([
+    rateFigure(varying, cells),
+    learningCurves(input, cells, varying),
+    renderSvg(outcomeBars(cells, varying)),
+    budgetFigure(cells, varying),
   ]);
+  const layout = rate.layout;
   const rateTitle = layout ? `Convergence rate by ${layout.y} × ${layout.x}` : 'Convergence rate';
   const rateNote = layout
-    ? `Each square is one cell: the label is k/n, seeds that converged out of seeds finished; colour is the rate.` +
+    ? `Each square is one cell: the label is k/n, seeds that converged out of seeds finished` +
+      (rate.faded ? '' : ', above its 95% Wilson interval') +
+      `; colour is the rate.` +
       (layout.panels.length > 0 ? ` One panel per ${layout.panels.join(' × ')}.` : '') +
       ` Empty squares: no runs with those settings.`
     : 'Bars are k/n, seeds that converged out of seeds finished; lines are 95% Wilson intervals.';
-  const curves = curvesSvg
-    ? `<h2>Learning curves</h2>\n<p class="note">${escapeHtml(input.metric)} per epoch, one line per run, coloured by outcome.` +
+  const curves = curveSvgs
+    ? `<h2>Learning curves</h2>\n<p class="note">The rule's metric, ${escapeHtml(input.metric)}, per epoch: one line per run (at most ${MAX_POINTS_PER_RUN} points a run), coloured by outcome.` +
       ` The dashed line is the convergence threshold (${escapeHtml(String(input.threshold))}).` +
-      `</p>\n<figure id="learning-curves">${curvesSvg}</figure>`
+      `</p>\n${outcomeLegend()}\n<figure id="learning-curves" class="panels">${curveSvgs.join('\n')}</figure>`
     : input.epochs
       ? `<h2>Learning curves</h2>\n<p class="note">No epochs recorded yet.</p>`
       : '';
@@ -309,13 +481,17 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
 </head>
 <body>
 <h1>Convergence report: <span class="sweep">${escapeHtml(input.sweepName)}</span></h1>
+<dl class="meta">${headerFields(input, context).map((f) => `<dt>${escapeHtml(f.label)}</dt><dd>${escapeHtml(f.value)}</dd>`).join('')}</dl>
 <p class="summary">${escapeHtml(summaryLine(input, cells))}</p>
 <h2>${escapeHtml(rateTitle)}</h2>
 <p class="note">${escapeHtml(rateNote)}</p>
-<figure id="heatmap">${rateSvg}</figure>
+${layout ? rateLegend(rate.faded) : ''}
+<figure id="heatmap" class="panels">${rate.svgs.join('\n')}</figure>
 ${curves}
+${budget ? budgetSection(budget, input) : ''}
 <h2>Outcomes per cell</h2>
 <p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead at init (ReLU output 0 on every training row before the first update), dead (ReLU output stuck at 0 on every input), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
+${outcomeLegend()}
 <figure id="outcomes">${outcomesSvg}</figure>
 ${extraSections.join('\n')}
 <h2>Cells</h2>

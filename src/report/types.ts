@@ -4,6 +4,7 @@
  */
 
 import type { Outcome, RuleMetric, ScoredEpoch } from '../outcome';
+import type { BudgetPoint } from './budget';
 
 export type { Outcome } from '../outcome';
 export type ParamValue = number | string | boolean;
@@ -82,4 +83,6 @@ export interface CellSummary {
   valMae: Quartiles;
   /** Epoch of convergence over converged runs that recorded one. */
   convergedEpoch: Quartiles;
+  /** The budget curve (src/report/budget.ts), when the caller computed it. */
+  byEpoch?: BudgetPoint[];
 }

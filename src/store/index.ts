@@ -4,4 +4,5 @@ export * from './runs';
 export * from './queries';
 export { mergeInto, type MergeResult } from './merge';
 export { readRunsOfCells, type CellRunRow } from './cell-runs';
+export { compileFilter, filterColumns, FILTER_COLUMNS, type CompiledFilter } from './filter-sql';
 export { rescoreAll, scoredEpochColumns } from './rescore';

@@ -3,6 +3,8 @@ import { OUTCOMES, type RuleMetric } from '../outcome';
 import type { EpochRow, RunRow } from '../report/types';
 import type { CostParams } from '../grid';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
+import type { Filter } from '../filter';
+import { compileFilter, type CompiledFilter } from './filter-sql';
 import type { Db } from './open';
 import { scoredEpochColumns } from './rescore';
 
@@ -163,68 +165,79 @@ function toRunRow(r: Record<string, unknown>): RunRow {
   };
 }
 
-/** The runs of the current plan (retired runs only with `includeRetired`). */
-export function readRuns(db: Db, options: { includeRetired?: boolean } = {}): RunRow[] {
-  const rows = db
-    .prepare(`SELECT * FROM runs ${options.includeRetired ? '' : 'WHERE in_plan = 1'} ORDER BY id`)
-    .all() as Record<string, unknown>[];
+/** A run's outcome re-scored at read time (--metric/--threshold/--epoch), keyed by run id. */
+export type ScoredOutcomes = ReadonlyMap<number, { outcome: string | null; convergedEpoch: number | null }>;
+
+export interface ReadOptions {
+  /** Also runs kept from an earlier version of the spec. @default false */
+  includeRetired?: boolean;
+  /** Only runs matching this filter (checked and compiled by compileFilter). */
+  where?: Filter;
+  /**
+   * Outcomes scored at read time: `outcome` and `converged_epoch` in `where` mean these, not the
+   * stored columns, so a filter selects by the same outcome the report counts.
+   */
+  scored?: ScoredOutcomes;
+}
+
+// The scored outcomes enter SQL as one bound JSON parameter, joined to runs by id.
+const SCORED_JOIN = ` LEFT JOIN (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS outcome, json_extract(value, '$[2]') AS converged_epoch FROM json_each(?)) s ON s.id = r.id`;
+
+function runsWhere(db: Db, o: ReadOptions): { join: string; sql: string; params: unknown[] } {
+  const f: CompiledFilter = compileFilter(db, o.where ?? [], 'r', o.scored ? 's' : undefined);
+  const join = o.scored ? SCORED_JOIN : '';
+  const params: unknown[] = o.scored ? [JSON.stringify([...o.scored].map(([id, s]) => [id, s.outcome, s.convergedEpoch])), ...f.params] : f.params;
+  return { join, sql: o.includeRetired ? f.sql : `r.in_plan = 1 AND ${f.sql}`, params };
+}
+
+/** The runs of the current plan (retired runs only with `includeRetired`), optionally filtered. */
+export function readRuns(db: Db, options: ReadOptions = {}): RunRow[] {
+  const w = runsWhere(db, options);
+  const rows = db.prepare(`SELECT r.* FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
   return rows.map(toRunRow);
 }
 
-export function readEpochs(db: Db, options: { includeRetired?: boolean } = {}): EpochRow[] {
+/** The ids of the runs a filter selects (with `scored`, by their re-scored outcomes). */
+export function selectRunIds(db: Db, options: ReadOptions): Set<number> {
+  const w = runsWhere(db, options);
+  return new Set(db.prepare(`SELECT r.id FROM runs r${w.join} WHERE ${w.sql}`).pluck().all(...w.params) as number[]);
+}
+
+export function readEpochs(db: Db, options: ReadOptions = {}): EpochRow[] {
+  const w = runsWhere(db, options);
   return db
     .prepare(
       `SELECT e.run_id AS runId, ${scoredEpochColumns(db, 'e')}, e.seconds
-       FROM epochs e JOIN runs r ON r.id = e.run_id ${options.includeRetired ? '' : 'WHERE r.in_plan = 1'} ORDER BY e.run_id, e.epoch`,
+       FROM epochs e JOIN runs r ON r.id = e.run_id${w.join} WHERE ${w.sql} ORDER BY e.run_id, e.epoch`,
     )
-    .all() as EpochRow[];
+    .all(...w.params) as EpochRow[];
 }
 
-export interface Condition {
-  key: string;
-  op: '=' | '!=' | '<' | '<=' | '>' | '>=';
-  value: ParamValue;
+/** How many runs the current plan has: the denominator of "the filter matches none of N runs". */
+export function countRuns(db: Db): number {
+  return db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 1`).pluck().get() as number;
 }
 
-/** Columns a --where expression may name: the parameters and the result columns. */
-export const QUERYABLE = [
-  'id', 'run_key', 'cell_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
+/** Columns `query --where` prints, in this order (cell_key and the bookkeeping columns are left out). */
+const QUERY_COLUMNS = [
+  'id', 'run_key', 'in_plan', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
   'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'final_pop_loss', 'final_pop_mae', 'final_unseen_mae', 'alive_at_init',
   'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts',
-] as const;
-
-/** A run's outcome re-scored at read time (query --metric/--threshold/--epoch), keyed by run id. */
-export type ScoredOutcomes = ReadonlyMap<number, { outcome: string | null; convergedEpoch: number | null }>;
+];
 
 /**
- * Runs matching `conditions`; column names are checked against a whitelist and values are bound
- * as parameters, never pasted into the SQL. With `scored`, outcome and converged_epoch are the
- * re-scored ones (bound as JSON), both in the filter and in the rows.
+ * Runs of the current plan matching `filter`, as rows of the `runs` table; with `scored`, the
+ * outcome and converged_epoch columns (and the filter on them) are the re-scored ones.
  */
-export function queryRuns(db: Db, conditions: readonly Condition[], scored?: ScoredOutcomes): Record<string, unknown>[] {
-  const allowed = new Set<string>(QUERYABLE);
-  const clauses: string[] = [];
-  const values: unknown[] = [];
-  for (const c of conditions) {
-    if (!allowed.has(c.key)) {
-      throw new ConvergeError('query.unknownColumn', `--where: unknown column "${c.key}"; columns: ${QUERYABLE.join(', ')}`);
-    }
-    clauses.push(`"${c.key}" ${c.op} ?`);
-    values.push(typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
-  }
+export function queryRuns(db: Db, filter: Filter, scored?: ScoredOutcomes): Record<string, unknown>[] {
+  const w = runsWhere(db, { where: filter, scored });
   // A database from before schema 4 lacks the newer columns: they read as NULL.
-  const source = QUERYABLE.map((c) => {
+  const cols = QUERY_COLUMNS.map((c) => {
     if (scored && c === 'outcome') return `s.outcome AS outcome`;
     if (scored && c === 'converged_epoch') return `s.converged_epoch AS converged_epoch`;
     return hasColumn(db, 'runs', c) ? `r."${c}"` : `NULL AS "${c}"`;
   });
-  const join = scored
-    ? ` LEFT JOIN (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS outcome, json_extract(value, '$[2]') AS converged_epoch FROM json_each(?)) s ON s.id = r.id`
-    : '';
-  const bound = scored ? [JSON.stringify([...scored].map(([id, o]) => [id, o.outcome, o.convergedEpoch])), ...values] : values;
-  const cols = QUERYABLE.filter((c) => c !== 'cell_key').map((c) => `"${c}"`).join(', ');
-  const sql = `SELECT ${cols} FROM (SELECT ${source.join(', ')} FROM runs r${join}) WHERE in_plan = 1${clauses.length ? ` AND ${clauses.join(' AND ')}` : ''} ORDER BY id`;
-  return db.prepare(sql).all(...bound) as Record<string, unknown>[];
+  return db.prepare(`SELECT ${cols.join(', ')} FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
 }
 
 /** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */
@@ -239,7 +252,21 @@ export function querySql(db: Db, sql: string): Record<string, unknown>[] {
     throw new ConvergeError('query.readOnly', `--sql: refused: the statement would modify the database; query only reads (use SELECT)`);
   }
   if (!stmt.reader) return [];
-  return stmt.all() as Record<string, unknown>[];
+  // Rows as arrays, so that two result columns with one name ("select a.x, b.x") both survive;
+  // the second becomes x_2, keeping CSV headers and JSON keys unique.
+  const names = uniqueNames(stmt.columns().map((c) => c.name));
+  return (stmt.raw(true).all() as unknown[][]).map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]])));
+}
+
+/** Make column names unique: a repeated name gets _2, _3, … (skipping names already taken). */
+export function uniqueNames(names: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return names.map((n) => {
+    let name = n;
+    for (let i = 2; taken.has(name); i++) name = `${n}_${i}`;
+    taken.add(name);
+    return name;
+  });
 }
 
 /**

@@ -74,8 +74,9 @@ describe('--set, the default results folder and report --out', () => {
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     assert.match(read('r.csv'), /^batch_size,n_samples,seq_len,runs,/);
     assert.equal((JSON.parse(read('r.json')) as unknown[]).length, 4);
-    assert.match(read('r.md'), /^\|.*\|\n\|[-:| ]+\|\n/);
-    assert.match(read('r.txt'), /^\S.*\n-+ /, 'an unknown extension gets the plain table');
+    // Both start with the report's header lines, then the table.
+    assert.match(read('r.md'), /^sweep: outfmt\n[\s\S]*\n\n\|.*\|\n\|[-:| ]+\|\n/);
+    assert.match(read('r.txt'), /^sweep: outfmt\n[\s\S]*\n\n\S.*\n-+ /, 'an unknown extension gets the plain table');
     assert.match(read('r.html'), /^<!doctype html>/i);
     assert.equal(runCli(['report', 'x.db', '--out', 'forced.html', '--format', 'csv'], { cwd: dir }).code, 0);
     assert.doesNotMatch(read('forced.html'), /<html/i, 'an explicit --format wins');

@@ -60,7 +60,21 @@ test('csv parses back into a header and one record per cell with raw numbers', (
   assert.equal(rec(0).rate, '0.3');
   assert.equal(rec(0).converged_epoch_median, '17');
   assert.equal(rec(1).kernel_initializer, 'variance_scaling, "fan_in"', 'a comma and quotes survive the round trip');
-  assert.equal(rec(1).diverged, '1');
+  assert.equal(rec(1).outcome_diverged, '1');
+  assert.equal(new Set(header).size, header.length, `unique column names: ${header.join(',')}`);
+  // Full precision: the Wilson bound of 3/10 reads back as the same double.
+  assert.equal(Number(rec(0).ci_low), cells()[0]!.ci.lo);
+  assert.notEqual(rec(0).ci_low!.length, 6, 'not rounded to a few digits');
+});
+
+test('table and md print the same header lines above the table; csv and json carry none', () => {
+  const header = ['sweep: s: what it settles', 'rule: a run converged when its pop_mae is below 0.05 at its last epoch', 'fixed: epochs=50 units=10'];
+  const table = formatCells(cells(), AXES, 'table', header).split('\n');
+  assert.deepEqual(table.slice(0, 4), [...header, '']);
+  const md = formatCells(cells(), AXES, 'md', header).split('\n');
+  assert.deepEqual(md.filter((l) => l !== '' && !l.startsWith('|')), header);
+  assert.ok(formatCells(cells(), AXES, 'csv', header).startsWith('kernel_initializer,'));
+  assert.ok(formatCells(cells(), AXES, 'json', header).startsWith('['));
 });
 
 test('json is an array of cells with stable snake_case field names', () => {

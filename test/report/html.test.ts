@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeHtml, renderHtmlReport, summarizeCells } from '../../src/report';
+import { downsampleSeries, escapeHtml, renderHtmlReport, summarizeCells, varyingAxes, wrapPairs } from '../../src/report';
 import type { Outcome, ParamValue, ReportInput, RunRow } from '../../src/report';
 
 // Structure and safety checks on the HTML string; html-chromium.test.ts checks it in a browser.
@@ -62,4 +62,49 @@ test('the heatmap falls back to the first two axes when seq_len and n_samples ar
   const runs = [run({ batch_size: 1, units: 10 }, 'converged'), run({ batch_size: 32, units: 20 }, 'dead')];
   const html = await render({ sweepName: 's', axes: ['batch_size', 'units'], runs, threshold: 0.05, metric: 'val_mae' });
   assert.match(html, /Convergence rate by batch_size × units/);
+});
+
+test('downsampleSeries keeps at most max points, the first and the last, and drops only flat repeats first', () => {
+  const flat = Array.from({ length: 50 }, (_, i) => ({ x: i + 1, y: 0.5 }));
+  assert.deepEqual(downsampleSeries(flat, 100), [flat[0], flat[49]], 'a stuck run is two points, losslessly');
+  const noisy = Array.from({ length: 1000 }, (_, i) => ({ x: i + 1, y: Math.sin(i) + 2 }));
+  const d = downsampleSeries(noisy, 100);
+  assert.equal(d.length, 100);
+  assert.equal(d[0], noisy[0]);
+  assert.equal(d[99], noisy[999]);
+  assert.ok(d.every((p, i) => i === 0 || p.x > d[i - 1]!.x), 'in order, no point twice');
+  assert.deepEqual(downsampleSeries(noisy.slice(0, 50), 100), noisy.slice(0, 50), 'short series are kept whole');
+});
+
+test('panel titles name only the axes that vary; an axis a filter pinned is not repeated in every title', async () => {
+  const runs = [
+    run({ batch_size: 1, n_samples: 80, seq_len: 200, units: 10 }, 'converged'),
+    run({ batch_size: 1, n_samples: 130, seq_len: 200, units: 20 }, 'dead'),
+  ];
+  const epochs = runs.flatMap((r) => [1, 2].map((e) => ({ runId: r.id, epoch: e, loss: 1, mae: 1, valLoss: 1, valMae: 0.1 / e, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, seconds: 1 })));
+  const html = await render({ sweepName: 's', axes: ['batch_size', 'n_samples', 'seq_len', 'units'], runs, epochs, threshold: 0.05, metric: 'val_mae' });
+  assert.equal(varyingAxes(['batch_size', 'n_samples', 'seq_len', 'units'], summarizeCells({ sweepName: 's', axes: ['batch_size', 'n_samples', 'seq_len', 'units'], runs, threshold: 0.05, metric: 'val_mae' })).join(), 'n_samples,units');
+  const curves = html.slice(html.indexOf('id="learning-curves"'));
+  assert.match(curves, /<tspan>n_samples=80 units=10<\/tspan>/);
+  assert.doesNotMatch(curves, /batch_size=1|seq_len=200/);
+  // One threshold rule a panel, not one per point.
+  assert.equal(curves.match(/stroke-dasharray="4,3"/g)?.length, 2);
+});
+
+test('wrapPairs breaks a cell key between pairs', () => {
+  assert.deepEqual(wrapPairs('batch_size=1 kernel_gain=0.01 kernel_initializer=orthogonal n_samples=50', 30), [
+    'batch_size=1 kernel_gain=0.01', 'kernel_initializer=orthogonal', 'n_samples=50',
+  ]);
+});
+
+test('budget curves get a panel per cell with a converged run at some budget; flat cells are counted, not drawn', async () => {
+  const runs = [run({ batch_size: 1 }, 'converged'), run({ batch_size: 32 }, 'dead')];
+  const input = { sweepName: 's', axes: ['batch_size'], runs, threshold: 0.05, metric: 'pop_mae' as const };
+  const point = (epoch: number, converged: number) => ({ epoch, converged, n: 1, rate: converged, ci_low: 0, ci_high: 1 });
+  const cells = summarizeCells(input).map((c) => ({ ...c, byEpoch: c.params.batch_size === 1 ? [point(1, 0), point(2, 1)] : [point(1, 0), point(2, 0)] }));
+  const html = await renderHtmlReport(input, cells);
+  const section = html.slice(html.indexOf('id="budget-curves"'), html.indexOf('</figure>', html.indexOf('id="budget-curves"')));
+  assert.equal(section.match(/<svg/g)?.length, 1);
+  assert.match(html, /1 cell where no run converged at any epoch is not drawn/);
+  assert.doesNotMatch(await renderHtmlReport(input, summarizeCells(input)), /budget-curves/, 'no section without curves');
 });

@@ -1,0 +1,3 @@
+/** The filter language's public surface: a pure parser; src/store compiles it to SQL. */
+export { filterNames, parseFilter } from './parse';
+export type { Filter, FilterClause, FilterOp, FilterValue } from './parse';

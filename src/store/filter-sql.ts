@@ -1,0 +1,102 @@
+/**
+ * The filter language (src/filter) compiled to SQL: names are checked against a whitelist of
+ * `runs` columns and values are bound as parameters, never pasted into the statement.
+ */
+import { didYouMean, ConvergeError } from '../errors';
+import type { Filter, FilterClause } from '../filter';
+import { OUTCOMES } from '../outcome';
+import { PARAM_NAMES } from '../spec';
+import type { Db } from './open';
+
+/** The `runs` columns a filter may name: identity, every parameter, status and outcome, the final metrics. */
+export const FILTER_COLUMNS: readonly string[] = [
+  'id', 'run_key', 'seed', 'repeat', ...PARAM_NAMES, 'backend', 'status', 'outcome',
+  'final_loss', 'final_mae', 'final_val_loss', 'final_val_mae', 'converged_epoch', 'epochs_run', 'seconds', 'attempts',
+];
+
+/** Columns that later schema versions add (3: population metrics); offered only where the database has them. */
+const LATER_COLUMNS: readonly string[] = ['final_pop_loss', 'final_pop_mae', 'final_unseen_mae', 'alive_at_init'];
+
+/** Names whose value is the run's score under a rule: with read-time scoring they mean the re-scored values. */
+const SCORED_COLUMNS = new Set(['outcome', 'converged_epoch']);
+
+/** 0/1 columns: `masking=true` means `masking = 1`. */
+const BOOLEAN_COLUMNS = new Set(['unit_forget_bias', 'masking', 'shuffle', 'alive_at_init']);
+
+/** Columns with a closed set of values: a misspelt value is refused instead of matching nothing. */
+const CLOSED_VALUES: Record<string, readonly string[]> = {
+  outcome: OUTCOMES,
+  status: ['pending', 'running', 'done', 'failed'],
+};
+
+interface ColumnInfo { name: string; numeric: boolean }
+
+function runColumns(db: Db): Map<string, ColumnInfo> {
+  const rows = db.prepare(`SELECT name, type FROM pragma_table_info('runs')`).all() as { name: string; type: string }[];
+  const present = new Map(rows.map((r) => [r.name, r.type.toUpperCase()]));
+  const out = new Map<string, ColumnInfo>();
+  for (const name of [...FILTER_COLUMNS, ...LATER_COLUMNS]) {
+    const type = present.get(name);
+    if (type !== undefined) out.set(name, { name, numeric: type === 'INTEGER' || type === 'REAL' });
+  }
+  return out;
+}
+
+/** The names a filter may use on this database, in a stable order. */
+export function filterColumns(db: Db): string[] {
+  return [...runColumns(db).keys()];
+}
+
+function filterError(code: string, message: string): ConvergeError {
+  return new ConvergeError(code, message, { exitCode: 2 });
+}
+
+function bindValue(col: ColumnInfo, c: FilterClause): number | string {
+  const shown = typeof c.value === 'string' ? JSON.stringify(c.value) : String(c.value);
+  if (BOOLEAN_COLUMNS.has(col.name)) {
+    if (typeof c.value === 'boolean') return c.value ? 1 : 0;
+    if (c.value === 0 || c.value === 1) return c.value;
+    throw filterError('filter.badValue', `${c.key} is true or false, got ${shown}`);
+  }
+  if (col.numeric) {
+    if (typeof c.value === 'number') return c.value;
+    throw filterError('filter.badValue', `${c.key} is a number, got ${shown}`);
+  }
+  const s = String(c.value);
+  const closed = CLOSED_VALUES[col.name];
+  if (closed && (c.op === '=' || c.op === '!=') && !closed.includes(s)) {
+    const hint = didYouMean(s, closed);
+    throw filterError('filter.badValue', `${c.key} is one of ${closed.join(', ')}, got ${shown}${hint ? ` (did you mean ${hint}?)` : ''}`);
+  }
+  return s;
+}
+
+export interface CompiledFilter {
+  /** A boolean SQL expression ("1" for an empty filter), with `?` placeholders. */
+  sql: string;
+  params: (number | string)[];
+}
+
+/**
+ * Compile a filter to a WHERE expression over `runs` (columns prefixed with `alias.` when given;
+ * `outcome` and `converged_epoch` taken from `scoredAlias.` when outcomes are scored at read time).
+ * @throws ConvergeError `filter.unknownName` (with "did you mean" and the valid names) or
+ *   `filter.badValue` (a word for a number column, a misspelt outcome); both exit 2
+ */
+export function compileFilter(db: Db, filter: Filter, alias?: string, scoredAlias?: string): CompiledFilter {
+  const cols = runColumns(db);
+  const parts: string[] = [];
+  const params: (number | string)[] = [];
+  for (const c of filter) {
+    const col = cols.get(c.key);
+    if (col === undefined) {
+      const names = [...cols.keys()];
+      const hint = didYouMean(c.key, names);
+      throw filterError('filter.unknownName', `unknown name "${c.key}"${hint ? ` (did you mean ${hint}?)` : ''}; names: ${names.join(', ')}`);
+    }
+    const table = scoredAlias && SCORED_COLUMNS.has(col.name) ? scoredAlias : alias;
+    parts.push(`${table ? `${table}.` : ''}"${col.name}" ${c.op} ?`);
+    params.push(bindValue(col, c));
+  }
+  return { sql: parts.length > 0 ? parts.join(' AND ') : '1', params };
+}
