@@ -19,6 +19,7 @@
  *   batch); the output says whether the extrapolation is within 10 % of the full epoch.
  *   Ratios against tfjs use the full epoch.
  */
+import { benchKernels, benchPopulation as benchPopulationKernels, KERNEL_CASES, kernelLine, kernelRecords, SHARED_CASES } from './kernels';
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -584,6 +585,32 @@ async function benchRss(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The WebAssembly SIMD kernel against the per-row JS kernel, side by side (bench/kernels.ts). */
+function benchWasmKernels(): void {
+  const tfjs = (L: number, N: number, b: number): number | undefined => tfjsEpoch.get(cellName({ seqLen: L, nSamples: N, batchSize: b }));
+  log('  batch 1: wasm per-row vs JS per-row');
+  for (const c of KERNEL_CASES) {
+    const r = benchKernels(c);
+    if (JSON_OUT) for (const o of kernelRecords(r, tfjs(c.seqLen, c.nSamples, 1))) emit(o as Row);
+    else log(`  ${kernelLine(r)}`);
+  }
+  log('  batch 32: shared-trajectory wasm vs per-row JS');
+  for (const c of SHARED_CASES) {
+    const r = benchKernels(c, 'shared');
+    if (JSON_OUT) for (const o of kernelRecords(r, tfjs(c.seqLen, c.nSamples, 32))) emit(o as Row);
+    else log(`  ${kernelLine(r)}`);
+  }
+  log('  population evaluation: one shared wasm pass vs per-row JS');
+  for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
+    const p = benchPopulationKernels(L, reps);
+    const ratio = p.perRowJs / p.sharedWasm;
+    const base = { case: `population_L${L}_kernels`, engine: 'fused', seq_len: L, seconds_per_epoch: null, ratio_vs_tfjs: null, timing: 'cpu_median_interleaved' };
+    emit({ ...base, kernel: 'js', seconds_per_evaluation: p.perRowJs, ratio_vs_js_per_row: 1 });
+    emit({ ...base, kernel: 'wasm-simd-shared', seconds_per_evaluation: p.sharedWasm, ratio_vs_js_per_row: ratio });
+    log(`  L=${L}: per-row JS ${p.perRowJs.toFixed(4)} s, shared wasm ${p.sharedWasm.toExponential(2)} s: ${ratio.toFixed(0)}×`);
+  }
+}
+
 const SEED_CELL = { seqLen: 200, nSamples: 130, batchSize: 1 };
 const SEED_CELL_32 = { seqLen: 200, nSamples: 130, batchSize: 32 };
 const ASKER = { seqLen: 2000, nSamples: 50, batchSize: 1 };
@@ -628,6 +655,7 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
       benchPopulationShare();
     },
   },
+  { name: 'kernels', title: 'WebAssembly SIMD kernel vs plain-JS kernel, interleaved CPU-time medians', run: benchWasmKernels },
   { name: 'calibration', title: 'cost model calibration (src/grid/cost.ts)', run: benchCalibration },
   { name: 'sweep16', title: '2 workers vs 1 through `converge run`', run: benchMixedSweep },
   { name: 'rss', title: 'memory', run: benchRss },

@@ -19,6 +19,7 @@ import {
 } from '../report';
 import { openDb, queryRuns, querySql, type Db } from '../store';
 import { alignTable, oneOf, writeErr, writeOut } from './common';
+import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
@@ -64,12 +65,12 @@ export function registerReadCommands(program: Command): void {
       .option('-o, --out <file>', 'write to a file instead of stdout (required for html); .html, .csv, .json or .md choose the format')
       .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'"),
   )
-    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
+    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nOutcomes:\n${OUTCOMES.map((o) => `  ${o.padEnd(14)}${OUTCOME_DOC[o]}`).join('\n')}\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
     .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
       const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const filter = opts.where ? filterOrThrow('--where', opts.where) : undefined;
       const input = withDb(file, (db) => {
-        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter));
+        const s = readScored(db, file, opts, undefined, (r) => !filter || matchesFilter(r.params, filter), opts.format === 'html');
         const ids = new Set(s.runs.map((r) => r.id));
         const epochs = opts.format === 'html' ? s.epochs.filter((e) => ids.has(e.runId)) : [];
         return { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null };

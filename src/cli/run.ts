@@ -8,6 +8,7 @@ import { loadSpec } from '../spec';
 import { openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSweepPace, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
 import { sweepEtaSeconds } from '../sweep/eta';
+import { kernelWanted } from '../train/fused/kernel';
 import { cellToJson, formatCells, summarizeCells } from '../report';
 import { collect, invokedCommand, nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
@@ -60,6 +61,10 @@ resume. When the reader of the output goes away (\`| head\`), the run stops the 
 A sharded run records the whole plan in its database and trains only its share, so shards
 can share one database on one host without hiding each other's runs.
 
+The fused engine trains on a WebAssembly SIMD kernel; CONVERGE_KERNEL=js selects its plain-JS
+kernel instead (the reference). A worker that cannot load the WebAssembly kernel trains on the JS
+one and says so once; runs.backend records which kernel ran (fused-wasm-simd or fused-js).
+
 Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem,
 130 interrupted (Ctrl-C, output closed), 143 terminated (SIGTERM).
 
@@ -76,6 +81,8 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
+  // Checked here, before anything is written, rather than failing every run in the workers.
+  kernelWanted();
   const spec = loadSpec(specPath, opts.set);
   const plan = expandPlan(spec);
   // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
@@ -126,6 +133,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       const share = keys ? `, shard ${opts.shard!.index}/${opts.shard!.count} trains ${keys.size} of them` : '';
       writeOut(`sweep ${spec.name}: ${total} runs (${alreadyDone} already done${share}) into ${dbPath} with ${pool.workers} workers`);
     }
+    const notices = new Set<string>();
     const execution = new SweepExecution({
       db,
       spec,
@@ -138,8 +146,15 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       ...leaseFromEnv(),
       events: {
         onClaimLost: (run) =>
-          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, the other process records it`),
-        onRunEnd: (end) => progress.runEnded(end),
+          writeErr(`run ${run.id} (seed ${run.seed}): lost its claim (this process's lease expired and another process took it over); stopped its work here, that process records it`),
+        onRunEnd: (end) => {
+          // One line per distinct notice, not per run: every worker thread reports it on each run.
+          if (end.notice !== undefined && !notices.has(end.notice)) {
+            notices.add(end.notice);
+            writeErr(`note: ${end.notice}`);
+          }
+          progress.runEnded(end);
+        },
         onWaitForOthers: (held) => {
           if (human && !opts.quiet) writeErr(`waiting for ${held} run(s) held by other \`converge run\` processes (redone here if their owner stops heartbeating)`);
         },
@@ -180,8 +195,8 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     }
     const wall = (Date.now() - t0) / 1000;
     const after = readProgress(db);
-    if (result.heartbeatFailed) {
-      writeErr(`stopped claiming runs: ${result.heartbeatFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
+    if (result.databaseFailed) {
+      writeErr(`stopped claiming runs: ${result.databaseFailed}; the runs in flight were given back (or, while the database refuses writes, are redone once their lease expires). Check the database, then resume with: ${resumeHint}`);
       return EXIT.store;
     }
     if (result.interrupted) {
@@ -196,7 +211,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     if (opts.json) {
       writeOut(
         JSON.stringify(
-          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, cells: cells.map(cellToJson) },
+          { db: dbPath, trained: result.trained, converged: result.converged, failed: after.failed, total: after.total, done: after.done, wall_seconds: wall, rescored: sync.rescored ? { runs: sync.rescored.runs, from: sync.rescored.from, to: sync.rescored.to } : null, cells: cells.map(cellToJson) },
           null,
           2,
         ),

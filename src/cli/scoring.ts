@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_RULE, RULE_METRICS, type Rule, type RuleMetric } from '../outcome';
+import { DEFAULT_RULE, RULE_METRICS, sameRule, type Rule, type RuleMetric } from '../outcome';
 import { scoreRows, type CellSummary, type EpochRow, type RunRow } from '../report';
 import { readEpochs, readRuns, readSweep, type Db, type SweepInfo } from '../store';
 import { oneOf, positiveInt } from './common';
@@ -37,14 +37,21 @@ export interface Scored {
 }
 
 /**
- * The runs of a database scored by the outcome module from their stored epochs, under `rule`
- * (default: the sweep's own, which is what runs.outcome already holds) at the --epoch budget.
+ * The runs of a database scored by the outcome module under `rule` (default: the sweep's own) at
+ * the --epoch budget. Under the sweep's own rule at each run's last epoch, runs.outcome already
+ * holds exactly that score (the runner writes it, a rule change re-scores it in the same
+ * transaction), so the epochs are read only when `withEpochs` asks for them; otherwise every run
+ * is re-scored from its stored epochs.
  */
-export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule, keep: (r: RunRow) => boolean = () => true): Scored {
+export function readScored(db: Db, file: string, o: ScoringOptions, rule?: Rule, keep: (r: RunRow) => boolean = () => true, withEpochs = false): Scored {
   const sweep = readSweep(db, file);
   const r = rule ?? ruleOf(sweep, o);
+  const runs = readRuns(db).filter(keep);
+  if (o.epoch === undefined && sameRule(r, sweep)) {
+    return { sweep, rule: r, runs, epochs: withEpochs ? readEpochs(db) : [] };
+  }
   const epochs = readEpochs(db);
-  return { sweep, rule: r, runs: scoreRows(readRuns(db).filter(keep), epochs, r, o.epoch), epochs };
+  return { sweep, rule: r, runs: scoreRows(runs, epochs, r, o.epoch), epochs };
 }
 
 /** What a report must say besides its table: runs left out of n, and why. */

@@ -64,10 +64,6 @@ export function sameRule(a: Rule, b: Rule): boolean {
   return a.metric === b.metric && a.threshold === b.threshold;
 }
 
-export function isRuleMetric(s: string): s is RuleMetric {
-  return (RULE_METRICS as readonly string[]).includes(s);
-}
-
 /**
  * One epoch as stored. null = not stored: a non-finite value (SQLite has no NaN), a population
  * metric of a run recorded before population metrics existed, or unseen_mae when every row was drawn.

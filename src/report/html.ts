@@ -8,6 +8,7 @@ import type * as Vega from 'vega';
 // same declarations. It is used for types only: at run time we import the package entry.
 import type * as VegaLite from 'vega-lite/build/index';
 import type { TopLevelSpec } from 'vega-lite/build/index';
+import { metricOf } from '../outcome';
 import { cellKey, compareParamValues, tallyRuns } from './cells';
 import { humanColumns } from './format';
 import { OUTCOMES } from './types';
@@ -175,26 +176,27 @@ function indexRuns(input: ReportInput): Map<number, RunIndex> {
 
 function learningCurves(input: ReportInput, cells: readonly CellSummary[]): TopLevelSpec | null {
   const runs = indexRuns(input);
-  const points: { cell: string; run: number; epoch: number; val_mae: number; outcome: string }[] = [];
+  // The curves show the rule's metric, so the threshold line is the one the outcomes were decided by.
+  const points: { cell: string; run: number; epoch: number; value: number; outcome: string }[] = [];
   for (const e of input.epochs ?? []) {
     const r = runs.get(e.runId);
+    const v = metricOf(e, input.metric);
     // A log scale cannot show 0, NaN or Inf (diverged runs); those runs end where the values stop.
-    if (r === undefined || e.valMae === null || !(Number.isFinite(e.valMae) && e.valMae > 0)) continue;
-    points.push({ cell: r.cell, run: e.runId, epoch: e.epoch, val_mae: e.valMae, outcome: r.outcome });
+    if (r === undefined || v === null || !(Number.isFinite(v) && v > 0)) continue;
+    points.push({ cell: r.cell, run: e.runId, epoch: e.epoch, value: v, outcome: r.outcome });
   }
   if (points.length === 0) return null;
   const line = {
     mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear' },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'val_mae', type: 'quantitative', scale: { type: 'log' }, title: 'val_mae (log)' },
+      y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: `${input.metric} (log)` },
       color: outcomeColor,
       detail: { field: 'run', type: 'nominal' },
     },
   };
-  // The convergence threshold is drawn only when it is a threshold on the plotted metric.
   const layer: object[] = [line];
-  if (input.metric === 'val_mae' && input.threshold > 0) {
+  if (input.threshold > 0) {
     layer.push({ mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { y: { datum: input.threshold } } });
   }
   return {
@@ -289,8 +291,8 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
       ` Empty squares: no runs with those settings.`
     : 'Bars are k/n, seeds that converged out of seeds finished; lines are 95% Wilson intervals.';
   const curves = curvesSvg
-    ? `<h2>Learning curves</h2>\n<p class="note">Validation MAE per epoch, one line per run, coloured by outcome.` +
-      (input.metric === 'val_mae' ? ` The dashed line is the convergence threshold (${escapeHtml(String(input.threshold))}).` : '') +
+    ? `<h2>Learning curves</h2>\n<p class="note">${escapeHtml(input.metric)} per epoch, one line per run, coloured by outcome.` +
+      ` The dashed line is the convergence threshold (${escapeHtml(String(input.threshold))}).` +
       `</p>\n<figure id="learning-curves">${curvesSvg}</figure>`
     : input.epochs
       ? `<h2>Learning curves</h2>\n<p class="note">No epochs recorded yet.</p>`
@@ -313,7 +315,7 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
 <figure id="heatmap">${rateSvg}</figure>
 ${curves}
 <h2>Outcomes per cell</h2>
-<p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead (ReLU output stuck at 0), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
+<p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead at init (ReLU output 0 on every training row before the first update), dead (ReLU output stuck at 0 on every input), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
 <figure id="outcomes">${outcomesSvg}</figure>
 <h2>Cells</h2>
 ${cellsTable(cells, input.axes)}

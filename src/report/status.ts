@@ -1,3 +1,4 @@
+import { isInfrastructure, OUTCOMES } from '../outcome';
 import type { Progress } from '../store/queries';
 import { formatDuration } from './duration';
 
@@ -26,8 +27,10 @@ export function renderStatus(f: StatusFrame): string {
   const eta = complete ? ' · complete' : ` · ETA ${formatDuration(f.etaSeconds)}`;
   lines.push(`sweep ${f.sweep.name} (${f.sweep.specPath}), updated ${f.sweep.updatedAt}`);
   lines.push(`${p.done}/${p.total} runs done (${pct}%) · ${p.running} running · ${p.pending} pending · ${p.failed} failed${eta}`);
-  const finished = p.done + p.failed;
-  lines.push(`converged so far: ${p.outcomes.converged ?? 0} of ${finished} finished runs`);
+  // As in report: failed and timed-out runs (infrastructure) and runs lacking the rule's metric are not in n.
+  const finished = OUTCOMES.filter((o) => !isInfrastructure(o)).reduce((n, o) => n + (p.outcomes[o] ?? 0), 0);
+  const infra = (p.outcomes.failed ?? 0) + (p.outcomes.timed_out ?? 0);
+  lines.push(`converged so far: ${p.outcomes.converged ?? 0} of ${finished} finished runs${infra ? ` (${infra} failed or timed out, not counted)` : ''}`);
   lines.push(`outcomes: ${Object.entries(p.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet'}`);
   if (p.runners.length) {
     lines.push(`runners: ${p.runners.length}`);

@@ -12,7 +12,7 @@ export interface RunRow {
   params: Record<string, ParamValue>;   // every resolved parameter: seq_len, n_samples, batch_size, epochs, units, recurrent_activation, kernel_initializer, kernel_gain, engine, …
   status: 'pending' | 'running' | 'done' | 'failed';
   outcome: Outcome | null;              // null while pending/running, or when the run lacks the rule's metric
-  aliveAtInit?: boolean | null;         // null/absent: not measured (recorded before schema 3)
+  aliveAtInit?: boolean | null;         // null/absent: not measured (recorded before schema 4)
   /** The rule's metric at the scored epoch, when the run was scored at read time (src/report/score.ts). */
   ruleValue?: number | null;
   /** The last epoch's metrics as stored in the runs table (final_*); absent columns are null. */

@@ -149,7 +149,7 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     params,
     status: r.status as RunRow['status'],
     outcome: (r.outcome as RunRow['outcome']) ?? null,
-    // A database from before schema 3 has no such column: unknown.
+    // A database from before schema 4 has no such column: unknown.
     aliveAtInit: r.alive_at_init === undefined || r.alive_at_init === null ? null : r.alive_at_init === 1,
     finalValMae: (r.final_val_mae as number | null) ?? null,
     finalMetrics: {
@@ -212,7 +212,7 @@ export function queryRuns(db: Db, conditions: readonly Condition[], scored?: Sco
     clauses.push(`"${c.key}" ${c.op} ?`);
     values.push(typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value);
   }
-  // A database from before schema 3 lacks the newer columns: they read as NULL.
+  // A database from before schema 4 lacks the newer columns: they read as NULL.
   const source = QUERYABLE.map((c) => {
     if (scored && c === 'outcome') return `s.outcome AS outcome`;
     if (scored && c === 'converged_epoch') return `s.converged_epoch AS converged_epoch`;

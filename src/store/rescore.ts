@@ -2,7 +2,7 @@ import { scoreStoredRun, type Outcome, type Rule, type ScoredEpoch } from '../ou
 import type { Db } from './open';
 
 /**
- * Columns of `epochs` as ScoredEpoch fields. A database written before schema 3 (read by a
+ * Columns of `epochs` as ScoredEpoch fields. A database written before schema 4 (read by a
  * read-only reader, which cannot migrate) lacks the population columns: they read as NULL.
  */
 export function scoredEpochColumns(db: Db, alias = ''): string {

@@ -46,6 +46,8 @@ export interface RunEnd {
   seconds: number;
   error?: string;
   backend?: string;
+  /** The engine's TrainSummary.notice, if any (the CLI prints each distinct one once). */
+  notice?: string;
 }
 
 export interface ExecuteEvents {
@@ -63,8 +65,8 @@ export interface ExecuteResult {
   converged: number;
   failed: number;
   interrupted: boolean;
-  /** The runner stopped because this many heartbeats in a row failed (the database error). */
-  heartbeatFailed?: string;
+  /** The runner stopped because the database failed it: heartbeats in a row, or an epoch write (why). */
+  databaseFailed?: string;
 }
 
 /** Consecutive failed heartbeats after which a runner stops claiming and gives its runs back. */
@@ -107,7 +109,7 @@ export class SweepExecution {
   private readonly controllers = new Map<number, AbortController>();
   /** Stops a run's work here when its claim turns out to be lost (see loseClaim in trainOne). */
   private readonly losers = new Map<number, () => void>();
-  private heartbeatError: string | undefined;
+  private databaseError: string | undefined;
   private stopping = false;
   private readonly lease: number;
   /** Ends the current wait for other processes early (stop()). */
@@ -144,10 +146,7 @@ export class SweepExecution {
         // A busy database delays one heartbeat; the lease has slack for several. Past that, the
         // leases run out and other processes take the runs over: stop claiming, give runs back.
         failedBeats += 1;
-        if (failedBeats >= MAX_FAILED_HEARTBEATS && !this.heartbeatError) {
-          this.heartbeatError = `${MAX_FAILED_HEARTBEATS} heartbeats in a row failed (${(e as Error).message})`;
-          this.stop();
-        }
+        if (failedBeats >= MAX_FAILED_HEARTBEATS) this.giveUp(`${MAX_FAILED_HEARTBEATS} heartbeats in a row failed (${(e as Error).message})`);
       }
     }, (this.lease * 1000) / 4);
     const inFlight = new Set<Promise<void>>();
@@ -184,13 +183,20 @@ export class SweepExecution {
           releaseRuns(db, this.o.owner);
         } catch (e) {
           // Only when the database is failing (heartbeats too): the leases expire and the runs are redone.
-          if (!this.heartbeatError) throw e;
+          if (!this.databaseError) throw e;
         }
         result.interrupted = true;
-        if (this.heartbeatError) result.heartbeatFailed = this.heartbeatError;
+        if (this.databaseError) result.databaseFailed = this.databaseError;
       }
     }
     return result;
+  }
+
+  /** The database refuses this runner's writes: stop claiming, stop the runs, report `why`. */
+  private giveUp(why: string): void {
+    if (this.databaseError) return;
+    this.databaseError = why;
+    this.stop();
   }
 
   private pause(ms: number): Promise<void> {
@@ -237,7 +243,14 @@ export class SweepExecution {
     const onEpoch = (m: EpochMetrics) => {
       if ((this.stopping && !timedOut) || lost) return;
       streamed.add(m.epoch);
-      if (!recordEpoch(db, claim, m)) return loseClaim();
+      let held: boolean;
+      try {
+        held = recordEpoch(db, claim, m);
+      } catch (e) {
+        // Thrown here it would be uncaught (a port message listener) and kill the process.
+        return this.giveUp(`recording an epoch failed (${(e as Error).message})`);
+      }
+      if (!held) return loseClaim();
       this.o.events?.onEpoch?.(run.id, m);
     };
     let end: RunEnd;
@@ -266,7 +279,7 @@ export class SweepExecution {
           })
         )
           return loseClaim();
-        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend };
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend, ...(res.summary.notice !== undefined ? { notice: res.summary.notice } : {}) };
       } else {
         if (!failRun(db, claim, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend)) return loseClaim();
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', finalValMae: null, seconds, error: res.error.message };

@@ -76,7 +76,7 @@ export interface EpochMetrics {
 }
 
 export interface TrainSummary {
-  /** What actually computed: 'fused-js', 'tensorflow' (tfjs-node), 'cpu' (tfjs pure JS)… */
+  /** What actually computed: 'fused-wasm-simd', 'fused-js', 'tensorflow' (tfjs-node), 'cpu' (tfjs pure JS)… */
   backend: string;
   epochsRun: number;
   /**
@@ -89,6 +89,8 @@ export interface TrainSummary {
   deadOutput: boolean;
   /** True when a NaN/Inf loss appeared; training stops at that epoch. */
   diverged: boolean;
+  /** Something the person running the sweep should hear once (e.g. the kernel fell back to JS). */
+  notice?: string;
 }
 
 export interface TrainHooks {
@@ -137,6 +139,8 @@ export interface Evaluation {
 export interface Trainer {
   /** Human-readable compute backend, recorded per run. */
   readonly backend: string;
+  /** Passed on in TrainSummary.notice (e.g. why the fused engine runs its JS kernel). */
+  readonly notice?: string;
   /** One Adam step on the given train rows (indices into the train split). */
   trainBatch(rows: Int32Array): BatchMetrics;
   /** Forward only, over `n` rows of x ([n, seqLen]) against y. */

@@ -72,5 +72,12 @@ export async function runEpochs(
   }
   // Dead: the output is 0 on every one of the L+1 rows, not only on the rows drawn.
   const deadOutput = !diverged && relu && pop.popMaxOutput <= 0;
-  return { backend: trainer.backend, epochsRun, aliveAtInit: alive, deadOutput, diverged };
+  return {
+    backend: trainer.backend,
+    epochsRun,
+    aliveAtInit: alive,
+    deadOutput,
+    diverged,
+    ...(trainer.notice !== undefined ? { notice: trainer.notice } : {}),
+  };
 }

@@ -14,16 +14,18 @@ import { ROOT } from '../helpers';
  * postbuild step. This builds a copy of the package from scratch and runs the bin the way npx
  * does with a warm cache.
  */
-test('npm run build from scratch leaves an executable bin that runs the way npx runs it', (t) => {
+test('npm run build from scratch compiles the wasm kernel and leaves an executable bin that runs the way npx runs it', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'converge-build-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'src']) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
+  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'assembly']) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   assert.equal(existsSync(join(dir, 'dist')), false);
 
   const build = spawnSync('npm', ['run', 'build'], { cwd: dir, encoding: 'utf8' });
   assert.equal(build.status, 0, build.stdout + build.stderr);
 
+  // The fused engine's WebAssembly kernel is compiled from assembly/ by the same build.
+  assert.ok(existsSync(join(dir, 'dist', 'wasm', 'fused-kernel.wasm')), 'npm run build must compile the wasm kernel');
   const bin = join(dir, 'dist', 'src', 'cli', 'main.js');
   const mode = statSync(bin).mode & 0o777;
   assert.equal(mode & 0o111, 0o111, `dist/src/cli/main.js is ${mode.toString(8)}, not executable`);

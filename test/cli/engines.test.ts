@@ -21,7 +21,7 @@ describe('the two engines through the whole product path', () => {
     const tfjs = rows.filter((x) => x.engine === 'tfjs');
     assert.equal(fused.length, 2);
     assert.equal(tfjs.length, 2);
-    assert.equal(fused[0]!.backend, 'fused-js');
+    assert.equal(fused[0]!.backend, process.env.CONVERGE_KERNEL?.startsWith('js') ? 'fused-js' : 'fused-wasm-simd');
     assert.match(tfjs[0]!.backend, /^(cpu|tensorflow)$/, 'the tfjs backend used is recorded per run');
     for (let i = 0; i < 2; i++) {
       assert.ok(Math.abs(fused[i]!.val_mae - tfjs[i]!.val_mae) < 1e-3, `epoch ${i + 1}: ${fused[i]!.val_mae} vs ${tfjs[i]!.val_mae}`);

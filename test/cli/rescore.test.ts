@@ -33,7 +33,9 @@ describe('converge run with a changed rule', () => {
     writeSpec(dir, 'r.yaml', SPEC(0.3));
     const second = runCli(['run', spec, '--db', db, '--workers', '1', '--json']);
     assert.equal(second.code, 0, second.stderr);
-    assert.equal((JSON.parse(second.stdout) as { trained: number }).trained, 0);
+    const summary = JSON.parse(second.stdout) as { trained: number; rescored: { runs: number; from: { threshold: number }; to: { threshold: number } } };
+    assert.equal(summary.trained, 0);
+    assert.deepEqual([summary.rescored.runs, summary.rescored.from.threshold, summary.rescored.to.threshold], [12, 0.05, 0.3]);
     const human = runCli(['run', writeSpec(dir, 'r.yaml', SPEC(0.25)), '--db', db, '--workers', '1', '--quiet']);
     assert.match(human.stderr, /re-scored 12 runs: rule pop_mae < 0\.3 → pop_mae < 0\.25/);
     assert.match(human.stdout, /trained 0 runs/);
@@ -91,6 +93,11 @@ describe('report, compare and query re-scoring at read time', () => {
       differs ||= JSON.stringify(recount(epoch, 'pop_mae', 0.2)) !== JSON.stringify(recount(6, 'pop_mae', 0.2));
     }
     assert.ok(differs, 'scoring at an earlier epoch changed some count');
+    // Under the sweep's own rule report reads the stored outcomes; forcing a re-score from the
+    // epochs (at the last epoch) gives the same cells.
+    const stored = report();
+    const rescored = report('--epoch', '6');
+    assert.deepEqual(rescored.map((c) => ({ ...c, epoch: null })), stored);
     const val = report('--metric', 'val_mae', '--threshold', '0.1');
     assert.deepEqual(val.map((c) => ({ n: c.params.n_samples, k: c.converged })), recount(6, 'val_mae', 0.1));
     // query re-scores the outcome it filters on; the stored columns stay as they were.

@@ -88,3 +88,9 @@ test('`status --watch` started during a sweep shows it progress across runners a
   assert.match(shown[shown.length - 1]!, /8\/8 runs done \(100\.0%\) .* · complete/);
   assert.match(shown[shown.length - 1]!, /converged so far: \d+ of 8 finished runs/);
 });
+
+test('status counts failed and timed-out runs apart from the finished runs, as report does', async () => {
+  const { renderStatus } = await import('../../src/report/status');
+  const text = renderStatus(frame({ done: 3, failed: 2, outcomes: { converged: 1, dead_at_init: 2, failed: 1, timed_out: 1 } }));
+  assert.match(text, /converged so far: 1 of 3 finished runs \(2 failed or timed out, not counted\)/);
+});

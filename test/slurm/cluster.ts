@@ -11,7 +11,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const SLURM_BINARIES = ['munged', 'mungekey', 'slurmctld', 'slurmd', 'sbatch', 'sinfo', 'scontrol', 'scancel'];
@@ -112,7 +112,10 @@ export async function startCluster(): Promise<Cluster> {
     if (!existsSync(socket)) throw new Error(`munged did not create its socket; ${readLog(logs, 'munged')}`);
 
     const node = spawnSync(which('slurmd') ?? 'slurmd', ['-C'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
-    if (!node.startsWith('NodeName=')) throw new Error(`slurmd -C printed no node line: ${node}`);
+    // The name slurmd knows itself by (the short host name), also the controller's host name:
+    // slurmctld refuses to start unless SlurmctldHost names the machine it runs on.
+    const nodeName = /^NodeName=(\S+)/.exec(node)?.[1];
+    if (!nodeName) throw new Error(`slurmd -C printed no node line: ${node}`);
     // RealMemory as reported; memory is not a consumable resource here (CR_Core), so tasks that
     // request no memory can share the node.
     const conf = join(dir, 'slurm.conf');
@@ -120,7 +123,7 @@ export async function startCluster(): Promise<Cluster> {
       conf,
       [
         'ClusterName=convergetest',
-        `SlurmctldHost=${hostname()}(127.0.0.1)`,
+        `SlurmctldHost=${nodeName}(127.0.0.1)`,
         `SlurmctldPort=${await freePort()}`,
         `SlurmdPort=${await freePort()}`,
         'SlurmUser=root',

@@ -38,7 +38,7 @@ function v2Database(): string {
   return file;
 }
 
-describe('migration 3 of the store', () => {
+describe('migration 4 of the store (population metrics)', () => {
   it('upgrades a schema-2 database in place, keeping every run, id, value, index and epoch', () => {
     const file = v2Database();
     const raw = new Database(file, { readonly: true });

@@ -55,12 +55,39 @@ test(`after ${MAX_FAILED_HEARTBEATS} failed heartbeats in a row a runner stops c
     lock = holdWriteLock(file); // only now, so the first claim was not refused
     await lock.locked;
     const result = await running; // returns on its own: the runner gave up
-    assert.match(result.heartbeatFailed ?? '', new RegExp(`^${MAX_FAILED_HEARTBEATS} heartbeats in a row failed \\(database is locked\\)`));
+    assert.match(result.databaseFailed ?? '', new RegExp(`^${MAX_FAILED_HEARTBEATS} heartbeats in a row failed \\(database is locked\\)`));
     assert.equal(result.interrupted, true);
     assert.equal(result.trained, 0);
     lock.release();
     await lock.exited;
     assert.equal(db.prepare(`SELECT sum(attempts) FROM runs`).pluck().get(), claimsBefore, 'no run was claimed after the heartbeats failed');
+  } finally {
+    lock?.release();
+    await pool.destroy();
+    db.close();
+  }
+});
+
+test('an epoch the database refuses to record stops the runner with the reason instead of crashing the process', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const file = join(dir, 'ep.db');
+  const spec = parseSpec('name: ep\nseed: 1\nrepeats: 2\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 100000}\n', 'ep.yaml');
+  const db = openDb(file);
+  syncPlan(db, file, spec, expandPlan(spec));
+  db.pragma('busy_timeout = 50');
+  const pool = new TrainPool({ workers: 1 });
+  let lock: ReturnType<typeof holdWriteLock> | undefined;
+  try {
+    // The default 30 s lease: no heartbeat falls in this test, only epoch writes meet the lock.
+    const execution = new SweepExecution({ db, spec, pool, owner: 'me', retries: 0, timeoutSeconds: 0 });
+    const running = execution.execute();
+    while ((db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number) < 1) await new Promise((r) => setTimeout(r, 10));
+    lock = holdWriteLock(file);
+    await lock.locked;
+    const result = await running;
+    assert.match(result.databaseFailed ?? '', /^recording an epoch failed \(database is locked\)/);
+    assert.equal(result.interrupted, true);
+    assert.equal(result.trained, 0);
   } finally {
     lock?.release();
     await pool.destroy();

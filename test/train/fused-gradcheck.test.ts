@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { adamStep } from '../../src/train/fused/adam';
 import { batchGradient } from '../../src/train/fused/backward';
 import { FusedNet, predictRow, syncTransposed } from '../../src/train/fused/forward';
+import { chooseKernel } from '../../src/train/fused/kernel';
 import { createRng } from '../../src/util/rng';
 
 /**
@@ -211,6 +212,59 @@ describe('fused backward pass against finite differences (float64, rel 1e-6 + ab
     for (let i = 0; i < lay.dense; i++) assert.equal(net.grad[i], 0);
     assert.ok(Math.abs(net.grad[lay.denseBias]! - 2 * (1.5 - 0.25)) < 1e-12);
   });
+});
+
+/**
+ * The same check on the default kernel (the WebAssembly SIMD one unless CONVERGE_KERNEL=js):
+ * its own gradient against central differences of its own predictions, on the same weights.
+ */
+function checkDefaultKernel(c: Case): void {
+  const ref = makeNet(c, 7 + (c.hardSigmoid ? 1 : 0) + (c.masking ? 2 : 0));
+  const { x, y, n } = makeRows();
+  const kernel = chooseKernel().kernel;
+  assert.equal(kernel.backend, process.env.CONVERGE_KERNEL?.startsWith('js') ? 'fused-js' : 'fused-wasm-simd');
+  const net = kernel.createNet({ inputDim: 1, units: UNITS, seqLen: SEQ, ...c }, x, y);
+  const params = Float64Array.from(ref.params);
+  net.setParams(params);
+  const out = new Float64Array(n);
+  const loss = (): number => {
+    net.predict(x, n, out);
+    let s = 0;
+    for (let r = 0; r < n; r++) s += (out[r]! - y[r]!) ** 2;
+    return s / n;
+  };
+  net.batchGradient(Int32Array.from({ length: n }, (_, i) => i));
+  const analytic = net.getGradient();
+  let nonZero = 0;
+  for (let i = 0; i < params.length; i++) {
+    const keep = params[i]!;
+    params[i] = keep + H;
+    net.setParams(params);
+    const up = loss();
+    params[i] = keep - H;
+    net.setParams(params);
+    const down = loss();
+    params[i] = keep;
+    net.setParams(params);
+    const numeric = (up - down) / (2 * H);
+    const an = analytic[i]!;
+    if (an !== 0) nonZero++;
+    const tol = REL * Math.max(Math.abs(an), Math.abs(numeric)) + ABS;
+    assert.ok(Math.abs(an - numeric) <= tol, `param ${i}: analytic ${an} vs numeric ${numeric}`);
+  }
+  assert.ok(nonZero > params.length / 2, `only ${nonZero} of ${params.length} gradients are non-zero`);
+}
+
+describe('the default fused kernel against finite differences (float64, rel 1e-6 + abs 1e-9)', () => {
+  for (const hardSigmoid of [false, true]) {
+    for (const masking of [true, false]) {
+      for (const relu of [true, false]) {
+        test(`every parameter's gradient matches with ${hardSigmoid ? 'hard_sigmoid' : 'sigmoid'} gates, masking ${masking ? 'on' : 'off'} and a ${relu ? 'relu' : 'linear'} output`, () => {
+          checkDefaultKernel({ hardSigmoid, masking, relu });
+        });
+      }
+    }
+  }
 });
 
 describe('fused Adam', () => {
