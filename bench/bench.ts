@@ -19,7 +19,6 @@
  *   batch); the output says whether the extrapolation is within 10 % of the full epoch.
  *   Ratios against tfjs use the full epoch.
  */
-import { benchKernels, benchPopulation as benchPopulationKernels, KERNEL_CASES, kernelLine, kernelRecords, SHARED_CASES } from './kernels';
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -29,13 +28,14 @@ import { fusedEpochSteps, JS_KERNEL_COST, WASM_KERNEL_COST, runCost, type Kernel
 import { openDb, readRuns } from '../src/store';
 import { seedRequest } from '../src/sweep/request';
 import type { EpochMetrics, Trainer, TrainRequest } from '../src/train/contract';
-import { createFusedTrainer, fusedEngine, jsKernel, loadWasmKernel, type BatchPath, type KernelChoice } from '../src/train/fused';
+import { chooseKernel, createFusedTrainer, fusedEngine, jsKernel, type BatchPath, type KernelChoice } from '../src/train/fused';
 import { FusedNet } from '../src/train/fused/forward';
 import { populationOutputs, populationOutputsPerRow } from '../src/train/fused/population';
 import { setWeights } from '../src/train/fused/trainer';
 import { batchesOf, epochOrder, initWeights } from '../src/train/init';
 import { aliveAtInit, populationMetrics } from '../src/train/population';
 import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
+import { benchKernels, benchPopulation as benchWasmPopulation, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
 
 // ---------------------------------------------------------------------------------------------
 // Output: one JSON object per line with --json, text otherwise.
@@ -57,6 +57,10 @@ function emit(r: Row): void {
 }
 function log(s: string): void {
   if (!JSON_OUT) console.log(s);
+}
+/** bench/kernels.ts's records carry the Row fields. */
+function emitKernel(o: object): void {
+  emit(o as Row);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,22 +154,23 @@ interface Variant {
   make(req: TrainRequest, data: Dataset): Trainer;
 }
 
-function fusedVariant(kernel: string, choice: KernelChoice, path: BatchPath): Variant {
-  return { engine: 'fused', kernel, path, make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: choice, batchPath: path }) };
-}
-
-const WASM = loadWasmKernel();
-/**
- * The fused variants every path comparison runs: the per-row JS path (the reference every ratio
- * is to), the shared JS path, and the shared WebAssembly SIMD path when this thread loads it.
- */
+/** The fused variants every path comparison runs (the wasm kernel adds its own here). */
 const FUSED_VARIANTS: Variant[] = [
-  fusedVariant('js', { kernel: jsKernel }, 'per-row'),
-  fusedVariant('js', { kernel: jsKernel }, 'shared'),
-  ...(WASM.ok ? [fusedVariant('wasm', { kernel: WASM.kernel }, 'shared')] : []),
+  { engine: 'fused', kernel: 'js', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: { kernel: jsKernel }, batchPath: 'per-row' }) },
+  { engine: 'fused', kernel: 'js', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: { kernel: jsKernel }, batchPath: 'shared' }) },
+  { engine: 'fused', kernel: 'wasm-simd', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'per-row' }) },
+  { engine: 'fused', kernel: 'wasm-simd', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'shared' }) },
 ];
-/** The default kernel and path of `converge run` (the last variant). */
+
+/** The default kernel and path of `converge run` (wasm, shared: the last variant). */
 const DEFAULT_VARIANT = FUSED_VARIANTS[FUSED_VARIANTS.length - 1]!;
+
+/** The wasm kernel, or a clear failure: a silent fallback to JS would mislabel every figure. */
+function wasmChoice(): KernelChoice {
+  const choice = chooseKernel({});
+  if (choice.kernel.backend !== 'fused-wasm-simd') throw new Error(`bench: ${choice.notice ?? 'the wasm kernel did not load'}`);
+  return choice;
+}
 
 /**
  * Whole epochs of each variant, interleaved (epoch e of every variant, then e+1), the first
@@ -302,7 +307,7 @@ function benchPaths(c: Cell, epochs: number): void {
   const ref = times[0]!.total;
   const tfjs = tfjsEpoch.get(cellName(c));
   const req = request(c, seed);
-  const modelled = FUSED_VARIANTS.map((v) => runCost(costParams(req), v.kernel === 'wasm' ? WASM_KERNEL_COST : JS_KERNEL_COST, v.path));
+  const modelled = FUSED_VARIANTS.map((v) => runCost(costParams(req), v.kernel === 'js' ? JS_KERNEL_COST : WASM_KERNEL_COST, v.path));
   FUSED_VARIANTS.forEach((v, i) => {
     const t = times[i]!;
     emit({
@@ -427,7 +432,7 @@ function kernelCalibration(v: Variant): KernelCost {
 function benchCalibration(): void {
   for (const v of FUSED_VARIANTS.filter((x) => x.path === 'shared')) {
     const k = kernelCalibration(v);
-    const inCost = v.kernel === 'wasm' ? WASM_KERNEL_COST : JS_KERNEL_COST;
+    const inCost = v.kernel === 'js' ? JS_KERNEL_COST : WASM_KERNEL_COST;
     emit({
       case: 'cost_model_calibration',
       engine: 'fused',
@@ -613,32 +618,6 @@ async function benchRss(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-/** The WebAssembly SIMD kernel against the per-row JS kernel, side by side (bench/kernels.ts). */
-function benchWasmKernels(): void {
-  const tfjs = (L: number, N: number, b: number): number | undefined => tfjsEpoch.get(cellName({ seqLen: L, nSamples: N, batchSize: b }));
-  log('  batch 1: wasm per-row vs JS per-row');
-  for (const c of KERNEL_CASES) {
-    const r = benchKernels(c);
-    if (JSON_OUT) for (const o of kernelRecords(r, tfjs(c.seqLen, c.nSamples, 1))) emit(o as Row);
-    else log(`  ${kernelLine(r)}`);
-  }
-  log('  batch 32: shared-trajectory wasm vs per-row JS');
-  for (const c of SHARED_CASES) {
-    const r = benchKernels(c, 'shared');
-    if (JSON_OUT) for (const o of kernelRecords(r, tfjs(c.seqLen, c.nSamples, 32))) emit(o as Row);
-    else log(`  ${kernelLine(r)}`);
-  }
-  log('  population evaluation: one shared wasm pass vs per-row JS');
-  for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
-    const p = benchPopulationKernels(L, reps);
-    const ratio = p.perRowJs / p.sharedWasm;
-    const base = { case: `population_L${L}_kernels`, engine: 'fused', seq_len: L, seconds_per_epoch: null, ratio_vs_tfjs: null, timing: 'cpu_median_interleaved' };
-    emit({ ...base, kernel: 'js', seconds_per_evaluation: p.perRowJs, ratio_vs_js_per_row: 1 });
-    emit({ ...base, kernel: 'wasm-simd-shared', seconds_per_evaluation: p.sharedWasm, ratio_vs_js_per_row: ratio });
-    log(`  L=${L}: per-row JS ${p.perRowJs.toFixed(4)} s, shared wasm ${p.sharedWasm.toExponential(2)} s: ${ratio.toFixed(0)}×`);
-  }
-}
-
 const SEED_CELL = { seqLen: 200, nSamples: 130, batchSize: 1 };
 const SEED_CELL_32 = { seqLen: 200, nSamples: 130, batchSize: 32 };
 const ASKER = { seqLen: 2000, nSamples: 50, batchSize: 1 };
@@ -683,7 +662,24 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
       benchPopulationShare();
     },
   },
-  { name: 'kernels', title: 'WebAssembly SIMD kernel vs plain-JS kernel, interleaved CPU-time medians', run: benchWasmKernels },
+  {
+    name: 'kernels',
+    title: 'batch 1, wasm vs JS kernel per row (training CPU time per unmasked step), and population on the wasm kernel',
+    run() {
+      for (const c of KERNEL_CASES) {
+        const r = benchKernels(c);
+        for (const o of kernelRecords(r, tfjsEpoch.get(cellName({ seqLen: c.seqLen, nSamples: c.nSamples, batchSize: 1 })))) emitKernel(o);
+        log(`  ${kernelLine(r)}`);
+      }
+      for (const [L, reps] of [[200, 5], [2000, 1]] as const) {
+        const p = benchWasmPopulation(L, reps);
+        const base = { case: `population_L${L}_kernels`, engine: 'fused', seq_len: L, ratio_vs_tfjs: null, seconds_per_epoch: null, cpu_seconds: true };
+        emitKernel({ ...base, kernel: 'js', path: 'per-row', seconds_per_evaluation: p.perRowJs, ratio_vs_js_per_row: 1 });
+        emitKernel({ ...base, kernel: 'wasm-simd', path: 'shared', seconds_per_evaluation: p.sharedWasm, ratio_vs_js_per_row: p.perRowJs / p.sharedWasm });
+        log(`  population L=${L}: per-row JS ${fmt(p.perRowJs)} CPU s, shared wasm ${fmt(p.sharedWasm)} CPU s: ${fmt(p.perRowJs / p.sharedWasm)}×`);
+      }
+    },
+  },
   { name: 'calibration', title: 'cost model calibration (src/grid/cost.ts)', run: benchCalibration },
   { name: 'sweep16', title: '2 workers vs 1 through `converge run`', run: benchMixedSweep },
   { name: 'rss', title: 'memory', run: benchRss },

@@ -19,12 +19,12 @@ export function scoredEpochColumns(db: Db, alias = ''): string {
  * Re-score every finished run of the sweep under `rule` from its stored epochs, writing
  * runs.outcome and runs.converged_epoch (no training). Call inside the transaction that records
  * the rule, so the columns always match sweep.converged_metric/threshold. Returns how many
- * finished runs were scored (changed or not).
+ * finished runs were scored (changed or not); `only` limits it to one run id.
  */
-export function rescoreAll(db: Db, rule: Rule): number {
+export function rescoreAll(db: Db, rule: Rule, only?: number): number {
   const runs = db
-    .prepare(`SELECT id, status, outcome, alive_at_init AS alive FROM runs WHERE status IN ('done', 'failed') ORDER BY id`)
-    .all() as { id: number; status: 'done' | 'failed'; outcome: Outcome | null; alive: number | null }[];
+    .prepare(`SELECT id, status, outcome, alive_at_init AS alive FROM runs WHERE status IN ('done', 'failed') AND (@only IS NULL OR id = @only) ORDER BY id`)
+    .all({ only: only ?? null }) as { id: number; status: 'done' | 'failed'; outcome: Outcome | null; alive: number | null }[];
   const epochsOf = db.prepare(`SELECT ${scoredEpochColumns(db)} FROM epochs WHERE run_id = ? ORDER BY epoch`);
   const update = db.prepare(`UPDATE runs SET outcome = ?, converged_epoch = ? WHERE id = ?`);
   for (const r of runs) {

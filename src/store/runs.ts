@@ -55,6 +55,8 @@ export interface RunFinish {
   outcome: Outcome | null;
   /** False: the ReLU output was dead before the first update (TrainSummary.aliveAtInit). */
   aliveAtInit: boolean;
+  /** The rule `outcome` was scored under; when the sweep's rule differs by now, the run is re-scored under it. */
+  rule?: Rule;
   final: EpochMetrics | undefined;
   convergedEpoch: number | null;
   epochsRun: number;
@@ -269,6 +271,19 @@ function nanToNull(x: number | null | undefined): number | null {
 
 /** Record a claimed run done; false (nothing written) when `claim.owner` no longer holds it. */
 export function finishRun(db: Db, claim: RunClaim, f: RunFinish): boolean {
+  return db.transaction((): boolean => {
+    const ok = finishStatement(db, claim, f);
+    // Another `converge run` may have changed the sweep's rule (and re-scored every stored run)
+    // while this run trained under the old one: then this run follows the current rule too.
+    if (ok && f.rule) {
+      const current = db.prepare(`SELECT converged_metric AS metric, converged_threshold AS threshold FROM sweep WHERE id = 1`).get() as Rule | undefined;
+      if (current && !sameRule(current, f.rule)) rescoreAll(db, current, claim.id);
+    }
+    return ok;
+  }).immediate();
+}
+
+function finishStatement(db: Db, claim: RunClaim, f: RunFinish): boolean {
   return db.prepare(
     `UPDATE runs SET status = 'done', outcome = @outcome, backend = @backend, final_loss = @loss, final_mae = @mae,
        final_val_loss = @valLoss, final_val_mae = @valMae, final_pop_loss = @popLoss, final_pop_mae = @popMae,

@@ -272,6 +272,7 @@ export class SweepExecution {
             backend: res.summary.backend,
             outcome: c.outcome,
             aliveAtInit: res.summary.aliveAtInit,
+            rule: spec.converged,
             final,
             convergedEpoch: c.convergedEpoch,
             epochsRun: res.summary.epochsRun,

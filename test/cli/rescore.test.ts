@@ -123,3 +123,25 @@ describe('report, compare and query re-scoring at read time', () => {
     assert.match(bad.stderr, /--metric must be one of pop_mae, pop_loss, unseen_mae, val_mae, val_loss, mae, loss/);
   });
 });
+
+describe('compare of two databases', () => {
+  it('scores both databases under the first one\'s rule, so the comparison never mixes rules', () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.db');
+    const b = join(dir, 'b.db');
+    assert.equal(runCli(['run', writeSpec(dir, 'a.yaml', SPEC(0.2)), '--db', a, '--workers', '1', '--quiet']).code, 0);
+    // The same runs under another rule: b's stored outcomes differ from a's.
+    assert.equal(runCli(['run', writeSpec(dir, 'b.yaml', SPEC(0.2).replace('name: rescore', 'name: other').replace('metric: pop_mae', 'metric: val_mae')), '--db', b, '--workers', '1', '--quiet']).code, 0);
+    const stored = (db: string) => {
+      const raw = new Database(db, { readonly: true });
+      const k = raw.prepare(`SELECT count(*) FROM runs WHERE outcome = 'converged'`).pluck().get() as number;
+      raw.close();
+      return k;
+    };
+    assert.notEqual(stored(a), stored(b), 'the two rules disagree on these runs');
+    const r = runCli(['compare', a, b, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as { a: { k: number }; b: { k: number } };
+    assert.deepEqual([c.a.k, c.b.k], [stored(a), stored(a)], 'same runs, same rule, same count');
+  });
+});

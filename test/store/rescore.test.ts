@@ -73,4 +73,22 @@ describe('re-scoring stored runs when the rule changes', () => {
     assert.deepEqual(outcomes().map((o) => o.outcome), ['dead_at_init', 'converged', 'converged', 'not_converged', 'failed', 'dead']);
     db.close();
   });
+
+  it('a run that trained under the old rule while another process changed it is stored under the new rule', () => {
+    const file = join(tempDir(), 'race.db');
+    const db = openDb(file);
+    const old = spec('converged: {metric: pop_mae, threshold: 0.05}');
+    syncPlan(db, file, old, expandPlan(old));
+    const [r] = claimRuns(db, { owner: 'o', limit: 1, leaseSeconds: 60, retries: 0 });
+    // Meanwhile another `converge run` records a new rule (nothing finished yet to re-score).
+    const now = spec('converged: {metric: pop_mae, threshold: 0.1}');
+    assert.equal(syncPlan(db, file, now, expandPlan(now)).rescored?.runs, 0);
+    const epochs = epochsOf(2); // final pop_mae 0.068: not converged at 0.05, converged at 0.1
+    for (const m of epochs) recordEpoch(db, { id: r!.id, owner: 'o' }, m);
+    const c = scoreRun(epochs.map(toScoredEpoch), { failure: null, aliveAtInit: true }, old.converged);
+    assert.equal(c.outcome, 'not_converged');
+    assert.ok(finishRun(db, { id: r!.id, owner: 'o' }, { backend: 'test', outcome: c.outcome, aliveAtInit: true, rule: old.converged, final: epochs[2], convergedEpoch: null, epochsRun: 3, seconds: 1 }));
+    assert.deepEqual(db.prepare(`SELECT outcome, converged_epoch AS ce FROM runs WHERE id = ?`).get(r!.id), { outcome: 'converged', ce: 3 });
+    db.close();
+  });
 });
