@@ -17,13 +17,13 @@ export interface KernelCost {
 }
 
 /** The plain-JS fused kernels (forward.ts, backward.ts, shared.ts), LSTM(10), from `npm run bench`. */
-export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 1.6, forwardUsPerStep: 0.8 };
+export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 2.9, forwardUsPerStep: 1.5 };
 
 /**
  * The WebAssembly SIMD kernel (src/train/fused/wasm-kernel.ts), the default, LSTM(10), from
  * `npm run bench`'s calibration section. A thread that cannot load it trains on JS, slower.
  */
-export const WASM_KERNEL_COST: KernelCost = { trainUsPerStep: 0.29, forwardUsPerStep: 0.15 };
+export const WASM_KERNEL_COST: KernelCost = { trainUsPerStep: 0.5, forwardUsPerStep: 0.3 };
 
 /**
  * tfjs computes every timestep of every row (masking only selects results) and pays a per-op
