@@ -24,7 +24,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDataset, populationTargets, type Dataset } from '../src/data/sequences';
-import { fusedEpochSteps, JS_KERNEL_COST, runCost, type CostParams as RunCostParams, TFJS_US_PER_BATCH_STEP, TFJS_US_PER_ROW_STEP, type CostParams } from '../src/grid/cost';
+import { fusedEpochSteps, JS_KERNEL_COST, WASM_KERNEL_COST, runCost, type KernelCost, type CostParams as RunCostParams, TFJS_US_PER_BATCH_STEP, TFJS_US_PER_ROW_STEP, type CostParams } from '../src/grid/cost';
 import { openDb, readRuns } from '../src/store';
 import { seedRequest } from '../src/sweep/request';
 import type { EpochMetrics, Trainer, TrainRequest } from '../src/train/contract';
@@ -161,6 +161,9 @@ const FUSED_VARIANTS: Variant[] = [
   { engine: 'fused', kernel: 'wasm-simd', path: 'per-row', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'per-row' }) },
   { engine: 'fused', kernel: 'wasm-simd', path: 'shared', make: (req, data) => createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: wasmChoice(), batchPath: 'shared' }) },
 ];
+
+/** The default kernel and path of `converge run` (wasm, shared: the last variant). */
+const DEFAULT_VARIANT = FUSED_VARIANTS[FUSED_VARIANTS.length - 1]!;
 
 /** The wasm kernel, or a clear failure: a silent fallback to JS would mislabel every figure. */
 function wasmChoice(): KernelChoice {
@@ -304,7 +307,7 @@ function benchPaths(c: Cell, epochs: number): void {
   const ref = times[0]!.total;
   const tfjs = tfjsEpoch.get(cellName(c));
   const req = request(c, seed);
-  const modelled = FUSED_VARIANTS.map((v) => runCost(costParams(req), JS_KERNEL_COST, v.path));
+  const modelled = FUSED_VARIANTS.map((v) => runCost(costParams(req), v.kernel === 'js' ? JS_KERNEL_COST : WASM_KERNEL_COST, v.path));
   FUSED_VARIANTS.forEach((v, i) => {
     const t = times[i]!;
     emit({
@@ -365,12 +368,12 @@ function benchPopulation(seqLen: number, nSamples: number): void {
 /** Population evaluation's share of a whole epoch at L=2000, N=1200, batch 1 (issue 8: < 5 %). */
 function benchPopulationShare(): void {
   const c = { seqLen: 2000, nSamples: 1200, batchSize: 1 };
-  const { seed, times } = interleavedEpochs(c, [FUSED_VARIANTS[1]!], 2);
+  const { seed, times } = interleavedEpochs(c, [DEFAULT_VARIANT], 2);
   const t = times[0]!;
   emit({
     case: 'population_share_L2000_N1200_b1',
     engine: 'fused',
-    kernel: 'js',
+    kernel: DEFAULT_VARIANT.kernel,
     path: 'shared',
     seconds_per_epoch: t.total,
     ratio_vs_tfjs: null,
@@ -388,17 +391,13 @@ function benchPopulationShare(): void {
   );
 }
 
-/**
- * µs per timestep of the JS kernel, for src/grid/cost.ts: CPU time of the training batches over
- * the trajectory steps they ran (forward + backward + Adam), and of forward-only evaluation over
- * its steps, on the shared path at batch 32 (where both matter) of L=2000, N=1200.
- */
-function benchCalibration(): void {
+/** µs per trained step and per forward-only step of one kernel (shared path, L=2000, N=1200, batch 32). */
+function kernelCalibration(v: Variant): KernelCost {
   const c = { seqLen: 2000, nSamples: 1200, batchSize: 32 };
   const seed = aliveSeed(c);
   const req = request(c, seed);
   const data = makeDataset(req.seqLen, req.nSamples, req.testFraction, seed);
-  const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, seed), { kernel: { kernel: jsKernel }, batchPath: 'shared' });
+  const trainer = v.make(req, data);
   const train: number[] = [];
   const fwd: number[] = [];
   for (let e = 1; e <= 4; e++) {
@@ -421,8 +420,36 @@ function benchCalibration(): void {
       fwd.push((f / c.seqLen) * 1e6);
     }
   }
-  const trainUs = median(train);
-  const forwardUs = median(fwd);
+  trainer.dispose();
+  return { trainUsPerStep: median(train), forwardUsPerStep: median(fwd) };
+}
+
+/**
+ * µs per timestep of each kernel, for src/grid/cost.ts: CPU time of the training batches over
+ * the trajectory steps they ran (forward + backward + Adam), and of forward-only population
+ * passes over theirs, on the shared path at batch 32 (where both matter) of L=2000, N=1200.
+ */
+function benchCalibration(): void {
+  for (const v of FUSED_VARIANTS.filter((x) => x.path === 'shared')) {
+    const k = kernelCalibration(v);
+    const inCost = v.kernel === 'js' ? JS_KERNEL_COST : WASM_KERNEL_COST;
+    emit({
+      case: 'cost_model_calibration',
+      engine: 'fused',
+      kernel: v.kernel,
+      seconds_per_epoch: null,
+      ratio_vs_tfjs: null,
+      ratio_vs_js_per_row: null,
+      train_us_per_step: k.trainUsPerStep,
+      forward_us_per_step: k.forwardUsPerStep,
+      in_cost_ts: inCost,
+    });
+    log(
+      `  ${v.kernel} kernel: ${k.trainUsPerStep.toFixed(3)} µs per trained step (forward + backward + Adam), ${k.forwardUsPerStep.toFixed(3)} µs per forward-only step ` +
+        `(src/grid/cost.ts has ${inCost.trainUsPerStep} and ${inCost.forwardUsPerStep})`,
+    );
+  }
+  const req = request(BIG_32, 1);
   // tfjs: seconds per epoch = L·(batches·A + rows·B) at batch 1 and batch 32 of the seed cell.
   const t1 = tfjsEpoch.get('L200_N130_b1');
   const t32 = tfjsEpoch.get('L200_N130_b32');
@@ -437,22 +464,15 @@ function benchCalibration(): void {
     tfjsFit = { perBatchStep: a, perRowStep: b };
   }
   emit({
-    case: 'cost_model_calibration',
-    engine: 'fused',
-    kernel: 'js',
+    case: 'cost_model_calibration_tfjs',
+    engine: 'tfjs',
+    kernel: null,
     seconds_per_epoch: null,
     ratio_vs_tfjs: null,
     ratio_vs_js_per_row: null,
-    train_us_per_step: trainUs,
-    forward_us_per_step: forwardUs,
-    in_cost_ts: JS_KERNEL_COST,
     tfjs_fit_us: tfjsFit,
     tfjs_in_cost_ts: { perBatchStep: TFJS_US_PER_BATCH_STEP, perRowStep: TFJS_US_PER_ROW_STEP },
   });
-  log(
-    `  JS kernel: ${trainUs.toFixed(3)} µs per trained step (forward + backward + Adam), ${forwardUs.toFixed(3)} µs per forward-only step ` +
-      `(src/grid/cost.ts has ${JS_KERNEL_COST.trainUsPerStep} and ${JS_KERNEL_COST.forwardUsPerStep})`,
-  );
   if (tfjsFit) {
     log(
       `  tfjs fit to its full epochs: ${fmt(tfjsFit.perBatchStep)} µs per batch-step + ${fmt(tfjsFit.perRowStep)} µs per row-step ` +
@@ -499,7 +519,7 @@ function timedCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise
 const MIXED_SPEC = `name: mixed16
 seed: 1
 repeats: 4
-train: {epochs: 15, batch_size: 1}
+train: {epochs: 50, batch_size: 1}
 cases:
   - {seq_len: 100, n_samples: 80}
   - {seq_len: 200, n_samples: 130}
@@ -543,7 +563,7 @@ async function benchMixedSweep(): Promise<void> {
   const schedule = { sum_run_seconds: total, plan_order_speedup: total / planOrder, cost_order_speedup: total / costOrder };
   emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 1, wall_seconds: a, trials: one });
   emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 2, wall_seconds: b, trials: two, speedup_vs_1_worker: a / b, schedule });
-  log(`  16 runs of mixed lengths (L = 100…1000, batch 1, 15 epochs), median of 3 alternating trials: 1 worker ${fmt(a)} s, 2 workers ${fmt(b)} s: ${(a / b).toFixed(2)}× (target ≥ 1.85×)`);
+  log(`  16 runs of mixed lengths (L = 100…1000, batch 1, 50 epochs), median of 3 alternating trials: 1 worker ${fmt(a)} s, 2 workers ${fmt(b)} s: ${(a / b).toFixed(2)}× (target ≥ 1.85×)`);
   log(
     `  the schedule alone (the 1-worker runs' ${fmt(total)} s on 2 workers): plan order would allow ${schedule.plan_order_speedup.toFixed(2)}×, ` +
       `costliest first (the claim order) ${schedule.cost_order_speedup.toFixed(2)}×`,

@@ -17,7 +17,13 @@ export interface KernelCost {
 }
 
 /** The plain-JS fused kernels (forward.ts, backward.ts, shared.ts), LSTM(10), from `npm run bench`. */
-export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 1.6, forwardUsPerStep: 0.95 };
+export const JS_KERNEL_COST: KernelCost = { trainUsPerStep: 2.9, forwardUsPerStep: 1.5 };
+
+/**
+ * The WebAssembly SIMD kernel (src/train/fused/wasm-kernel.ts), the default, LSTM(10), from
+ * `npm run bench`'s calibration section. A thread that cannot load it trains on JS, slower.
+ */
+export const WASM_KERNEL_COST: KernelCost = { trainUsPerStep: 0.5, forwardUsPerStep: 0.3 };
 
 /**
  * tfjs computes every timestep of every row (masking only selects results) and pays a per-op
@@ -69,7 +75,7 @@ export function fusedEpochSteps(p: CostParams, path: BatchPath = 'shared'): { tr
  * output is dead from initialisation stops computing after its first epoch. LSTM(10) costs:
  * other widths are not modelled.
  */
-export function runCost(p: CostParams, kernel: KernelCost = JS_KERNEL_COST, path: BatchPath = 'shared'): number {
+export function runCost(p: CostParams, kernel: KernelCost = WASM_KERNEL_COST, path: BatchPath = 'shared'): number {
   if (p.engine === 'tfjs') {
     const nTest = testCount(p.n_samples, p.test_fraction);
     const nTrain = p.n_samples - nTest;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { makeDataset, type Dataset } from '../../src/data/sequences';
 import { seedRequest } from '../../src/sweep/request';
 import type { BatchMetrics, TrainRequest } from '../../src/train/contract';
-import { batchPathFromEnv, createFusedTrainer, type BatchPath, type FusedTrainer } from '../../src/train/fused';
+import { batchPathFromEnv, createFusedTrainer, jsKernel, type BatchPath, type FusedTrainer, type KernelChoice } from '../../src/train/fused';
 import { batchGradient } from '../../src/train/fused/backward';
 import { FusedNet, predictRow, syncTransposed } from '../../src/train/fused/forward';
 import { sharedBatchGradient, sharedRowsOf } from '../../src/train/fused/shared';
@@ -24,6 +24,8 @@ import { createRng } from '../../src/util/rng';
  * gradients on both paths and would prove nothing; each test asserts that the weights moved).
  */
 const REL = 1e-12;
+/** The plain-JS kernels: this file tests their shared path against their per-row path (the wasm kernel has test/train/fused-wasm.test.ts). */
+const JS: KernelChoice = { kernel: jsKernel };
 const SEED = 2;
 
 interface Config {
@@ -53,7 +55,7 @@ function request(c: Config): TrainRequest {
 
 /** One epoch on the given path; returns the trainer and every batch's metrics. */
 function oneEpoch(req: TrainRequest, data: Dataset, path: BatchPath): { trainer: FusedTrainer; metrics: BatchMetrics[] } {
-  const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { batchPath: path });
+  const trainer = createFusedTrainer(req, data, initWeights(req.model, 1, req.seed), { kernel: JS, batchPath: path });
   const metrics: BatchMetrics[] = [];
   for (const rows of batchesOf(epochOrder(data.nTrain, 1, req.seed, true), req.train.batchSize)) metrics.push(trainer.trainBatch(rows));
   return { trainer, metrics };
@@ -78,8 +80,8 @@ function compareEpoch(c: Config): void {
   const data = makeDataset(req.seqLen, req.nSamples, req.testFraction, req.seed);
   // Evaluation and prediction on the shared trajectory, from the same weights: bitwise equal.
   const w = initWeights(req.model, 1, req.seed);
-  const a0 = createFusedTrainer(req, data, w, { batchPath: 'shared' });
-  const b0 = createFusedTrainer(req, data, w, { batchPath: 'per-row' });
+  const a0 = createFusedTrainer(req, data, w, { kernel: JS, batchPath: 'shared' });
+  const b0 = createFusedTrainer(req, data, w, { kernel: JS, batchPath: 'per-row' });
   assert.deepEqual(a0.evaluate(data.testX, data.testY, data.nTest), b0.evaluate(data.testX, data.testY, data.nTest));
   assert.deepEqual(a0.predict(data.trainX, data.nTrain), b0.predict(data.trainX, data.nTrain));
 
@@ -121,10 +123,12 @@ describe('shared-trajectory batches (masking on)', () => {
     assert.deepEqual(a.trainer.getParams(), b.trainer.getParams());
   });
 
-  it('CONVERGE_KERNEL=js-per-row selects the per-row path; unset or any other value the shared one', () => {
+  it('CONVERGE_KERNEL=js-per-row or wasm-per-row selects the per-row path; unset, js or wasm the shared one', () => {
     assert.equal(batchPathFromEnv({ CONVERGE_KERNEL: 'js-per-row' }), 'per-row');
+    assert.equal(batchPathFromEnv({ CONVERGE_KERNEL: 'wasm-per-row' }), 'per-row');
     assert.equal(batchPathFromEnv({}), 'shared');
     assert.equal(batchPathFromEnv({ CONVERGE_KERNEL: 'js' }), 'shared');
+    assert.equal(batchPathFromEnv({ CONVERGE_KERNEL: 'wasm' }), 'shared');
   });
 });
 
