@@ -574,7 +574,7 @@ async function benchMixedSweep(): Promise<void> {
 async function benchAnswerCases(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'converge-bench-'));
   const spec = join(__dirname, '..', '..', 'sweeps', 'answer-cases.yaml');
-  const r = await timedCli(['run', spec, '--db', join(dir, 'answer-cases.db'), '--workers', '2', '--quiet']);
+  const r = await timedCli(['run', spec, '--set', 'repeats=10', '--db', join(dir, 'answer-cases.db'), '--workers', '2', '--quiet']);
   emit({ case: 'answer_cases_200_runs', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 2, wall_seconds: r.seconds });
   log(`  sweeps/answer-cases.yaml (200 runs, 2 workers): ${fmt(r.seconds)} s wall (${(r.seconds / 60).toFixed(1)} min)`);
 }
