@@ -35,7 +35,17 @@ export class TrainPool {
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 2048 },
     });
+    // A run aborted (Ctrl-C, SIGTERM, a closed pipe, a lost claim) whose worker finished in the
+    // same instant still posts its result; Piscina no longer knows the task and emits 'error'
+    // ("Unexpected message from Worker", piscina dist/index.js onMessage), which with no listener
+    // crashes the process. That result is dropped on purpose: the run was released or taken over.
+    this.piscina.on('error', (e: unknown) => {
+      this.strayErrors.push(e);
+    });
   }
+
+  /** Pool-level errors Piscina reported outside any task (see the constructor). */
+  readonly strayErrors: unknown[] = [];
 
   /**
    * Train one run. Epoch metrics arrive through `onEpoch` while it trains; the promise
