@@ -20,6 +20,12 @@ function injectFault(task: TrainTask): void {
   const spec = process.env.CONVERGE_FAULT;
   if (!spec) return;
   const [kind, seed] = spec.split(':');
+  if (kind === 'slow') {
+    // slow:MS holds every run MS milliseconds before it trains (numbers unchanged), so a test
+    // can land a signal mid-sweep however fast the kernel is.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(seed ?? 0));
+    return;
+  }
   if (seed !== undefined && Number(seed) !== task.request.seed) return;
   if (kind === 'throw') throw new Error('injected failure (CONVERGE_FAULT=throw)');
   if (kind === 'exit') process.exit(7);

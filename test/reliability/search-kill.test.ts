@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { converge, integrity, readRuns, sandbox, start, waitForDb, writeSpec } from './harness';
 
-// One boundary at L = 50 with runs of a few tenths of a second, so the kill lands mid-search.
+// One boundary at L = 50. The interrupted searches hold each run 300 ms (CONVERGE_FAULT=slow:300,
+// numbers unchanged): the wasm kernel trains these runs so fast that the whole search could end
+// between two polls, and the signal must land mid-search.
 const SPEC = [
   'name: kill-search',
   'seed: 1',
@@ -26,7 +28,7 @@ test('kill -9 mid-search, then the same command: the same answer as an uninterru
   assert.equal(clean.code, 0, clean.stderr);
 
   const args = ['search', 'k.yaml', '--db', 'kill.db', '--workers', '2', '--json'];
-  const first = start(t, dir, args);
+  const first = start(t, dir, args, { CONVERGE_FAULT: 'slow:300' });
   // Past the opening design (20 runs), with a run in flight: the kill lands inside the adaptive part.
   await waitForDb(join(dir, 'kill.db'), 'more than 20 done runs and one in flight', (d) => {
     const done = d.prepare(`SELECT count(*) FROM runs WHERE status = 'done'`).pluck().get() as number;
@@ -63,7 +65,7 @@ test('Ctrl-C mid-search exits 130 with the resume command, and resuming gives th
   assert.equal(clean.code, 0, clean.stderr);
 
   const args = ['search', 'k.yaml', '--db', 'int.db', '--workers', '2', '--json'];
-  const first = start(t, dir, args);
+  const first = start(t, dir, args, { CONVERGE_FAULT: 'slow:300' });
   await waitForDb(join(dir, 'int.db'), 'more than 20 done runs and one in flight', (d) => {
     const done = d.prepare(`SELECT count(*) FROM runs WHERE status = 'done'`).pluck().get() as number;
     const running = d.prepare(`SELECT count(*) FROM runs WHERE status = 'running'`).pluck().get() as number;
