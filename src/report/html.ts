@@ -266,7 +266,7 @@ function curvePoints(input: ReportInput, maxPoints: number): Map<string, CurvePo
 
 /** Learning curves: one small panel per cell, all on the same axes, wrapped by the page. */
 async function learningCurves(input: ReportInput, cells: readonly CellSummary[], varying: readonly string[]): Promise<string[] | null> {
-  const byCell = curvePoints(input, MAX_POINTS_PER_RUN);
+  const byCell = curvePoints(input, pointsPerRun(input.runs.length));
   const all = [...byCell.values()].flat();
   if (all.length === 0) return null;
   let lo = Infinity;
@@ -341,6 +341,17 @@ async function budgetFigure(cells: readonly CellSummary[], varying: readonly str
 
 /** At most this many points a run in the learning curves. */
 export const MAX_POINTS_PER_RUN = 100;
+/**
+ * At most this many learning-curve points in a whole report: a sweep with more than 100 runs gets
+ * fewer points a run (never below 10), so the curves do not grow with every run's full series.
+ * Each run's line also has a fixed cost, so a report of many runs still grows with their number.
+ */
+export const MAX_CURVE_POINTS = 10_000;
+
+/** Points a run for `runs` runs: MAX_POINTS_PER_RUN up to 100 runs, then fewer. */
+export function pointsPerRun(runs: number): number {
+  return Math.max(10, Math.min(MAX_POINTS_PER_RUN, Math.floor(MAX_CURVE_POINTS / Math.max(1, runs))));
+}
 
 function outcomeBars(cells: readonly CellSummary[], varying: readonly string[]): TopLevelSpec {
   const rows: { cell: string; outcome: string; count: number; order: number }[] = [];
@@ -463,7 +474,7 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
       ` Empty squares: no runs with those settings.`
     : 'Bars are k/n, seeds that converged out of seeds finished; lines are 95% Wilson intervals.';
   const curves = curveSvgs
-    ? `<h2>Learning curves</h2>\n<p class="note">The rule's metric, ${escapeHtml(input.metric)}, per epoch: one line per run (at most ${MAX_POINTS_PER_RUN} points a run), coloured by outcome.` +
+    ? `<h2>Learning curves</h2>\n<p class="note">The rule's metric, ${escapeHtml(input.metric)}, per epoch: one line per run (at most ${pointsPerRun(input.runs.length)} points a run), coloured by outcome.` +
       ` The dashed line is the convergence threshold (${escapeHtml(String(input.threshold))}).` +
       `</p>\n${outcomeLegend()}\n<figure id="learning-curves" class="panels">${curveSvgs.join('\n')}</figure>`
     : input.epochs

@@ -10,7 +10,7 @@ export { CELL_FORMATS, cellToJson, csvField, formatCells } from './format';
 export type { CellFormat, CellJson } from './format';
 export { compareGroups, differingSettings, formatComparison, MIN_DISCORDANT_PAIRS, MIN_SEEDS_PER_GROUP } from './compare';
 export type { Comparison, CompareTest, Group, GroupResult, SettingDifference } from './compare';
-export { escapeHtml, MAX_POINTS_PER_RUN, renderHtmlReport, varyingAxes, wrapPairs } from './html';
+export { escapeHtml, MAX_CURVE_POINTS, MAX_POINTS_PER_RUN, pointsPerRun, renderHtmlReport, varyingAxes, wrapPairs } from './html';
 export { downsampleSeries } from './series';
 export { fixedSettings, headerFields, headerLines } from './header';
 export type { HeaderField, ReportContext } from './header';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downsampleSeries, escapeHtml, renderHtmlReport, summarizeCells, varyingAxes, wrapPairs } from '../../src/report';
+import { downsampleSeries, escapeHtml, MAX_CURVE_POINTS, pointsPerRun, renderHtmlReport, summarizeCells, varyingAxes, wrapPairs } from '../../src/report';
 import type { Outcome, ParamValue, ReportInput, RunRow } from '../../src/report';
 
 // Structure and safety checks on the HTML string; html-chromium.test.ts checks it in a browser.
@@ -107,4 +107,13 @@ test('budget curves get a panel per cell with a converged run at some budget; fl
   assert.equal(section.match(/<svg/g)?.length, 1);
   assert.match(html, /1 cell where no run converged at any epoch is not drawn/);
   assert.doesNotMatch(await renderHtmlReport(input, summarizeCells(input)), /budget-curves/, 'no section without curves');
+});
+
+test('learning curves keep 100 points a run up to 100 runs, then at most 10,000 in the whole report, never under 10 a run', () => {
+  assert.equal(pointsPerRun(1), 100);
+  assert.equal(pointsPerRun(100), 100);
+  assert.equal(pointsPerRun(200), 50);
+  assert.equal(pointsPerRun(600), 16);
+  assert.ok(600 * pointsPerRun(600) <= MAX_CURVE_POINTS);
+  assert.equal(pointsPerRun(100_000), 10);
 });
