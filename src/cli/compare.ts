@@ -3,19 +3,11 @@ import { ConvergeError } from '../errors';
 import { filterNames } from '../filter';
 import { compareGroups, differingSettings, formatComparison, formatParamValue, type Comparison, type RunRow } from '../report';
 import { formatRule, type Rule } from '../outcome';
-import { openDb, type Db } from '../store';
+import { withReadOnlyDb } from '../store';
 import { writeOut } from './common';
 import { checkFlags, joinFlags, noteEmpty, parseFlag } from './filters';
 import { addScoringOptions, readScored, type ScoringOptions } from './scoring';
 
-function withDb<T>(file: string, fn: (db: Db) => T): T {
-  const db = openDb(file, { readonly: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
 
 interface CompareOptions extends ScoringOptions { a?: string; b?: string; where?: string; json?: boolean; alive?: boolean }
 
@@ -31,7 +23,7 @@ function compareInOneDb(file: string, opts: CompareOptions): Compared {
   const where = parseFlag('--where', opts.where);
   const fa = parseFlag('--a', opts.a)!;
   const fb = parseFlag('--b', opts.b)!;
-  const [ra, rb, rule] = withDb(file, (db) => {
+  const [ra, rb, rule] = withReadOnlyDb(file, (db) => {
     checkFlags(db, [where, fa, fb]);
     // Every run scored by the outcome module under the sweep's rule (or --metric/--threshold/--epoch).
     const sa = readScored(db, file, opts, undefined, joinFlags(where, fa));
@@ -57,7 +49,7 @@ function compareTwoDbs(fileA: string, fileB: string, opts: CompareOptions): Comp
   // One rule for both sides (the first database's, or the flags'): a comparison never mixes rules.
   let rule: Rule | undefined;
   const read = (file: string): { runs: RunRow[]; own: string } =>
-    withDb(file, (db) => {
+    withReadOnlyDb(file, (db) => {
       checkFlags(db, [where]);
       const s = readScored(db, file, opts, rule, joinFlags(where));
       rule ??= s.rule;

@@ -18,7 +18,7 @@ import {
   type CellFormat,
   type ReportContext,
 } from '../report';
-import { openDb, queryRuns, querySql, type Db } from '../store';
+import { queryRuns, querySql, withReadOnlyDb, type Db } from '../store';
 import { alignTable, oneOf, writeErr, writeOut } from './common';
 import { registerCompare } from './compare';
 import { checkFlags, joinFlags, noteEmpty, parseFlag } from './filters';
@@ -28,14 +28,6 @@ import { describeCell } from '../grid';
 import { parseSpec } from '../spec';
 import { boundaryJson, readSearch } from '../sweep/search';
 
-function withDb<T>(file: string, fn: (db: Db) => T): T {
-  const db = openDb(file, { readonly: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
 
 /** The spec's `description`, read from the spec text stored with the sweep; null when there is none. */
 function specDescription(specText: string): string | null {
@@ -79,7 +71,7 @@ export function registerReadCommands(program: Command): void {
     .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
       const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
       const where = parseFlag('--where', opts.where);
-      const { input, context, curves, boundaries } = withDb(file, (db) => {
+      const { input, context, curves, boundaries } = withReadOnlyDb(file, (db) => {
         checkFlags(db, [where]);
         const s = readScored(db, file, opts, undefined, joinFlags(where), opts.format === 'html' || opts.format === 'json');
         if (where) noteEmpty(db, `--where "${where.expr}"`, s.runs.length);
@@ -123,7 +115,7 @@ export function registerReadCommands(program: Command): void {
       const rescoring = opts.metric !== undefined || opts.threshold !== undefined || opts.epoch !== undefined;
       if (opts.sql && rescoring) throw new ConvergeError('cli.conflict', 'query --sql reads the stored columns; --metric/--threshold/--epoch go with --where');
       const where = parseFlag('--where', opts.where);
-      const rows = withDb(file, (db) => {
+      const rows = withReadOnlyDb(file, (db) => {
         if (opts.sql) return querySql(db, opts.sql);
         checkFlags(db, [where]);
         const scored = rescoring ? readScored(db, file, opts).runs : undefined;

@@ -1,4 +1,4 @@
-export { lastOpenedDb, openDb, translateSqliteError, type Db } from './open';
+export { lastOpenedDb, openDb, translateSqliteError, withReadOnlyDb, type Db } from './open';
 export { SCHEMA_VERSION } from './migrations';
 export * from './runs';
 export * from './queries';

@@ -170,3 +170,13 @@ function migrateInTransaction(db: Db, file: string): void {
     );
   }).immediate();
 }
+
+/** Open `file` read-only, run `fn`, and close it whatever happens (report, compare, query). */
+export function withReadOnlyDb<T>(file: string, fn: (db: Db) => T): T {
+  const db = openDb(file, { readonly: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
