@@ -11,6 +11,8 @@
  * approximant of exp folded into their one division (a few ulp from Math.exp/Math.tanh).
  *
  * Memory: one instance per trainer; `setup` lays out every buffer once after __heap_base.
+ * The hot loops read every vector at a fixed offset from one pointer (derived copies RF, RB and
+ * DzI): V8 compiles a computed address per load into an extra instruction.
  * Parameters are kept in a padded layout: each gate block (i, f, c, o) holds `up` = units
  * rounded up to even columns, so a vector never straddles two gates. Padding columns have zero
  * weights, which keeps their h and c at exactly 0 and their gradients at exactly 0.
@@ -32,7 +34,9 @@ let pParams: usize = 0;
 let pGrad: usize = 0;
 let pM: usize = 0;
 let pV: usize = 0;
-let pRT: usize = 0; // recurrent transposed [G][UP]
+let pRF: usize = 0; // forward copy of the recurrent kernel: [UP/2][U][4 gates] vectors
+let pRB: usize = 0; // backward copy: [UP/2][U][4 gates] vectors (units k, k+1 of column gate·UP+m)
+let pDzI: usize = 0; // dz of the current step, unit-major: [UP][4 gates]
 let pBW: usize = 0; // bias + kernel: z before the recurrent sum when x = 1
 let pAct: usize = 0; // [L][G] activated gates
 let pCs: usize = 0; // [(L+1)][UP]
@@ -96,7 +100,9 @@ export function setup(units: i32, seqLen: i32, hard: i32, relu: i32, masking: i3
   pGrad = bump(np);
   pM = bump(np);
   pV = bump(np);
-  pRT = bump(<usize>(G * UP) << 3);
+  pRF = bump(<usize>(UP * U) << 5);
+  pRB = bump(<usize>(UP * U) << 5);
+  pDzI = bump(<usize>UP << 5);
   pBW = bump(<usize>G << 3);
   pAct = bump(<usize>(L * G) << 3);
   pCs = bump(<usize>((L + 1) * UP) << 3);
@@ -228,12 +234,35 @@ export function tanhApprox(x: f64): f64 {
 
 // ---- parameter maintenance ----
 
-/** Rebuild RT (recurrent kernel transposed, [G][UP]) and BW = bias + kernel from the params. */
+/**
+ * Rebuild the derived copies of the parameters: RF and RB (the recurrent kernel laid out so the
+ * four gate vectors an inner loop reads per unit sit side by side, at fixed offsets from one
+ * pointer: the loops then need no address arithmetic per load) and BW = bias + kernel.
+ */
 export function syncDerived(): void {
   const r0 = pParams + (<usize>oR << 3);
-  for (let k = 0; k < U; k++) {
-    for (let j = 0; j < G; j++) {
-      store<f64>(pRT + ((<usize>(j * UP + k)) << 3), load<f64>(r0 + (<usize>(k * G + j) << 3)));
+  // RF[kp][m][g] = R[m][g·UP + 2kp .. +1]: the forward sums' four loads per m at fixed offsets.
+  let f = pRF;
+  for (let k = 0; k < UP; k += 2) {
+    for (let m = 0; m < U; m++) {
+      const row = r0 + (<usize>(m * G + k) << 3);
+      for (let g = 0; g < 4; g++) {
+        v128.store(f, v128.load(row + (<usize>(g * UP) << 3)));
+        f += 16;
+      }
+    }
+  }
+  // RB[kp][m][g] = (R[2kp][g·UP+m], R[2kp+1][g·UP+m]) (0 for a padding unit): the same for dh.
+  let b = pRB;
+  for (let k = 0; k < UP; k += 2) {
+    for (let m = 0; m < U; m++) {
+      for (let g = 0; g < 4; g++) {
+        const j = g * UP + m;
+        const lo = load<f64>(r0 + (<usize>(k * G + j) << 3));
+        const hi = k + 1 < U ? load<f64>(r0 + (<usize>((k + 1) * G + j) << 3)) : 0.0;
+        v128.store(b, f64x2.replace_lane(f64x2.splat(lo), 1, hi));
+        b += 16;
+      }
     }
   }
   const w0 = pParams + (<usize>oW << 3);
@@ -281,8 +310,8 @@ export function secondMomentsZero(): i32 {
  * stored step s. Three passes, each over independent vectors, so the CPU overlaps iterations
  * instead of waiting on one unit's chain (sum → gate → cell → tanh → h):
  * 1. per unit pair, the four gate sums as four accumulators over the recurrent rows m, in the
- *    order forward.ts sums them, stored raw into act;
- * 2. the gate activations in place (i and f blocks are adjacent: one loop);
+ *    order forward.ts sums them (reading RF, see syncDerived), stored raw into act;
+ * 2. the gate activations in place, the HARD test outside the loops;
  * 3. per unit pair, c = f·c_prev + i·g, h = o·tanh(c).
  */
 // @ts-ignore: decorator
@@ -294,7 +323,6 @@ export function secondMomentsZero(): i32 {
   const a0 = pAct + (<usize>(s * G) << 3);
   const tc0 = pTcs + (<usize>(s * UP) << 3);
   const gb = <usize>UP << 3; // bytes per gate block
-  const rowBytes = <usize>G << 3;
   const r0 = pParams + (<usize>oR << 3);
   const one = x == 1.0;
   const xv = f64x2.splat(x);
@@ -314,14 +342,17 @@ export function secondMomentsZero(): i32 {
       zg = f64x2.add(v128.load(b0 + ko + 2 * gb), f64x2.mul(xv, v128.load(w0 + ko + 2 * gb)));
       zo = f64x2.add(v128.load(b0 + ko + 3 * gb), f64x2.mul(xv, v128.load(w0 + ko + 3 * gb)));
     }
-    let row = r0 + ko;
-    for (let m = 0; m < U; m++) {
-      const hm = v128.load64_splat(hPrev + (<usize>m << 3));
+    let row = pRF + (<usize>(k * U) << 5);
+    let hp = hPrev;
+    const hEnd = hPrev + (<usize>U << 3);
+    while (hp < hEnd) {
+      const hm = v128.load64_splat(hp);
       zi = f64x2.add(zi, f64x2.mul(v128.load(row), hm));
-      zf = f64x2.add(zf, f64x2.mul(v128.load(row + gb), hm));
-      zg = f64x2.add(zg, f64x2.mul(v128.load(row + 2 * gb), hm));
-      zo = f64x2.add(zo, f64x2.mul(v128.load(row + 3 * gb), hm));
-      row += rowBytes;
+      zf = f64x2.add(zf, f64x2.mul(v128.load(row, 16), hm));
+      zg = f64x2.add(zg, f64x2.mul(v128.load(row, 32), hm));
+      zo = f64x2.add(zo, f64x2.mul(v128.load(row, 48), hm));
+      row += 64;
+      hp += 8;
     }
     v128.store(a0 + ko, zi);
     v128.store(a0 + ko + gb, zf);
@@ -329,11 +360,16 @@ export function secondMomentsZero(): i32 {
     v128.store(a0 + ko + 3 * gb, zo);
   }
   const ifEnd = a0 + 2 * gb;
-  for (let p = a0; p < ifEnd; p += 16) v128.store(p, gate2(v128.load(p)));
   const gEnd = ifEnd + gb;
-  for (let p = ifEnd; p < gEnd; p += 16) v128.store(p, tanh2(v128.load(p)));
   const oEnd = gEnd + gb;
-  for (let p = gEnd; p < oEnd; p += 16) v128.store(p, gate2(v128.load(p)));
+  if (HARD) {
+    for (let p = a0; p < ifEnd; p += 16) v128.store(p, hardSigmoid2(v128.load(p)));
+    for (let p = gEnd; p < oEnd; p += 16) v128.store(p, hardSigmoid2(v128.load(p)));
+  } else {
+    for (let p = a0; p < ifEnd; p += 16) v128.store(p, sigmoid2(v128.load(p)));
+    for (let p = gEnd; p < oEnd; p += 16) v128.store(p, sigmoid2(v128.load(p)));
+  }
+  for (let p = ifEnd; p < gEnd; p += 16) v128.store(p, tanh2(v128.load(p)));
   for (let k = 0; k < UP; k += 2) {
     const ko = <usize>k << 3;
     const gi = v128.load(a0 + ko);
@@ -394,7 +430,8 @@ export function predictRows(xPtr: usize, n: i32, outPtr: usize): void {
 /**
  * Adjoint of stored step s: reads dh, dc (dLoss/dh_{s+1}, dLoss/dc_{s+1}), writes dz of step s
  * and dc ← dLoss/dc_s; then, if s > 0, dh ← R·dz = dLoss/dh_s (backward.ts's order: one partial
- * sum per gate block, added i + f + g + o).
+ * sum per gate block, added i + f + g + o). dz is also stored unit-major (DzI: the four gates of
+ * a unit side by side) so the dh sums read it, like RB, at fixed offsets from one pointer.
  */
 // @ts-ignore: decorator
 @inline function backStep(s: i32): void {
@@ -418,37 +455,46 @@ export function predictRows(xPtr: usize, n: i32, outPtr: usize): void {
     const dF = f64x2.mul(dC, v128.load(cPrev + ko));
     const dG = f64x2.mul(dC, gi);
     v128.store(pDc + ko, f64x2.mul(dC, gf));
+    let zi: v128, zf: v128, zo: v128;
     if (HARD) {
       const lo = f64x2.splat(0.0);
       const p2 = f64x2.splat(0.2);
-      v128.store(dz0 + ko, v128.and(v128.and(f64x2.gt(gi, lo), f64x2.lt(gi, one)), f64x2.mul(p2, dI)));
-      v128.store(dz0 + ko + gb, v128.and(v128.and(f64x2.gt(gf, lo), f64x2.lt(gf, one)), f64x2.mul(p2, dF)));
-      v128.store(dz0 + ko + 3 * gb, v128.and(v128.and(f64x2.gt(go, lo), f64x2.lt(go, one)), f64x2.mul(p2, dO)));
+      zi = v128.and(v128.and(f64x2.gt(gi, lo), f64x2.lt(gi, one)), f64x2.mul(p2, dI));
+      zf = v128.and(v128.and(f64x2.gt(gf, lo), f64x2.lt(gf, one)), f64x2.mul(p2, dF));
+      zo = v128.and(v128.and(f64x2.gt(go, lo), f64x2.lt(go, one)), f64x2.mul(p2, dO));
     } else {
-      v128.store(dz0 + ko, f64x2.mul(f64x2.mul(dI, gi), f64x2.sub(one, gi)));
-      v128.store(dz0 + ko + gb, f64x2.mul(f64x2.mul(dF, gf), f64x2.sub(one, gf)));
-      v128.store(dz0 + ko + 3 * gb, f64x2.mul(f64x2.mul(dO, go), f64x2.sub(one, go)));
+      zi = f64x2.mul(f64x2.mul(dI, gi), f64x2.sub(one, gi));
+      zf = f64x2.mul(f64x2.mul(dF, gf), f64x2.sub(one, gf));
+      zo = f64x2.mul(f64x2.mul(dO, go), f64x2.sub(one, go));
     }
-    v128.store(dz0 + ko + 2 * gb, f64x2.mul(dG, f64x2.sub(one, f64x2.mul(gg, gg))));
+    const zg = f64x2.mul(dG, f64x2.sub(one, f64x2.mul(gg, gg)));
+    v128.store(dz0 + ko, zi);
+    v128.store(dz0 + ko + gb, zf);
+    v128.store(dz0 + ko + 2 * gb, zg);
+    v128.store(dz0 + ko + 3 * gb, zo);
+    const q = pDzI + (<usize>k << 5);
+    v128.store(q, v128.shuffle<f64>(zi, zf, 0, 2));
+    v128.store(q, v128.shuffle<f64>(zg, zo, 0, 2), 16);
+    v128.store(q, v128.shuffle<f64>(zi, zf, 1, 3), 32);
+    v128.store(q, v128.shuffle<f64>(zg, zo, 1, 3), 48);
   }
   if (s > 0) {
-    const rowBytes = <usize>UP << 3;
     for (let k = 0; k < UP; k += 2) {
       const ko = <usize>k << 3;
       let ai = f64x2.splat(0);
       let af = f64x2.splat(0);
       let ag = f64x2.splat(0);
       let ao = f64x2.splat(0);
-      // RT row j = gate·UP + m holds R[·][j] over units.
-      let ri = pRT + ko;
-      const gbT = <usize>(UP * UP) << 3; // one gate block of RT
-      for (let m = 0; m < U; m++) {
-        const mo = <usize>m << 3;
-        ai = f64x2.add(ai, f64x2.mul(v128.load(ri), v128.load64_splat(dz0 + mo)));
-        af = f64x2.add(af, f64x2.mul(v128.load(ri + gbT), v128.load64_splat(dz0 + mo + gb)));
-        ag = f64x2.add(ag, f64x2.mul(v128.load(ri + 2 * gbT), v128.load64_splat(dz0 + mo + 2 * gb)));
-        ao = f64x2.add(ao, f64x2.mul(v128.load(ri + 3 * gbT), v128.load64_splat(dz0 + mo + 3 * gb)));
-        ri += rowBytes;
+      let ri = pRB + (<usize>(k * U) << 5);
+      let q = pDzI;
+      const qEnd = pDzI + (<usize>U << 5);
+      while (q < qEnd) {
+        ai = f64x2.add(ai, f64x2.mul(v128.load(ri), v128.load64_splat(q)));
+        af = f64x2.add(af, f64x2.mul(v128.load(ri, 16), v128.load64_splat(q, 8)));
+        ag = f64x2.add(ag, f64x2.mul(v128.load(ri, 32), v128.load64_splat(q, 16)));
+        ao = f64x2.add(ao, f64x2.mul(v128.load(ri, 48), v128.load64_splat(q, 24)));
+        ri += 64;
+        q += 32;
       }
       v128.store(pDh + ko, f64x2.add(f64x2.add(f64x2.add(ai, af), ag), ao));
     }
@@ -474,7 +520,54 @@ function accumulate(sLo: i32, sHi: i32): void {
     // multiple of 4 because UP is even.
     const sStart = max(lo, 1);
     if (hi > sStart) {
-      for (let k = 0; k < U; k++) {
+      let k = 0;
+      // Two rows k, k+1 at a time share each dz load: eight accumulators.
+      for (; k + 1 < U; k += 2) {
+        const gRow = pGrad + (<usize>(oR + k * G) << 3);
+        const gRow1 = gRow + (<usize>G << 3);
+        for (let j = 0; j < G; j += 8) {
+          const gp = gRow + (<usize>j << 3);
+          const gq = gRow1 + (<usize>j << 3);
+          let a0 = v128.load(gp);
+          let a1 = v128.load(gp, 16);
+          let a2 = v128.load(gp, 32);
+          let a3 = v128.load(gp, 48);
+          let c0 = v128.load(gq);
+          let c1 = v128.load(gq, 16);
+          let c2 = v128.load(gq, 32);
+          let c3 = v128.load(gq, 48);
+          let dzp = pDz + (<usize>((hi - 1) * G + j) << 3);
+          let hp = pHs + (<usize>((hi - 1) * UP + k) << 3);
+          const hStop = pHs + (<usize>((sStart - 1) * UP + k) << 3);
+          while (hp != hStop) {
+            const h = v128.load64_splat(hp);
+            const h1 = v128.load64_splat(hp, 8);
+            const d0 = v128.load(dzp);
+            const d1 = v128.load(dzp, 16);
+            const d2 = v128.load(dzp, 32);
+            const d3 = v128.load(dzp, 48);
+            a0 = f64x2.add(a0, f64x2.mul(h, d0));
+            a1 = f64x2.add(a1, f64x2.mul(h, d1));
+            a2 = f64x2.add(a2, f64x2.mul(h, d2));
+            a3 = f64x2.add(a3, f64x2.mul(h, d3));
+            c0 = f64x2.add(c0, f64x2.mul(h1, d0));
+            c1 = f64x2.add(c1, f64x2.mul(h1, d1));
+            c2 = f64x2.add(c2, f64x2.mul(h1, d2));
+            c3 = f64x2.add(c3, f64x2.mul(h1, d3));
+            dzp -= gbytes;
+            hp -= <usize>UP << 3;
+          }
+          v128.store(gp, a0);
+          v128.store(gp, a1, 16);
+          v128.store(gp, a2, 32);
+          v128.store(gp, a3, 48);
+          v128.store(gq, c0);
+          v128.store(gq, c1, 16);
+          v128.store(gq, c2, 32);
+          v128.store(gq, c3, 48);
+        }
+      }
+      for (; k < U; k++) {
         const gRow = pGrad + (<usize>(oR + k * G) << 3);
         for (let j = 0; j < G; j += 8) {
           const gp = gRow + (<usize>j << 3);
