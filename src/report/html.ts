@@ -63,13 +63,11 @@ export function escapeHtml(s: string): string {
 // ---- colours: one fixed palette for every chart, so an outcome has one colour throughout -----
 
 // Pending, running, or finished without the rule's metric: not in any rate.
-// Pending, running, or finished without the rule's metric: not in any rate.
 const UNFINISHED = 'unfinished';
 const OUTCOME_DOMAIN: string[] = [...OUTCOMES, UNFINISHED];
 const OUTCOME_RANGE: string[] = [
   '#2a9d3f', // converged: green
   '#f08c1c', // not_converged: orange
-  '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#3b3b3b', // dead: near black (the output is stuck at 0)
   '#d62728', // diverged: red

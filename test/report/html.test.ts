@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { downsampleSeries, escapeHtml, MAX_CURVE_POINTS, pointsPerRun, renderHtmlReport, summarizeCells, varyingAxes, wrapPairs } from '../../src/report';
+import { OUTCOMES } from '../../src/report';
 import type { Outcome, ParamValue, ReportInput, RunRow } from '../../src/report';
 
 // Structure and safety checks on the HTML string; html-chromium.test.ts checks it in a browser.
@@ -116,4 +117,14 @@ test('learning curves keep 100 points a run up to 100 runs, then at most 10,000 
   assert.equal(pointsPerRun(600), 16);
   assert.ok(600 * pointsPerRun(600) <= MAX_CURVE_POINTS);
   assert.equal(pointsPerRun(100_000), 10);
+});
+
+test('every outcome has a colour of its own in the legend, and dead is not drawn in dead_at_init grey', async () => {
+  const runs = [run({ batch_size: 1 }, 'converged'), run({ batch_size: 32 }, 'dead')];
+  const html = await render({ sweepName: 's', axes: ['batch_size'], runs, threshold: 0.05, metric: 'val_mae' });
+  const legend = html.slice(html.indexOf('<p class="legend">'), html.indexOf('</p>', html.indexOf('<p class="legend">')));
+  const colours = new Map([...legend.matchAll(/background:(#[0-9a-f]{6})"><\/span>(\w+)/g)].map((m) => [m[2]!, m[1]!]));
+  assert.deepEqual([...colours.keys()], [...OUTCOMES, 'unfinished']);
+  assert.equal(new Set(colours.values()).size, colours.size, `colours: ${JSON.stringify([...colours])}`);
+  assert.equal(colours.get('dead'), '#3b3b3b');
 });
