@@ -11,7 +11,8 @@ import type { TopLevelSpec } from 'vega-lite/build/index';
 import { metricOf } from '../outcome';
 import { cellKey, compareParamValues, formatParamValue, tallyRuns } from './cells';
 import { humanColumns } from './format';
-import { downsampleSeries } from './series';
+import { curveBand } from './curve-band';
+import { downsampleSeries, dropFlatRepeats, evenlySpaced, type SeriesPoint } from './series';
 import { headerFields, type ReportContext } from './header';
 import { OUTCOMES } from './types';
 import type { CellSummary, ParamValue, ReportInput } from './types';
@@ -63,13 +64,11 @@ export function escapeHtml(s: string): string {
 // ---- colours: one fixed palette for every chart, so an outcome has one colour throughout -----
 
 // Pending, running, or finished without the rule's metric: not in any rate.
-// Pending, running, or finished without the rule's metric: not in any rate.
 const UNFINISHED = 'unfinished';
 const OUTCOME_DOMAIN: string[] = [...OUTCOMES, UNFINISHED];
 const OUTCOME_RANGE: string[] = [
   '#2a9d3f', // converged: green
   '#f08c1c', // not_converged: orange
-  '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#3b3b3b', // dead: near black (the output is stuck at 0)
   '#d62728', // diverged: red
@@ -116,8 +115,13 @@ export function varyingAxes(axes: readonly string[], cells: readonly CellSummary
 
 /** Break "a=1 b=2 c=3" between pairs into lines of about `width` characters, for panel titles. */
 export function wrapPairs(text: string, width = 34): string[] {
+  return wrapWords(text.split(' '), width);
+}
+
+/** Words joined by spaces into lines of about `width` characters; a longer word gets a line of its own. */
+function wrapWords(words: readonly string[], width: number): string[] {
   const lines: string[] = [];
-  for (const word of text.split(' ').filter((w) => w !== '')) {
+  for (const word of words.filter((w) => w !== '')) {
     const last = lines[lines.length - 1];
     if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
     else lines.push(word);
@@ -226,6 +230,14 @@ async function rateFigure(axes: readonly string[], cells: readonly CellSummary[]
 }
 
 interface CurvePoint { run: number; epoch: number; value: number; outcome: string }
+interface BandRow { outcome: string; epoch: number; median: number; lo: number; hi: number }
+interface RunCurve { run: number; outcome: string; series: SeriesPoint[] }
+
+/**
+ * What one learning-curve panel draws: a line per run, or, for a cell of many runs, per outcome
+ * the median line and its interquartile band (`counts`: the runs behind each outcome's curve).
+ */
+type CurvePanel = { kind: 'runs'; points: CurvePoint[] } | { kind: 'band'; rows: BandRow[]; counts: [string, number][] };
 
 // Round tick values on a log scale: 1, 3, 10, 30, … times a power of ten. A log axis left to
 // itself draws a hidden tick and grid line for every 1…9 × 10^k, hundreds of elements a panel.
@@ -240,10 +252,10 @@ function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
-/** Per cell, its runs' curves of the rule's metric, each thinned to at most `maxPoints` points. */
-function curvePoints(input: ReportInput, maxPoints: number): Map<string, CurvePoint[]> {
+/** Per cell, its runs' curves of the rule's metric, each sorted by epoch. */
+function runCurves(input: ReportInput): Map<string, RunCurve[]> {
   const runs = new Map(input.runs.map((r) => [r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: r.outcome ?? UNFINISHED }]));
-  const byRun = new Map<number, { x: number; y: number }[]>();
+  const byRun = new Map<number, SeriesPoint[]>();
   for (const e of input.epochs ?? []) {
     // A log scale cannot show 0, NaN or Inf (diverged runs); those runs end where the values stop.
     const v = metricOf(e, input.metric);
@@ -252,62 +264,100 @@ function curvePoints(input: ReportInput, maxPoints: number): Map<string, CurvePo
     if (!s) byRun.set(e.runId, (s = []));
     s.push({ x: e.epoch, y: v });
   }
-  const byCell = new Map<string, CurvePoint[]>();
+  const byCell = new Map<string, RunCurve[]>();
   for (const [id, series] of byRun) {
     const r = runs.get(id)!;
-    let pts = byCell.get(r.cell);
-    if (!pts) byCell.set(r.cell, (pts = []));
-    for (const p of downsampleSeries(series.sort((a, b) => a.x - b.x), maxPoints)) {
-      pts.push({ run: id, epoch: p.x, value: p.y, outcome: r.outcome });
-    }
+    let curves = byCell.get(r.cell);
+    if (!curves) byCell.set(r.cell, (curves = []));
+    curves.push({ run: id, outcome: r.outcome, series: series.sort((a, b) => a.x - b.x) });
   }
   return byCell;
 }
 
+/** Per outcome (in legend order), the median and interquartile band of its runs' curves. */
+function bandPanel(curves: readonly RunCurve[]): CurvePanel {
+  const rows: BandRow[] = [];
+  const counts: [string, number][] = [];
+  for (const outcome of OUTCOME_DOMAIN) {
+    const series = curves.filter((c) => c.outcome === outcome).map((c) => c.series);
+    if (series.length === 0) continue;
+    counts.push([outcome, series.length]);
+    // A flat stretch (runs stuck at one value, as dead ones are) is drawn by its two ends alone.
+    const band = dropFlatRepeats(curveBand(series), (a, b) => a.median === b.median && a.lo === b.lo && a.hi === b.hi);
+    for (const p of evenlySpaced(band, MAX_POINTS_PER_RUN)) rows.push({ outcome, epoch: p.epoch, median: p.median, lo: p.lo, hi: p.hi });
+  }
+  return { kind: 'band', rows, counts };
+}
+
 /** Learning curves: one small panel per cell, all on the same axes, wrapped by the page. */
-async function learningCurves(input: ReportInput, cells: readonly CellSummary[], varying: readonly string[]): Promise<string[] | null> {
-  const byCell = curvePoints(input, pointsPerRun(input.runs.length));
-  const all = [...byCell.values()].flat();
-  if (all.length === 0) return null;
+async function learningCurves(input: ReportInput, cells: readonly CellSummary[], varying: readonly string[]): Promise<{ svgs: string[]; lines: number; bands: number; maxPoints: number } | null> {
+  const byCell = runCurves(input);
+  const lineRuns = [...byCell.values()].filter((c) => c.length <= MAX_RUN_LINES).reduce((sum, c) => sum + c.length, 0);
+  const maxPoints = pointsPerRun(lineRuns);
+  const panels = new Map<string, CurvePanel>();
+  for (const [cell, curves] of byCell) {
+    panels.set(
+      cell,
+      curves.length > MAX_RUN_LINES
+        ? bandPanel(curves)
+        : { kind: 'runs', points: curves.flatMap((c) => downsampleSeries(c.series, maxPoints).map((p) => ({ run: c.run, epoch: p.x, value: p.y, outcome: c.outcome }))) },
+    );
+  }
   let lo = Infinity;
   let hi = -Infinity;
   let lastEpoch = 1;
-  for (const p of all) {
-    lo = Math.min(lo, p.value);
-    hi = Math.max(hi, p.value);
-    lastEpoch = Math.max(lastEpoch, p.epoch);
+  for (const panel of panels.values()) {
+    const drawn = panel.kind === 'runs' ? panel.points.map((p) => ({ epoch: p.epoch, lo: p.value, hi: p.value })) : panel.rows;
+    for (const p of drawn) {
+      lo = Math.min(lo, p.lo);
+      hi = Math.max(hi, p.hi);
+      lastEpoch = Math.max(lastEpoch, p.epoch);
+    }
   }
+  if (!Number.isFinite(lo)) return null;
   if (input.threshold > 0) {
     lo = Math.min(lo, input.threshold);
     hi = Math.max(hi, input.threshold);
   }
   const domain = [10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi))];
+  // No vertical grid lines: the horizontal ones at round values are what a reader compares.
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1, grid: false } };
+  const y = (field: string) => ({ field, type: 'quantitative', scale: { type: 'log', domain }, title: `${input.metric} (log)`, axis: { values: logTicks(domain[0]!, domain[1]!) } });
+  let lines = 0;
+  let bands = 0;
   const specs = cells.flatMap((c) => {
-    const points = byCell.get(c.key || 'all runs');
-    if (!points) return [];
-    const layer: object[] = [
-      {
-        // No ARIA label per line: it would repeat the first point's values for each of hundreds of runs.
-        mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear', aria: false },
-        encoding: {
-          // No vertical grid lines: the horizontal ones at round values are what a reader compares.
-          x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1, grid: false } },
-          y: { field: 'value', type: 'quantitative', scale: { type: 'log', domain }, title: `${input.metric} (log)`, axis: { values: logTicks(domain[0]!, domain[1]!) } },
-          color: outcomeColor,
-          detail: { field: 'run', type: 'nominal' },
-        },
-      },
-    ];
+    const panel = panels.get(c.key || 'all runs');
+    if (!panel) return [];
+    const layer: object[] =
+      panel.kind === 'runs'
+        ? [
+            {
+              // No ARIA label per line: it would repeat the first point's values for each of hundreds of runs.
+              mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear', aria: false },
+              encoding: { x, y: y('value'), color: outcomeColor, detail: { field: 'run', type: 'nominal' } },
+            },
+          ]
+        : [
+            // The band under the line; stack: null, or the outcomes' bands would be piled on each other.
+            { mark: { type: 'area', opacity: 0.22, interpolate: 'linear', aria: false }, encoding: { x, y: { ...y('lo'), stack: null }, y2: { field: 'hi' }, color: outcomeColor } },
+            { mark: { type: 'line', strokeWidth: 1.6, interpolate: 'linear', aria: false }, encoding: { x, y: y('median'), color: outcomeColor } },
+          ];
     // The plotted metric is the rule's, so its threshold is drawn in every panel.
     if (input.threshold > 0) {
       // Its own one-row data: with the panel's data it would draw one rule per point.
       layer.push({ data: { values: [{ threshold: input.threshold }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { y: { field: 'threshold', type: 'quantitative' } } });
     }
     const title = [...wrapPairs(cellKey(varying, c.params) || 'all runs'), `${c.converged}/${c.n} converged`];
+    if (panel.kind === 'band') {
+      bands++;
+      // Each outcome's run count, the n behind its median: "13 converged, 6 not_converged, 11 dead_at_init".
+      title.push(...wrapWords(panel.counts.map(([o, n], i) => `${n} ${o}${i < panel.counts.length - 1 ? ',' : ''}`), 34));
+    } else lines++;
     // No ARIA descriptions: dozens of panels of lines; the cells table holds their numbers.
-    return [{ $schema: SCHEMA, config: { ...CHART_CONFIG, aria: false }, title: { text: title }, data: { values: points }, width: 200, height: 120, layer } as TopLevelSpec];
+    const values = panel.kind === 'runs' ? panel.points : panel.rows;
+    return [{ $schema: SCHEMA, config: { ...CHART_CONFIG, aria: false }, title: { text: title }, data: { values }, width: 200, height: 120, layer } as TopLevelSpec];
   });
-  return Promise.all(specs.map(renderSvg));
+  return { svgs: await Promise.all(specs.map(renderSvg)), lines, bands, maxPoints };
 }
 
 /**
@@ -339,16 +389,25 @@ async function budgetFigure(cells: readonly CellSummary[], varying: readonly str
   return { svgs: await Promise.all(specs.map(renderSvg)), flat: withCurve.length - shown.length };
 }
 
-/** At most this many points a run in the learning curves. */
+/**
+ * A cell with more runs than this draws, per outcome, the median and interquartile band of its
+ * runs' learning curves instead of a line per run. Past about ten lines a 200 px panel is a tangle
+ * in which no run can be followed, and every line is a path of its own in the file: the 600-run
+ * answer-cases report was mostly such paths. Ten seeds (the common small sweep) still show each run.
+ */
+export const MAX_RUN_LINES = 10;
+
+/** At most this many points a run (or an aggregated curve) in the learning curves. */
 export const MAX_POINTS_PER_RUN = 100;
 /**
- * At most this many learning-curve points in a whole report: a sweep with more than 100 runs gets
- * fewer points a run (never below 10), so the curves do not grow with every run's full series.
- * Each run's line also has a fixed cost, so a report of many runs still grows with their number.
+ * At most this many learning-curve points in a whole report's per-run lines: a report with more
+ * than 100 runs drawn as lines (many cells of at most MAX_RUN_LINES runs) gets fewer points a run
+ * (never below 10), so the curves do not grow with every run's full series. Each run's line also
+ * has a fixed cost, so such a report still grows with the number of runs.
  */
 export const MAX_CURVE_POINTS = 10_000;
 
-/** Points a run for `runs` runs: MAX_POINTS_PER_RUN up to 100 runs, then fewer. */
+/** Points a run for `runs` runs drawn as lines: MAX_POINTS_PER_RUN up to 100 runs, then fewer. */
 export function pointsPerRun(runs: number): number {
   return Math.max(10, Math.min(MAX_POINTS_PER_RUN, Math.floor(MAX_CURVE_POINTS / Math.max(1, runs))));
 }
@@ -408,6 +467,20 @@ function budgetSection(b: { svgs: string[]; flat: number }, input: ReportInput):
   );
 }
 
+/** What the learning-curve panels draw: lines per run, per-outcome medians and bands, or both. */
+function curvesNote(input: ReportInput, figure: { lines: number; bands: number; maxPoints: number }): string {
+  const perRun = `one line per run (at most ${figure.maxPoints} points a run)`;
+  const band =
+    `per outcome, the median of that outcome's runs at each epoch (line) and their interquartile range, ` +
+    `25th to 75th percentile (band); a run counts at the epochs it recorded, and the panel's title gives each outcome's number of runs`;
+  const head = `The rule's metric, ${input.metric}, per epoch (log scale), coloured by outcome`;
+  const what =
+    figure.bands === 0 ? `${head}: ${perRun}.`
+    : figure.lines === 0 ? `${head}. Every cell has more than ${MAX_RUN_LINES} runs, too many lines to tell apart, so each panel draws ${band}.`
+    : `${head}. Cells with more than ${MAX_RUN_LINES} runs draw ${band}; cells with at most ${MAX_RUN_LINES} runs draw ${perRun}.`;
+  return `${what} The dashed line is the convergence threshold (${input.threshold}).`;
+}
+
 function cellsTable(cells: readonly CellSummary[], axes: readonly string[]): string {
   const cols = humanColumns(cells, axes);
   const head = cols.map((c) => `<th class="${c.align}">${escapeHtml(c.header)}</th>`).join('');
@@ -458,7 +531,7 @@ dl.meta dt { color: #666; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
  */
 export async function renderHtmlReport(input: ReportInput, cells: readonly CellSummary[], context: ReportContext = {}, extraSections: readonly string[] = []): Promise<string> {
   const varying = varyingAxes(input.axes, cells);
-  const [rate, curveSvgs, outcomesSvg, budget] = await Promise.all([
+  const [rate, curveFigure, outcomesSvg, budget] = await Promise.all([
     rateFigure(varying, cells),
     learningCurves(input, cells, varying),
     renderSvg(outcomeBars(cells, varying)),
@@ -473,10 +546,8 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
       (layout.panels.length > 0 ? ` One panel per ${layout.panels.join(' × ')}.` : '') +
       ` Empty squares: no runs with those settings.`
     : 'Bars are k/n, seeds that converged out of seeds finished; lines are 95% Wilson intervals.';
-  const curves = curveSvgs
-    ? `<h2>Learning curves</h2>\n<p class="note">The rule's metric, ${escapeHtml(input.metric)}, per epoch: one line per run (at most ${pointsPerRun(input.runs.length)} points a run), coloured by outcome.` +
-      ` The dashed line is the convergence threshold (${escapeHtml(String(input.threshold))}).` +
-      `</p>\n${outcomeLegend()}\n<figure id="learning-curves" class="panels">${curveSvgs.join('\n')}</figure>`
+  const curves = curveFigure
+    ? `<h2>Learning curves</h2>\n<p class="note">${escapeHtml(curvesNote(input, curveFigure))}</p>\n${outcomeLegend()}\n<figure id="learning-curves" class="panels">${curveFigure.svgs.join('\n')}</figure>`
     : input.epochs
       ? `<h2>Learning curves</h2>\n<p class="note">No epochs recorded yet.</p>`
       : '';

@@ -54,7 +54,8 @@ function syntheticSweep(): ReportInput {
 
 /**
  * A sweep shaped like sweeps/answer-cases.yaml: five axes (batch_size × kernel_initializer and
- * kernel_gain together × seq_len and n_samples together), 20 cells × 10 seeds × 50 epochs.
+ * kernel_gain together × seq_len and n_samples together), 20 cells × 30 seeds × 50 epochs: 600 runs,
+ * as the shipped sweep.
  */
 function answerCasesShaped(): ReportInput {
   let state = 777;
@@ -67,7 +68,7 @@ function answerCasesShaped(): ReportInput {
   for (const batch_size of [1, 32]) {
     for (const [kernel_initializer, kernel_gain] of kernels) {
       for (const [seq_len, n_samples] of lengths) {
-        for (let seed = 1; seed <= 10; seed++) {
+        for (let seed = 1; seed <= 30; seed++) {
           id++;
           const u = rand();
           const outcome: Outcome = u < 0.3 ? 'dead' : u < 0.55 && seq_len === 200 ? 'converged' : 'not_converged';
@@ -116,9 +117,10 @@ async function widths(page: Page): Promise<{ document: number; figures: { id: st
   })`);
 }
 
-test('a five-axis report fits 1,200 px in Chromium: facets wrap, no figure scrolls sideways, under 400 KB', async (t) => {
+test('a five-axis report of 600 runs fits 1,200 px in Chromium: facets wrap, no figure scrolls sideways, curves are medians and bands, under 400 KB', async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing`);
   const input = answerCasesShaped();
+  assert.equal(input.runs.length, 600);
   // With the budget curves, as `report --format html` draws them.
   const curves = budgetCurves(input.axes, input.runs, input.epochs ?? [], { metric: input.metric, threshold: input.threshold });
   const cells = summarizeCells(input).map((c) => ({ ...c, byEpoch: curves.get(c.key) }));
@@ -138,6 +140,14 @@ test('a five-axis report fits 1,200 px in Chromium: facets wrap, no figure scrol
     assert.equal(tops.length, 4);
     assert.ok(new Set(tops).size >= 2, `panels wrap: tops ${tops.join(', ')}`);
     assert.equal(await page.locator('#learning-curves svg').count(), cells.length);
+    // 30 runs a cell: per outcome one median line and one band, not a line per run.
+    const perPanel = await page.locator('#learning-curves svg').evaluateAll((svgs) =>
+      svgs.map((s) => ({ lines: s.querySelectorAll('g.mark-line.role-mark path').length, bands: s.querySelectorAll('g.mark-area.role-mark path').length })));
+    for (const [i, p] of perPanel.entries()) {
+      const outcomes = Object.values(cells[i]!.outcomes).filter((k) => k > 0).length;
+      assert.deepEqual(p, { lines: outcomes, bands: outcomes }, `panel ${i}`);
+    }
+    assert.match((await page.locator('h2:has-text("Learning curves") + p.note').textContent()) ?? '', /Every cell has more than 10 runs/);
     assert.ok((await page.locator('#budget-curves svg').count()) > 0, 'budget curves are drawn');
     // The heatmap labels carry the interval; the header names the source.
     assert.match((await page.locator('#heatmap').textContent()) ?? '', /\[0\.\d\d, 0\.\d\d\]/);

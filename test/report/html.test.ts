@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downsampleSeries, escapeHtml, MAX_CURVE_POINTS, pointsPerRun, renderHtmlReport, summarizeCells, varyingAxes, wrapPairs } from '../../src/report';
+import { downsampleSeries, escapeHtml, MAX_CURVE_POINTS, MAX_RUN_LINES, pointsPerRun, renderHtmlReport, summarizeCells, varyingAxes, wrapPairs } from '../../src/report';
+import { OUTCOMES } from '../../src/report';
 import type { Outcome, ParamValue, ReportInput, RunRow } from '../../src/report';
 
 // Structure and safety checks on the HTML string; html-chromium.test.ts checks it in a browser.
@@ -116,4 +117,66 @@ test('learning curves keep 100 points a run up to 100 runs, then at most 10,000 
   assert.equal(pointsPerRun(600), 16);
   assert.ok(600 * pointsPerRun(600) <= MAX_CURVE_POINTS);
   assert.equal(pointsPerRun(100_000), 10);
+});
+
+test('every outcome has a colour of its own in the legend, and dead is not drawn in dead_at_init grey', async () => {
+  const runs = [run({ batch_size: 1 }, 'converged'), run({ batch_size: 32 }, 'dead')];
+  const html = await render({ sweepName: 's', axes: ['batch_size'], runs, threshold: 0.05, metric: 'val_mae' });
+  const legend = html.slice(html.indexOf('<p class="legend">'), html.indexOf('</p>', html.indexOf('<p class="legend">')));
+  const colours = new Map([...legend.matchAll(/background:(#[0-9a-f]{6})"><\/span>(\w+)/g)].map((m) => [m[2]!, m[1]!]));
+  assert.deepEqual([...colours.keys()], [...OUTCOMES, 'unfinished']);
+  assert.equal(new Set(colours.values()).size, colours.size, `colours: ${JSON.stringify([...colours])}`);
+  assert.equal(colours.get('dead'), '#3b3b3b');
+});
+
+/** Epochs for `runs`: converged runs fall from 0.3 by 10% an epoch, others stay near 0.25. */
+function epochsOf(runs: readonly RunRow[], n: number) {
+  return runs.flatMap((r) => Array.from({ length: n }, (_, i) => {
+    const valMae = r.outcome === 'converged' ? 0.3 * 0.9 ** i : 0.25 + 0.001 * ((r.id * 7 + i) % 5);
+    return { runId: r.id, epoch: i + 1, loss: 1, mae: 1, valLoss: 1, valMae, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, seconds: 1 };
+  }));
+}
+
+/** Per learning-curve panel (in page order), the number of line paths and of band paths it draws. */
+function curveMarks(html: string): { lines: number; bands: number; title: string }[] {
+  const figure = html.slice(html.indexOf('id="learning-curves"'), html.indexOf('</figure>', html.indexOf('id="learning-curves"')));
+  return figure.split('<svg').slice(1).map((svg) => {
+    const count = (mark: string): number =>
+      [...svg.matchAll(new RegExp(`<g class="mark-${mark} role-mark[^"]*"[^>]*>(.*?)</g>`, 'gs'))].reduce((sum, m) => sum + (m[1]!.match(/<path/g)?.length ?? 0), 0);
+    const title = [...(svg.match(/<g class="mark-group role-title.*$/s)?.[0] ?? '').matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((m) => m[1]).join(' | ');
+    return { lines: count('line'), bands: count('area'), title };
+  });
+}
+
+test(`a cell of more than ${MAX_RUN_LINES} runs draws per outcome a median line and a band, not a line per run; a cell of few runs keeps a line per run`, async () => {
+  const many = [
+    ...Array.from({ length: 8 }, () => run({ batch_size: 1 }, 'converged')),
+    ...Array.from({ length: 5 }, () => run({ batch_size: 1 }, 'not_converged')),
+  ];
+  const few = [run({ batch_size: 32 }, 'converged'), run({ batch_size: 32 }, 'not_converged'), run({ batch_size: 32 }, 'not_converged')];
+  const runs = [...many, ...few];
+  const html = await render({ sweepName: 's', axes: ['batch_size'], runs, epochs: epochsOf(runs, 20), threshold: 0.05, metric: 'val_mae' });
+  const [manyPanel, fewPanel] = curveMarks(html);
+  assert.deepEqual({ lines: manyPanel!.lines, bands: manyPanel!.bands }, { lines: 2, bands: 2 }, '13 runs, two outcomes: two medians, two bands');
+  assert.match(manyPanel!.title, /8 converged, 5 not_converged/);
+  assert.deepEqual({ lines: fewPanel!.lines, bands: fewPanel!.bands }, { lines: 3, bands: 0 }, 'three runs: three lines');
+  assert.doesNotMatch(fewPanel!.title, /not_converged/);
+  const note = html.slice(html.indexOf('<h2>Learning curves</h2>'), html.indexOf('id="learning-curves"'));
+  assert.match(note, new RegExp(`Cells with more than ${MAX_RUN_LINES} runs draw per outcome, the median .* interquartile range, 25th to 75th percentile \\(band\\).*cells with at most ${MAX_RUN_LINES} runs draw one line per run`));
+  assert.match(note, /log scale/);
+  assert.match(note, /dashed line is the convergence threshold \(0\.05\)/);
+});
+
+test('a report of few runs draws a line per run and says so; a report whose every cell has many runs says only what it draws', async () => {
+  const few = [run({ batch_size: 1 }, 'converged'), run({ batch_size: 1 }, 'dead'), run({ batch_size: 32 }, 'not_converged')];
+  const fewHtml = await render({ sweepName: 's', axes: ['batch_size'], runs: few, epochs: epochsOf(few, 10), threshold: 0.05, metric: 'val_mae' });
+  assert.deepEqual(curveMarks(fewHtml).map((p) => [p.lines, p.bands]), [[2, 0], [1, 0]]);
+  assert.match(fewHtml, /coloured by outcome: one line per run \(at most 100 points a run\)\./);
+  assert.doesNotMatch(fewHtml, /interquartile/);
+
+  const many = Array.from({ length: 30 }, (_, i) => run({ batch_size: 1 }, i % 3 === 0 ? 'converged' : 'not_converged'));
+  const manyHtml = await render({ sweepName: 's', axes: ['batch_size'], runs: many, epochs: epochsOf(many, 50), threshold: 0.05, metric: 'val_mae' });
+  assert.deepEqual(curveMarks(manyHtml).map((p) => [p.lines, p.bands]), [[2, 2]]);
+  assert.match(manyHtml, new RegExp(`Every cell has more than ${MAX_RUN_LINES} runs.*each panel draws per outcome, the median`));
+  assert.doesNotMatch(manyHtml, /one line per run/);
 });
