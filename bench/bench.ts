@@ -527,6 +527,9 @@ cases:
   - {seq_len: 1000, n_samples: 200}
 `;
 
+/** Alternating trials of the 2-vs-1 comparisons: the machine's speed drifts by tens of percent within a minute. */
+const TRIALS = 5;
+
 /** Makespan of list scheduling: each run, in `order`, goes to the worker free first. */
 function makespan(seconds: number[], workers: number): number {
   const free = new Array<number>(workers).fill(0);
@@ -538,7 +541,7 @@ function makespan(seconds: number[], workers: number): number {
 }
 
 /**
- * 1 vs 2 workers, alternating three times, medians of wall time. Also the schedule alone, free of
+ * 1 vs 2 workers, alternating TRIALS times, medians of wall time. Also the schedule alone, free of
  * the machine's load: the 1-worker runs' own seconds list-scheduled on 2 workers in plan order
  * and in the claim order (costliest first): Σ seconds / makespan is the speedup that order allows.
  */
@@ -548,25 +551,58 @@ async function benchMixedSweep(): Promise<void> {
   writeFileSync(spec, MIXED_SPEC);
   const one: number[] = [];
   const two: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < TRIALS; i++) {
     one.push((await timedCli(['run', spec, '--db', join(dir, `w1-${i}.db`), '--workers', '1', '--quiet'])).seconds);
     two.push((await timedCli(['run', spec, '--db', join(dir, `w2-${i}.db`), '--workers', '2', '--quiet'])).seconds);
   }
   const a = median(one);
   const b = median(two);
-  const db = openDb(join(dir, 'w1-0.db'), { readonly: true });
-  const runs = readRuns(db).map((r) => ({ id: r.id, seconds: r.seconds ?? 0, cost: runCost(r.params as unknown as RunCostParams) }));
-  db.close();
-  const total = runs.reduce((x, r) => x + r.seconds, 0);
+  // Each run's own seconds (worker time, as the main thread saw it), summed per trial: how much
+  // slower the same runs are when two train at once.
+  const runSeconds = (file: string) => {
+    const db = openDb(join(dir, file), { readonly: true });
+    try {
+      return readRuns(db).map((r) => ({ id: r.id, seconds: r.seconds ?? 0, cost: runCost(r.params as unknown as RunCostParams) }));
+    } finally {
+      db.close();
+    }
+  };
+  const sum = (rs: Array<{ seconds: number }>) => rs.reduce((x, r) => x + r.seconds, 0);
+  const runs = runSeconds('w1-0.db');
+  const total = sum(runs);
+  const trialIds = [...Array(TRIALS).keys()];
+  const sum1 = median(trialIds.map((i) => sum(runSeconds(`w1-${i}.db`))));
+  const sum2 = median(trialIds.map((i) => sum(runSeconds(`w2-${i}.db`))));
   const planOrder = makespan(runs.map((r) => r.seconds), 2);
   const costOrder = makespan([...runs].sort((x, y) => y.cost - x.cost || x.id - y.id).map((r) => r.seconds), 2);
   const schedule = { sum_run_seconds: total, plan_order_speedup: total / planOrder, cost_order_speedup: total / costOrder };
-  emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 1, wall_seconds: a, trials: one });
-  emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 2, wall_seconds: b, trials: two, speedup_vs_1_worker: a / b, schedule });
-  log(`  16 runs of mixed lengths (L = 100…1000, batch 1, 50 epochs), median of 3 alternating trials: 1 worker ${fmt(a)} s, 2 workers ${fmt(b)} s: ${(a / b).toFixed(2)}× (target ≥ 1.85×)`);
+  const machine = await machineCeiling(TRIALS);
+  emit({ case: 'sweep16_mixed', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 1, wall_seconds: a, trials: one, median_sum_run_seconds: sum1 });
+  emit({
+    case: 'sweep16_mixed',
+    engine: 'fused',
+    kernel: null,
+    seconds_per_epoch: null,
+    ratio_vs_tfjs: null,
+    ratio_vs_js_per_row: null,
+    workers: 2,
+    wall_seconds: b,
+    trials: two,
+    speedup_vs_1_worker: a / b,
+    schedule,
+    median_sum_run_seconds: sum2,
+    run_seconds_inflation: sum2 / sum1,
+    machine_two_thread_ceiling: machine.ceiling,
+    machine_load_seconds: { alone: machine.alone, paired: machine.paired },
+  });
+  log(`  16 runs of mixed lengths (L = 100…1000, batch 1, 50 epochs), median of ${TRIALS} alternating trials: 1 worker ${fmt(a)} s, 2 workers ${fmt(b)} s: ${(a / b).toFixed(2)}× (target ≥ 1.85×)`);
   log(
     `  the schedule alone (the 1-worker runs' ${fmt(total)} s on 2 workers): plan order would allow ${schedule.plan_order_speedup.toFixed(2)}×, ` +
-      `costliest first (the claim order) ${schedule.cost_order_speedup.toFixed(2)}×`,
+      `costliest first (the claim order) ${schedule.cost_order_speedup.toFixed(2)}×; with 2 workers the same runs took ${(sum2 / sum1).toFixed(2)}× their 1-worker seconds (medians of the trials' sums)`,
+  );
+  log(
+    `  the machine alone: one fixed fused training (L=1000, N=200, batch 1, 25 epochs) ${fmt(machine.alone)} s wall by itself, ${fmt(machine.paired)} s with a second one beside it ` +
+      `(medians of ${TRIALS} alternating trials): two CPU-bound threads here give at most ${machine.ceiling.toFixed(2)}× one thread's throughput`,
   );
 }
 
@@ -597,6 +633,49 @@ function fusedPeakRss(): Promise<RssResult> {
       else reject(new Error(`RSS child exited with code ${code}`));
     });
   });
+}
+
+/**
+ * The machine's own ceiling for 2 workers: the same fixed fused training (an alive L=1000, N=200
+ * run, batch 1, 25 epochs, the default kernel) in one child process alone, then in two children at
+ * once; wall seconds each. No converge orchestration, no database, no scheduling: only whether
+ * two CPU-bound threads run as fast as one on this machine.
+ */
+function loadChild(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, ['--load-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let seconds: number | undefined;
+    child.on('message', (m) => {
+      seconds = (m as { seconds: number }).seconds;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0 && seconds !== undefined) resolve(seconds);
+      else reject(new Error(`load child exited with code ${code}`));
+    });
+  });
+}
+
+const LOAD_CELL = { seqLen: 1000, nSamples: 200, batchSize: 1 };
+
+async function loadChildMain(): Promise<void> {
+  const req = request(LOAD_CELL, aliveSeed(LOAD_CELL), 'fused', 25);
+  const t0 = performance.now();
+  await fusedEngine.train(req, { onEpoch: () => undefined });
+  process.send!({ seconds: (performance.now() - t0) / 1000 });
+}
+
+/** Alone vs in pairs, alternating `trials` times: medians of one child's wall seconds. */
+async function machineCeiling(trials: number): Promise<{ alone: number; paired: number; ceiling: number }> {
+  const alone: number[] = [];
+  const paired: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    alone.push(await loadChild());
+    paired.push(...(await Promise.all([loadChild(), loadChild()])));
+  }
+  const a = median(alone);
+  const p = median(paired);
+  return { alone: a, paired: p, ceiling: (2 * a) / p };
 }
 
 async function rssChild(): Promise<void> {
@@ -689,6 +768,7 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--rss-child') return rssChild();
+  if (args[0] === '--load-child') return loadChildMain();
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : undefined;
   const unknown = only ? [...only].filter((n) => !SECTIONS.some((s) => s.name === n)) : [];
