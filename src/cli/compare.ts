@@ -3,15 +3,40 @@ import { ConvergeError } from '../errors';
 import { filterNames } from '../filter';
 import { compareGroups, differingSettings, formatComparison, formatParamValue, type Comparison, type RunRow } from '../report';
 import { formatRule, type Rule } from '../outcome';
+import { PARAM_NAMES } from '../spec';
 import { withReadOnlyDb } from '../store';
 import { writeOut } from './common';
-import { checkFlags, joinFlags, noteEmpty, parseFlag } from './filters';
+import { checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
 import { addScoringOptions, readScored, type ScoringOptions } from './scoring';
 
 
 interface CompareOptions extends ScoringOptions { a?: string; b?: string; where?: string; json?: boolean; alive?: boolean }
 
 interface Compared { result: Comparison; extra: string[]; json?: Record<string, unknown> }
+
+/** Filter names that pick runs by what they are (seed, settings) rather than by how they ended. */
+const DESIGN_NAMES = new Set<string>(['id', 'run_key', 'seed', 'repeat', ...PARAM_NAMES]);
+
+/**
+ * compareGroups, with the reason named when a filter on results (outcome, status, a final
+ * metric…) broke the pairing: such a filter keeps a seed on one side and drops it on the other,
+ * and the generic hint (restrict the seeds) would not help.
+ */
+function compareFiltered(flags: readonly (FlagFilter | null)[], ...args: Parameters<typeof compareGroups>): Comparison {
+  try {
+    return compareGroups(...args);
+  } catch (e) {
+    const byResult = flags.filter((f): f is FlagFilter => f !== null && filterNames(f.filter).some((n) => !DESIGN_NAMES.has(n)));
+    if (!(e instanceof ConvergeError) || e.code !== 'compare.ambiguous' || byResult.length === 0) throw e;
+    const names = [...new Set(byResult.flatMap((f) => filterNames(f.filter).filter((n) => !DESIGN_NAMES.has(n))))];
+    throw new ConvergeError(
+      'compare.ambiguous',
+      `${byResult.map((f) => `${f.flag} "${f.expr}"`).join(' and ')} selects runs by how they ended (${names.join(', ')}), which keeps a seed on one side and drops its partner on the other; ` +
+        `compare pairs runs by seed and compares their outcomes itself: filter on settings and seeds only (e.g. --where "seed<=5"), and use --alive for the rates among runs alive at initialisation (${e.message})`,
+      { exitCode: 2 },
+    );
+  }
+}
 
 /** What the outcomes were scored by, for --json: the rule, the epoch budget, and whether rates are among runs alive at init. */
 function scoringJson(rule: Rule, opts: CompareOptions): Record<string, unknown> {
@@ -39,7 +64,7 @@ function compareInOneDb(file: string, opts: CompareOptions): Compared {
   const named = [...new Set([...filterNames(fa.filter), ...filterNames(fb.filter)])];
   const along = differingSettings(ra, rb).filter((d) => !named.includes(d.name) && d.a.length === 1 && d.b.length === 1);
   const extra = along.map((d) => `A and B also differ in ${d.name}: ${formatParamValue(d.a[0]!)} (A) vs ${formatParamValue(d.b[0]!)} (B)`);
-  const result = compareGroups({ label: fa.expr, runs: ra }, { label: fb.expr, runs: rb }, [...named, ...along.map((d) => d.name)], { alive: opts.alive });
+  const result = compareFiltered([where, fa, fb], { label: fa.expr, runs: ra }, { label: fb.expr, runs: rb }, [...named, ...along.map((d) => d.name)], { alive: opts.alive });
   return { result, extra, json: scoringJson(rule, opts) };
 }
 
@@ -63,7 +88,7 @@ function compareTwoDbs(fileA: string, fileB: string, opts: CompareOptions): Comp
   const extra = diffs.map((d) => `setting ${d.name}: ${show(d.a)} (A) vs ${show(d.b)} (B)`);
   if (a.own !== b.own) extra.push(`the sweeps' own rules differ: ${a.own} (A) vs ${b.own} (B); both sides are scored by ${formatRule(rule!)}`);
   if (diffs.length === 0) extra.push('no setting differs between the two databases');
-  const result = compareGroups({ label: fileA, runs: a.runs }, { label: fileB, runs: b.runs }, diffs.map((d) => d.name), { alive: opts.alive });
+  const result = compareFiltered([where], { label: fileA, runs: a.runs }, { label: fileB, runs: b.runs }, diffs.map((d) => d.name), { alive: opts.alive });
   return { result, extra, json: { ...scoringJson(rule!, opts), settings_differ: diffs, rule_a: a.own, rule_b: b.own } };
 }
 

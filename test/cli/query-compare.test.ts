@@ -243,6 +243,8 @@ describe('compare and query on a real database', () => {
     const conv = runCli(['compare', file, '--a', 'n_samples=80', '--b', 'n_samples=130', '--where', 'outcome=converged', '--json']);
     assert.equal(conv.code, 2, 'only some seeds converged on both sides, so the pairing is partial and refused');
     assert.match(conv.stderr, /only \d+ of A's 3 runs have a partner/);
+    assert.match(conv.stderr, /--where "outcome=converged" selects runs by how they ended \(outcome\)/, 'the refusal names the filter on results as the cause');
+    assert.equal(conv.stderr.trim().split('\n').length, 1, 'one line');
   });
 
   it('a valid filter that matches no run exits 0 and says so on stderr', () => {
