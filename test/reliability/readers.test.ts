@@ -7,7 +7,9 @@ test('status, report and query run during a sweep, show partial progress, exit 0
   const dir = sandbox(t);
   writeSpec(dir, 'read.yaml', slowSpec('read', 5));
   const db = join(dir, 'read.db');
-  const writer = start(t, dir, ['run', 'read.yaml', '--db', 'read.db', '--workers', '2', '--quiet']);
+  // Each run held 1.5 s before it trains (CONVERGE_FAULT=slow:MS, numbers unchanged): on the fast
+  // kernel the 10 runs otherwise finish before the three readers have started one after another.
+  const writer = start(t, dir, ['run', 'read.yaml', '--db', 'read.db', '--workers', '2', '--quiet'], { CONVERGE_FAULT: 'slow:1500' });
   await waitForDb(db, 'a done run while others are still to train', (d) => {
     const done = d.prepare(`SELECT count(*) FROM runs WHERE status = 'done'`).pluck().get() as number;
     return done >= 1 && done <= 6;
