@@ -165,16 +165,7 @@ test('the HTML report renders in headless Chromium with charts, labels and no er
   const input = syntheticSweep();
   const cells = summarizeCells(input);
   const html = await renderHtmlReport(input, cells);
-  const dir = mkdtempSync(join(tmpdir(), 'converge-report-'));
-  const file = join(dir, 'report.html');
-  writeFileSync(file, html);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await withPage(html, async (page, file) => {
     const problems: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -212,8 +203,5 @@ test('the HTML report renders in headless Chromium with charts, labels and no er
     if (process.env.CONVERGE_REPORT_SCREENSHOT) {
       await page.screenshot({ path: process.env.CONVERGE_REPORT_SCREENSHOT, fullPage: true });
     }
-  } finally {
-    await browser.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
