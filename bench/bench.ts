@@ -619,20 +619,25 @@ interface RssResult {
   peakRssMb: number;
 }
 
-/** A fused training of L=2000, N=50 in a fresh child process (this file with --rss-child). */
-function fusedPeakRss(): Promise<RssResult> {
+/** This file run in a fresh child process with `flag` (--rss-child, --load-child): the message it sends. */
+function childResult<T>(flag: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--rss-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result: RssResult | undefined;
+    const child = fork(__filename, [flag], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: T | undefined;
     child.on('message', (m) => {
-      result = m as RssResult;
+      result = m as T;
     });
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (code === 0 && result) resolve(result);
-      else reject(new Error(`RSS child exited with code ${code}`));
+      if (code === 0 && result !== undefined) resolve(result);
+      else reject(new Error(`bench child ${flag} exited with code ${code}`));
     });
   });
+}
+
+/** A fused training of L=2000, N=50 in a fresh child process. */
+function fusedPeakRss(): Promise<RssResult> {
+  return childResult<RssResult>('--rss-child');
 }
 
 /**
@@ -641,19 +646,8 @@ function fusedPeakRss(): Promise<RssResult> {
  * once; wall seconds each. No converge orchestration, no database, no scheduling: only whether
  * two CPU-bound threads run as fast as one on this machine.
  */
-function loadChild(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--load-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let seconds: number | undefined;
-    child.on('message', (m) => {
-      seconds = (m as { seconds: number }).seconds;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code === 0 && seconds !== undefined) resolve(seconds);
-      else reject(new Error(`load child exited with code ${code}`));
-    });
-  });
+async function loadChild(): Promise<number> {
+  return (await childResult<{ seconds: number }>('--load-child')).seconds;
 }
 
 const LOAD_CELL = { seqLen: 1000, nSamples: 200, batchSize: 1 };
