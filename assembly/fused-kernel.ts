@@ -163,6 +163,27 @@ const EXP_OVERFLOW: f64 = 709.782712893384;
   return i64x2.shl(i64x2.add(t, i64x2.splat(1023)), 52);
 }
 
+/** r = a − n·ln2 in two parts (Cody–Waite), for nf = n = round(a/ln2). */
+// @ts-ignore: decorator
+@inline function reduced(a: v128, nf: v128): v128 {
+  return f64x2.sub(f64x2.sub(a, f64x2.mul(nf, f64x2.splat(LN2_HI))), f64x2.mul(nf, f64x2.splat(LN2_LO)));
+}
+
+/** E(r) = 1 + C2·r² + C4·r⁴ + C6·r⁶, the even part of the Padé numerator, from r2 = r². */
+// @ts-ignore: decorator
+@inline function padeEven(r2: v128): v128 {
+  return f64x2.add(
+    f64x2.splat(1.0),
+    f64x2.mul(r2, f64x2.add(f64x2.splat(C2), f64x2.mul(r2, f64x2.add(f64x2.splat(C4), f64x2.mul(r2, f64x2.splat(C6)))))),
+  );
+}
+
+/** O(r) = r·(C1 + C3·r² + C5·r⁴), the odd part: exp(r) ≈ (E + O)/(E − O). */
+// @ts-ignore: decorator
+@inline function padeOdd(r: v128, r2: v128): v128 {
+  return f64x2.mul(r, f64x2.add(f64x2.splat(C1), f64x2.mul(r2, f64x2.add(f64x2.splat(C3), f64x2.mul(r2, f64x2.splat(C5))))));
+}
+
 /** 1/(1+exp(−z)) = Q/(Q + 2^n·P) with −z = n·ln2 + r. NaN stays NaN. */
 // @ts-ignore: decorator
 @inline function sigmoid2(z: v128): v128 {
@@ -172,13 +193,10 @@ const EXP_OVERFLOW: f64 = 709.782712893384;
   const nz = f64x2.neg(z);
   const a = f64x2.pmin(f64x2.pmax(nz, f64x2.splat(-708.0)), f64x2.splat(708.0));
   const nf = f64x2.nearest(f64x2.mul(a, f64x2.splat(LOG2E)));
-  const r = f64x2.sub(f64x2.sub(a, f64x2.mul(nf, f64x2.splat(LN2_HI))), f64x2.mul(nf, f64x2.splat(LN2_LO)));
+  const r = reduced(a, nf);
   const r2 = f64x2.mul(r, r);
-  const e = f64x2.add(
-    f64x2.splat(1.0),
-    f64x2.mul(r2, f64x2.add(f64x2.splat(C2), f64x2.mul(r2, f64x2.add(f64x2.splat(C4), f64x2.mul(r2, f64x2.splat(C6)))))),
-  );
-  const o = f64x2.mul(r, f64x2.add(f64x2.splat(C1), f64x2.mul(r2, f64x2.add(f64x2.splat(C3), f64x2.mul(r2, f64x2.splat(C5))))));
+  const e = padeEven(r2);
+  const o = padeOdd(r, r2);
   const p = f64x2.add(e, o);
   const q = f64x2.sub(e, o);
   const res = f64x2.div(q, f64x2.add(q, f64x2.mul(pow2(nf), p)));
@@ -196,13 +214,10 @@ const EXP_OVERFLOW: f64 = 709.782712893384;
   // tanh(20) is 1 in float64.
   const a = f64x2.mul(f64x2.pmin(f64x2.abs(z), f64x2.splat(20.0)), f64x2.splat(2.0));
   const nf = f64x2.nearest(f64x2.mul(a, f64x2.splat(LOG2E)));
-  const r = f64x2.sub(f64x2.sub(a, f64x2.mul(nf, f64x2.splat(LN2_HI))), f64x2.mul(nf, f64x2.splat(LN2_LO)));
+  const r = reduced(a, nf);
   const r2 = f64x2.mul(r, r);
-  const e = f64x2.add(
-    f64x2.splat(1.0),
-    f64x2.mul(r2, f64x2.add(f64x2.splat(C2), f64x2.mul(r2, f64x2.add(f64x2.splat(C4), f64x2.mul(r2, f64x2.splat(C6)))))),
-  );
-  const o = f64x2.mul(r, f64x2.add(f64x2.splat(C1), f64x2.mul(r2, f64x2.add(f64x2.splat(C3), f64x2.mul(r2, f64x2.splat(C5))))));
+  const e = padeEven(r2);
+  const o = padeOdd(r, r2);
   const s = pow2(nf);
   const sm1 = f64x2.sub(s, f64x2.splat(1.0));
   const sp1 = f64x2.add(s, f64x2.splat(1.0));
