@@ -29,7 +29,7 @@ Typical session:
   converge plan sweeps/smoke.yaml          # what would run
   converge run sweeps/smoke.yaml           # train (resumable), into results/smoke.db
   converge status results/smoke.db         # progress, also while it runs
-  converge report results/smoke.db         # per cell: k/n converged, 95% CI, val_mae`,
+  converge report results/smoke.db         # per cell: k/n converged, 95% CI, pop_mae`,
     );
   registerPlan(program);
   registerRun(program);

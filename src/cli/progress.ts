@@ -90,7 +90,8 @@ export class RunProgress {
     if (this.quiet) return;
     const s = this.read();
     const cell = describeCell(Object.fromEntries(this.axes.map((a) => [a, end.params[a]])));
-    const mae = end.finalValMae === null ? '' : ` val_mae=${end.finalValMae.toFixed(4)}`;
+    // The rule's metric, so the number agrees with the outcome beside it (pop_mae by default).
+    const mae = end.metricValue === null ? '' : ` ${end.metric}=${end.metricValue.toFixed(4)}`;
     const err = end.error ? ` error: ${end.error}` : '';
     writeOut(`[${s.done}/${s.total}] ${cell} seed=${end.seed}: ${end.outcome ?? "unscored (lacks the rule's metric)"}${mae} (${end.seconds.toFixed(2)}s)${err}`);
   }

@@ -12,7 +12,7 @@ import {
   type Db,
 } from '../store';
 import type { ResolvedParams, SweepSpec } from '../spec';
-import { scoreRun, toScoredEpoch, type Outcome } from '../outcome';
+import { scoreRun, toScoredEpoch, type Outcome, type RuleMetric } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
 import { toRequest } from './request';
 import type { TrainPool } from '../pool/pool';
@@ -42,7 +42,9 @@ export interface RunEnd {
   seed: number;
   /** null: the run lacks the rule's metric (unseen_mae when every row was drawn). */
   outcome: Outcome | null;
-  finalValMae: number | null;
+  /** The sweep rule's metric, and its value at the epoch the outcome was scored on (null: not stored, or the run failed). */
+  metric: RuleMetric;
+  metricValue: number | null;
   seconds: number;
   error?: string;
   backend?: string;
@@ -280,10 +282,10 @@ export class SweepExecution {
           })
         )
           return loseClaim();
-        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, finalValMae: final?.valMae ?? null, seconds, backend: res.summary.backend, ...(res.summary.notice !== undefined ? { notice: res.summary.notice } : {}) };
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, metric: spec.converged.metric, metricValue: c.value, seconds, backend: res.summary.backend, ...(res.summary.notice !== undefined ? { notice: res.summary.notice } : {}) };
       } else {
         if (!failRun(db, claim, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend)) return loseClaim();
-        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', finalValMae: null, seconds, error: res.error.message };
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: res.error.message };
       }
     } catch (e) {
       const seconds = (performance.now() - t0) / 1000;
@@ -292,7 +294,7 @@ export class SweepExecution {
         ? `timed out after ${this.o.timeoutSeconds} s (--timeout)`
         : `worker died: ${(e as { code?: string }).code ? `${(e as { code?: string }).code}: ` : ''}${(e as Error).message}`;
       if (!failRun(db, claim, timedOut ? 'timed_out' : 'failed', message, seconds)) return loseClaim();
-      end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', finalValMae: null, seconds, error: message };
+      end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: message };
     } finally {
       if (timer) clearTimeout(timer);
       this.controllers.delete(run.id);

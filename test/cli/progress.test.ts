@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { formatProgressLine, type BarState } from '../../src/cli/progress';
-import { CLI, converge, sandbox, writeSpec } from '../reliability/harness';
+import { CLI, converge, convergeSync, sandbox, writeSpec } from '../reliability/harness';
 
 const big: BarState = { done: 123_456, total: 1_234_567, converged: 98_765, failed: 4_321, etaSeconds: 3 * 86400 + 7, elapsedSeconds: 40_000 };
 
@@ -50,4 +52,31 @@ test('on an 80-column pseudo-terminal every frame of the bar fits in 80 columns 
     assert.match(f, /^\[[█░]+\] \d+\/8 runs · ETA \S+/, f);
   }
   assert.match(frames[frames.length - 1]!, /8\/8 runs · ETA 0s/);
+});
+
+test("a plain run line shows the rule's metric at the scored epoch, the number its outcome was decided on", { timeout: 90_000 }, (t) => {
+  const dir = sandbox(t);
+  const spec = ['name: line', 'seed: 1', 'repeats: 2', 'data: {seq_len: 60, n_samples: 40}', 'train: {epochs: 5}'];
+  for (const [file, rule, column] of [
+    ['pop.yaml', [], 'final_pop_mae'],
+    ['val.yaml', ['converged: {metric: val_loss, threshold: 0.05}'], 'final_val_loss'],
+  ] as const) {
+    writeSpec(dir, file, [...spec, ...rule, ''].join('\n'));
+    const db = `${file}.db`;
+    const r = convergeSync(dir, ['run', file, '--db', db, '--workers', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    const metric = column.replace('final_', '');
+    const lines = [...r.stdout.matchAll(new RegExp(`^\\[\\d+/2\\] .* seed=(\\d+): \\w+ ${metric}=(\\d+\\.\\d{4}) \\(`, 'gm'))];
+    assert.equal(lines.length, 2, r.stdout);
+    const stored = new Database(join(dir, db), { readonly: true });
+    try {
+      for (const [, seed, shown] of lines) {
+        const value = stored.prepare(`SELECT ${column} FROM runs WHERE seed = ?`).pluck().get(Number(seed)) as number;
+        assert.equal(shown, value.toFixed(4), `seed ${seed}: the line shows the stored ${metric}`);
+      }
+    } finally {
+      stored.close();
+    }
+    assert.doesNotMatch(r.stdout, metric === 'pop_mae' ? /val_mae=/ : /pop_mae=/);
+  }
 });
