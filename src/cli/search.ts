@@ -8,7 +8,7 @@ import { loadSpec } from '../spec';
 import { openDb, ownerId } from '../store';
 import { boundaryJson, runSearch, type BoundaryJson } from '../sweep/search';
 import type { SweepExecution } from '../sweep/execute';
-import { alignTable, formatDuration, nonNegativeInt, positiveInt, positiveNumber, writeErr, writeOut } from './common';
+import { alignTable, collect, formatDuration, invokedCommand, nonNegativeInt, positiveInt, positiveNumber, writeErr, writeOut } from './common';
 
 interface SearchOptions {
   db?: string;
@@ -17,6 +17,7 @@ interface SearchOptions {
   timeout?: number;
   quiet?: boolean;
   json?: boolean;
+  set: string[];
 }
 
 export function registerSearch(program: Command): void {
@@ -30,6 +31,7 @@ export function registerSearch(program: Command): void {
     .option('--timeout <seconds>', 'stop a run after this many seconds and record it as timed_out', positiveNumber('--timeout'))
     .option('-q, --quiet', 'no progress lines, only the result')
     .option('--json', 'print one JSON object per boundary: for, estimate, ci_low, ci_high, bracketed, verdict, runs, probes [{value, k, n}]')
+    .option('--set <key=value>', 'override a spec key, e.g. --set search.budget=200 --set train.epochs=100 (repeatable; the value is YAML; recorded with the spec in the database)', collect, [])
     .addHelpText(
       'after',
       `
@@ -52,7 +54,8 @@ report read them. Ctrl-C or kill -9 and the same command resumes with the same a
 
 Examples:
   converge search sweeps/boundary.yaml --workers 2
-  converge search sweeps/boundary.yaml --json > boundaries.json`,
+  converge search sweeps/boundary.yaml --json > boundaries.json
+  converge search sweeps/boundary.yaml --set search.precision=0.5 --set 'search.for={seq_len: [100]}'`,
     )
     .action(async (specPath: string, opts: SearchOptions) => {
       process.exitCode = await searchCommand(specPath, opts);
@@ -85,7 +88,7 @@ export function formatBoundaries(axis: string, rows: BoundaryJson[], target: num
 }
 
 async function searchCommand(specPath: string, opts: SearchOptions): Promise<number> {
-  const spec = loadSpec(specPath);
+  const spec = loadSpec(specPath, opts.set);
   const plan = expandSearch(spec); // refuses bad ranges before anything is written
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
   const db = openDb(dbPath);
@@ -95,7 +98,7 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
   let stopped = false;
   let exitCode: number = EXIT.interrupted;
   const human = !opts.json && !opts.quiet;
-  const resumeHint = `converge search ${specPath}${opts.db ? ` --db ${opts.db}` : ''}`;
+  const resumeHint = invokedCommand();
   const interrupt = (why: 'SIGINT' | 'SIGTERM') => {
     interrupts += 1;
     if (interrupts === 1) {

@@ -127,3 +127,22 @@ test('adaptive repeats in a real sweep: cells grow by batches of min up to max, 
   assert.equal((JSON.parse(again.stdout) as { trained: number }).trained, 0);
   assert.equal(readRuns(join(dir, 'a.db')).length, runs.length);
 });
+
+test('converge search --set overrides spec keys as run does; a bad one is refused with one line and nothing written', { timeout: 120_000 }, async (t) => {
+  const dir = sandbox(t);
+  writeSpec(dir, 's.yaml', SMALL_SEARCH);
+  const bad = convergeSync(dir, ['search', 's.yaml', '--db', 'bad.db', '--set', 'search.budgett=8']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(oneLine(bad.stderr), /budgett/);
+  assert.equal(existsSync(join(dir, 'bad.db')), false, 'no database created');
+  const r = await converge(t, dir, ['search', 's.yaml', '--db', 's.db', '--workers', '2', '--json', '--set', 'search.budget=8', '--set', 'train.epochs=3', '--set', 'search.for={seq_len: [20]}']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as BoundaryOut[];
+  assert.deepEqual(out.map((b) => b.for), [{ seq_len: 20 }], 'one boundary: search.for overridden');
+  assert.ok(out[0]!.runs <= 8 && out[0]!.runs > 0, `budget 8: ${out[0]!.runs} runs`);
+  const runs = readRuns(join(dir, 's.db'));
+  assert.equal(runs.length, out[0]!.runs);
+  assert.ok(runs.every((x) => x.epochs === 3 && x.recorded === 3), 'every run trained and recorded the overridden 3 epochs');
+  const q = convergeSync(dir, ['query', 's.db', '--sql', 'select distinct seq_len from runs', '--format', 'json']);
+  assert.deepEqual(JSON.parse(q.stdout), [{ seq_len: 20 }]);
+});
