@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { describeCell, estimatePlanSeconds, expandPlan, type Plan } from '../grid';
-import { loadSpec } from '../spec';
+import { describeCell, estimatePlanSeconds, estimateRunSeconds, expandPlan, type Plan } from '../grid';
+import { expandSearch, nextSearchStep, searchRun } from '../search';
+import { loadSpec, type SweepSpec } from '../spec';
 import { thinValidationWarning, type Rule } from '../outcome';
 import { alignTable, collect, formatDuration, positiveInt, writeErr, writeOut } from './common';
 import { defaultWorkers } from '../pool/pool';
@@ -26,10 +27,67 @@ export function planToJson(plan: Plan, rule?: Rule, workers = defaultWorkers()) 
   };
 }
 
+/**
+ * A search spec's plan: per boundary its range, budget and opening design (the first round the
+ * search trains, whatever the results: nextSearchStep with no observations), and time estimates
+ * for the opening design and for the whole budget at the costlier end of the range (the cost
+ * model is monotone along n_samples and seq_len; a search usually stops before its budget).
+ */
+export function searchPlanToJson(spec: SweepSpec, workers = defaultWorkers()) {
+  const plan = expandSearch(spec);
+  const spread = (seconds: number, runs: number) => seconds / Math.max(1, Math.min(workers, runs));
+  const boundaries = plan.boundaries.map((b) => {
+    const opening = nextSearchStep(b.settings, []).runs;
+    const cost = (value: number) => estimateRunSeconds(searchRun(spec, plan, b, value, 0).params);
+    const values = [...new Set(opening.map((r) => r.value))];
+    return {
+      for: b.fixed,
+      range: [b.settings.lo, b.settings.hi] as [number, number],
+      budget: b.settings.budget,
+      opening: values.map((value) => ({ value, seeds: opening.filter((r) => r.value === value).length })),
+      opening_runs: opening.length,
+      openingSeconds: opening.reduce((t, r) => t + cost(r.value), 0),
+      budgetSeconds: b.settings.budget * Math.max(cost(b.settings.lo), cost(b.settings.hi)),
+    };
+  });
+  const openingRuns = boundaries.reduce((n, b) => n + b.opening_runs, 0);
+  const maxRuns = boundaries.reduce((n, b) => n + b.budget, 0);
+  return {
+    name: spec.name,
+    search: true,
+    axis: plan.axis,
+    target: spec.search!.target,
+    opening_runs: openingRuns,
+    max_runs: maxRuns,
+    /** From the cost model (src/grid/cost.ts), on `estimate_workers` worker threads. */
+    estimated_seconds_opening: spread(boundaries.reduce((t, b) => t + b.openingSeconds, 0), openingRuns),
+    estimated_seconds_max: spread(boundaries.reduce((t, b) => t + b.budgetSeconds, 0), maxRuns),
+    estimate_workers: workers,
+    boundaries: boundaries.map(({ openingSeconds: _o, budgetSeconds: _b, ...rest }) => rest),
+  };
+}
+
+function printSearchPlan(spec: SweepSpec, workers: number): void {
+  const j = searchPlanToJson(spec, workers);
+  const n = j.boundaries.length;
+  writeOut(`search ${j.name}: ${n} boundar${n === 1 ? 'y' : 'ies'} along ${j.axis} (rate ${j.target}); the opening design is ${j.opening_runs} runs, the budget at most ${j.max_runs}`);
+  const rows = j.boundaries.map((b) => [
+    describeCell(b.for) || '(single)',
+    `[${b.range[0]}, ${b.range[1]}]`,
+    b.opening.map((o) => `${o.value}×${o.seeds}`).join(', '),
+    String(b.budget),
+  ]);
+  writeOut(alignTable(['boundary', `${j.axis} range`, `opening design (${j.axis}×seeds)`, 'budget'], rows));
+  writeOut(
+    `estimated time: the opening design ~${formatDuration(j.estimated_seconds_opening)}, the whole budget at most ~${formatDuration(j.estimated_seconds_max)} ` +
+      `on ${workers} worker${workers === 1 ? '' : 's'} (cost model of src/grid/cost.ts; a search stops once its interval is narrow enough, usually well before its budget)`,
+  );
+}
+
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('expand a sweep into its runs (cell × seed) without training anything')
+    .description('expand a sweep into its runs (cell × seed), or a search into its boundaries and opening design, without training anything')
     .argument('<spec>', 'sweep definition (.yaml)')
     .option('--json', 'print the plan as JSON (every run with its key, seed and resolved parameters)')
     .option('-w, --workers <n>', 'worker threads the time estimate assumes (as for `run`)', positiveInt('--workers'), defaultWorkers())
@@ -37,6 +95,11 @@ export function registerPlan(program: Command): void {
     .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count\n  converge plan sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]')
     .action((specPath: string, opts: { json?: boolean; set: string[]; workers: number }) => {
       const spec = loadSpec(specPath, opts.set);
+      if (spec.search) {
+        if (opts.json) writeOut(JSON.stringify(searchPlanToJson(spec, opts.workers), null, 2));
+        else printSearchPlan(spec, opts.workers);
+        return;
+      }
       const plan = expandPlan(spec);
       if (opts.json) {
         writeOut(JSON.stringify(planToJson(plan, spec.converged, opts.workers), null, 2));

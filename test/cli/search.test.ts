@@ -146,3 +146,34 @@ test('converge search --set overrides spec keys as run does; a bad one is refuse
   const q = convergeSync(dir, ['query', 's.db', '--sql', 'select distinct seq_len from runs', '--format', 'json']);
   assert.deepEqual(JSON.parse(q.stdout), [{ seq_len: 20 }]);
 });
+
+test('converge plan on a search spec lists each boundary and the opening design the search then trains, writing nothing', { timeout: 120_000 }, async (t) => {
+  const dir = sandbox(t);
+  writeSpec(dir, 's.yaml', SMALL_SEARCH);
+  // A budget of exactly the opening design (5 probes × 4 seeds): the search trains that and stops.
+  const set = ['--set', 'search.budget=20', '--set', 'train.epochs=3'];
+  const p = convergeSync(dir, ['plan', 's.yaml', '--json', ...set]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.deepEqual(readdirSync(dir).sort(), ['s.yaml'], 'plan writes nothing');
+  const plan = JSON.parse(p.stdout) as {
+    search: boolean; axis: string; opening_runs: number; max_runs: number; estimated_seconds_opening: number; estimated_seconds_max: number;
+    boundaries: { for: { seq_len: number }; range: [number, number]; budget: number; opening: { value: number; seeds: number }[] }[];
+  };
+  assert.equal(plan.search, true);
+  assert.equal(plan.axis, 'n_samples');
+  assert.deepEqual(plan.boundaries.map((b) => [b.for.seq_len, b.range, b.budget]), [[20, [10, 21], 20], [30, [10, 31], 20]]);
+  assert.equal(plan.opening_runs, 40);
+  assert.equal(plan.max_runs, 40);
+  assert.ok(plan.estimated_seconds_opening > 0 && plan.estimated_seconds_opening <= plan.estimated_seconds_max);
+  const text = convergeSync(dir, ['plan', 's.yaml', ...set]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^search small-search: 2 boundaries along n_samples \(rate 0\.5\); the opening design is 40 runs, the budget at most 40$/m);
+  assert.match(text.stdout, /^seq_len=20 +\[10, 21\] +10×4, /m);
+  assert.match(text.stdout, /estimated time: the opening design ~/);
+  const r = await converge(t, dir, ['search', 's.yaml', '--db', 's.db', '--workers', '2', '--quiet', ...set]);
+  assert.equal(r.code, 0, r.stderr);
+  const q = convergeSync(dir, ['query', 's.db', '--sql', 'select seq_len, n_samples, count(*) as n from runs group by 1, 2 order by 1, 2', '--format', 'json']);
+  const trained = JSON.parse(q.stdout) as { seq_len: number; n_samples: number; n: number }[];
+  const planned = plan.boundaries.flatMap((b) => b.opening.map((o) => ({ seq_len: b.for.seq_len, n_samples: o.value, n: o.seeds })));
+  assert.deepEqual(trained, planned, 'the search trained exactly the planned opening design');
+});
