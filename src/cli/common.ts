@@ -97,6 +97,11 @@ export function alignTable(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** "1 run", "2 runs": a count with its noun in the right number. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** `--set key=value`, repeatable: collects every occurrence in order. */
 export function collect(v: string, previous: string[]): string[] {
   return [...previous, v];

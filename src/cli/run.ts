@@ -11,7 +11,7 @@ import { adaptivePlan } from '../sweep/adaptive';
 import { sweepEtaSeconds } from '../sweep/eta';
 import { kernelWanted } from '../train/fused/kernel';
 import { cellToJson, formatCells, summarizeCells } from '../report';
-import { collect, invokedCommand, nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
+import { collect, invokedCommand, plural, nonNegativeInt, onOutputClosed, parseShard, positiveInt, positiveNumber, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { RunProgress } from './progress';
 
 /** Grids larger than this need --yes: a typo in an axis should not start a week of training. */
@@ -137,7 +137,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     });
     if (human && !process.stderr.isTTY && !opts.quiet) {
       const share = keys ? `, shard ${opts.shard!.index}/${opts.shard!.count} trains ${keys.size} of them` : '';
-      writeOut(`sweep ${spec.name}: ${total} runs (${alreadyDone} already done${share}) into ${dbPath} with ${pool.workers} workers`);
+      writeOut(`sweep ${spec.name}: ${plural(total, 'run')} (${alreadyDone} already done${share}) into ${dbPath} with ${plural(pool.workers, 'worker')}`);
     }
     const notices = new Set<string>();
     const execution = new SweepExecution({
@@ -216,7 +216,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       return EXIT.store;
     }
     if (result.interrupted) {
-      writeErr(`interrupted after ${result.trained} runs; the database is consistent. Resume with: ${resumeHint}`);
+      writeErr(`interrupted after ${plural(result.trained, 'run')}; the database is consistent. Resume with: ${resumeHint}`);
       return exitCode;
     }
     const sweep = readSweep(db, dbPath);
@@ -235,7 +235,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     } else {
       writeOut(formatCells(cells, sweep.axes, 'table'));
       writeOut(
-        `trained ${result.trained} runs in ${formatDuration(wall)}; ${after.done}/${after.total} done, ${after.failed} failed` +
+        `trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${after.done}/${after.total} done, ${after.failed} failed` +
           (after.failed ? ` (see \`converge query ${dbPath} --where "status=failed"\`; retry with --retries)` : '') +
           (keys ? `; this shard's ${keys.size} runs: ${mine.filter((r) => r.status === 'done').length} done, ${failedHere} failed` : ''),
       );

@@ -8,7 +8,7 @@ import { loadSpec } from '../spec';
 import { openDb, ownerId } from '../store';
 import { boundaryJson, runSearch, type BoundaryJson } from '../sweep/search';
 import type { SweepExecution } from '../sweep/execute';
-import { alignTable, collect, formatDuration, invokedCommand, nonNegativeInt, positiveInt, positiveNumber, writeErr, writeOut } from './common';
+import { alignTable, collect, formatDuration, invokedCommand, plural, nonNegativeInt, positiveInt, positiveNumber, writeErr, writeOut } from './common';
 
 interface SearchOptions {
   db?: string;
@@ -117,7 +117,7 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
   process.on('SIGTERM', onSigterm);
   try {
     pool = new TrainPool({ workers: opts.workers });
-    if (human) writeErr(`search ${spec.name}: ${plan.boundaries.length} boundar${plan.boundaries.length === 1 ? 'y' : 'ies'} along ${plan.axis} into ${dbPath} with ${pool.workers} workers`);
+    if (human) writeErr(`search ${spec.name}: ${plan.boundaries.length} boundar${plan.boundaries.length === 1 ? 'y' : 'ies'} along ${plan.axis} into ${dbPath} with ${plural(pool.workers, 'worker')}`);
     const t0 = Date.now();
     const result = await runSearch({
       db,
@@ -141,14 +141,14 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
       return EXIT.store;
     }
     if (result.interrupted || stopped) {
-      writeErr(`interrupted after ${result.trained} runs; the database is consistent. Resume with: ${resumeHint}`);
+      writeErr(`interrupted after ${plural(result.trained, 'run')}; the database is consistent. Resume with: ${resumeHint}`);
       return exitCode;
     }
     const rows = result.states.map(boundaryJson);
     if (opts.json) writeOut(JSON.stringify(rows, null, 2));
     else {
       writeOut(formatBoundaries(plan.axis, rows, spec.search!.target));
-      writeOut(`trained ${result.trained} runs in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})`);
+      writeOut(`trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})`);
     }
     return result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
   } finally {

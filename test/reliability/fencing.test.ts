@@ -42,7 +42,7 @@ test('a process whose lease expired cannot finish, fail or add epochs to the run
   assert.equal(rb.code, 0, rb.stderr);
   assert.equal(ra.stderr.match(/another process took it over/g)?.length, 1, `said once:\n${ra.stderr}`);
   assert.match(ra.stdout, /trained 0 runs/, 'the stale process does not count the run as trained');
-  assert.match(rb.stdout, /trained 1 runs/);
+  assert.match(rb.stdout, /trained 1 run in/);
   const [run] = readRuns(db);
   assert.equal(run!.status, 'done');
   assert.equal(run!.attempts, 2);
