@@ -6,9 +6,9 @@ import { TrainPool, defaultWorkers } from '../pool/pool';
 import { expandSearch, type BoundaryState } from '../search';
 import { loadSpec } from '../spec';
 import { openDb, ownerId } from '../store';
-import { boundaryJson, runSearch, type BoundaryJson } from '../sweep/search';
+import { boundaryJson, inSearchShard, runSearch, type BoundaryJson } from '../sweep/search';
 import type { SweepExecution } from '../sweep/execute';
-import { alignTable, collect, formatDuration, invokedCommand, plural, nonNegativeInt, positiveInt, positiveNumber, writeErr, writeOut } from './common';
+import { alignTable, collect, formatDuration, invokedCommand, plural, nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, type Shard } from './common';
 
 interface SearchOptions {
   db?: string;
@@ -18,6 +18,7 @@ interface SearchOptions {
   quiet?: boolean;
   json?: boolean;
   set: string[];
+  shard?: Shard;
 }
 
 export function registerSearch(program: Command): void {
@@ -32,6 +33,7 @@ export function registerSearch(program: Command): void {
     .option('-q, --quiet', 'no progress lines, only the result')
     .option('--json', 'print one JSON object per boundary: for, estimate, ci_low, ci_high, bracketed, verdict, runs, probes [{value, k, n}]')
     .option('--set <key=value>', 'override a spec key, e.g. --set search.budget=200 --set train.epochs=100 (repeatable; the value is YAML; recorded with the spec in the database)', collect, [])
+    .option('--shard <i/N>', 'search only the i-th of N shares of the boundaries (round-robin in plan order); shards may share one database on one host, or write one each (--db) and be combined with `converge merge`, after which `converge search` on the merged database prints every answer without training', parseShard)
     .addHelpText(
       'after',
       `
@@ -55,7 +57,8 @@ report read them. Ctrl-C or kill -9 and the same command resumes with the same a
 Examples:
   converge search sweeps/boundary.yaml --workers 2
   converge search sweeps/boundary.yaml --json > boundaries.json
-  converge search sweeps/boundary.yaml --set search.precision=0.5 --set 'search.for={seq_len: [100]}'`,
+  converge search sweeps/boundary.yaml --set search.precision=0.5 --set 'search.for={seq_len: [100]}'
+  converge search sweeps/boundary.yaml --shard 2/4 --db results/boundary-2.db   # one host of four`,
     )
     .action(async (specPath: string, opts: SearchOptions) => {
       process.exitCode = await searchCommand(specPath, opts);
@@ -117,7 +120,9 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
   process.on('SIGTERM', onSigterm);
   try {
     pool = new TrainPool({ workers: opts.workers });
-    if (human) writeErr(`search ${spec.name}: ${plan.boundaries.length} boundar${plan.boundaries.length === 1 ? 'y' : 'ies'} along ${plan.axis} into ${dbPath} with ${plural(pool.workers, 'worker')}`);
+    const own = opts.shard ? plan.boundaries.filter((_, i) => inSearchShard(i, opts.shard)).length : plan.boundaries.length;
+    const share = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count}: ${own} of ${plan.boundaries.length})` : '';
+    if (human) writeErr(`search ${spec.name}: ${own} boundar${own === 1 ? 'y' : 'ies'}${share} along ${plan.axis} into ${dbPath} with ${plural(pool.workers, 'worker')}`);
     const t0 = Date.now();
     const result = await runSearch({
       db,
@@ -127,6 +132,7 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
       owner: ownerId(),
       retries: opts.retries,
       timeoutSeconds: opts.timeout ?? 0,
+      ...(opts.shard ? { shard: opts.shard } : {}),
       onRound: (states) => {
         if (human) for (const st of states) writeErr(progressLine(plan.axis, st));
       },

@@ -76,8 +76,10 @@ export function ownerId(): string {
  * Make the database hold the plan: record the sweep (refusing a database of another sweep),
  * insert the runs it does not have yet (keyed by run_key, so resume never duplicates), and
  * flag runs that the current spec no longer plans as retired (in_plan = 0) — kept, never mixed in.
+ * Runs in `keepCells` are never retired (cells another process plans: a sharded search's other
+ * boundaries).
  */
-export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): PlanSync {
+export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keepCells?: ReadonlySet<string>): PlanSync {
   const insertCols = ['run_key', 'cell_key', 'seed', 'repeat', ...PARAM_NAMES, 'params_json'];
   const insert = db.prepare(
     `INSERT INTO runs (${insertCols.join(', ')}) VALUES (${insertCols.map((c) => `@${c}`).join(', ')}) ON CONFLICT (run_key) DO NOTHING`,
@@ -121,7 +123,17 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan): Pla
       db.exec(`DELETE FROM plan_keys`);
       const addKey = db.prepare(`INSERT OR IGNORE INTO plan_keys (run_key) VALUES (?)`);
       for (const r of plan.runs) addKey.run(r.runKey);
-      db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys))`);
+      if (keepCells) {
+        // Cells another process plans (a search shard's other boundaries): their runs stay in the
+        // plan whatever this process knows of them, decided inside this write transaction.
+        db.exec(`CREATE TEMP TABLE IF NOT EXISTS keep_cells (cell_key TEXT PRIMARY KEY)`);
+        db.exec(`DELETE FROM keep_cells`);
+        const addCell = db.prepare(`INSERT OR IGNORE INTO keep_cells (cell_key) VALUES (?)`);
+        for (const c of keepCells) addCell.run(c);
+        db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys) OR cell_key IN (SELECT cell_key FROM keep_cells))`);
+      } else {
+        db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys))`);
+      }
       const retired = db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number;
       const result: PlanSync = { added, kept: plan.runs.length - added, retired, specChanged, changes };
       // The rule is not part of the run key: changing it trains nothing, it re-scores what is stored.

@@ -28,6 +28,18 @@ export interface SearchOptions extends Omit<ExecuteOptions, 'keys' | 'db' | 'spe
   onRound?(states: BoundaryState[], newRuns: number): void;
   /** Lets the caller hold the execution of the round (to stop it on Ctrl-C). */
   onExecution?(e: SweepExecution | undefined): void;
+  /**
+   * Search only the boundaries of share `index` of `count` (1-based, round-robin in plan order):
+   * shards on one database leave each other's runs alone, shards on their own databases merge
+   * into the whole search (`converge merge`). Boundaries are independent, so the answers are the
+   * unsharded search's.
+   */
+  shard?: { index: number; count: number };
+}
+
+/** Is boundary i (in plan order) in the shard? */
+export function inSearchShard(i: number, shard: SearchOptions['shard']): boolean {
+  return !shard || i % shard.count === shard.index - 1;
 }
 
 /** The current state of every boundary, from the database. */
@@ -38,32 +50,40 @@ export function readSearch(db: Db, spec: SweepSpec, plan: SearchPlan = expandSea
 
 export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   const plan = expandSearch(o.spec);
+  const mine = (i: number) => inSearchShard(i, o.shard);
+  // Cells of the other shards' boundaries: their runs stay in the plan (syncPlan), never claimed here.
+  const othersCells = o.shard ? new Set([...searchCellKeys(plan)].filter(([, at]) => !mine(at.boundary)).map(([key]) => key)) : undefined;
+  const ownStates = (states: BoundaryState[]) => (o.shard ? states.filter((_, i) => mine(i)) : states);
   let trained = 0;
   let failed = 0;
   for (;;) {
     const states = readSearch(o.db, o.spec, plan);
     const runs: PlannedRun[] = [];
+    const keys = new Set<string>();
     let fresh = 0;
-    for (const st of states) {
+    let unfinished = 0;
+    states.forEach((st, i) => {
+      if (!mine(i)) return;
       runs.push(...st.existing);
+      unfinished += st.unfinished;
       if (st.step && !st.step.done) {
         for (const r of st.step.runs) runs.push(searchRun(o.spec, plan, st.boundary, r.value, r.repeat));
         fresh += st.step.runs.length;
       }
-    }
-    const unfinished = states.reduce((n, s) => n + s.unfinished, 0);
-    o.onRound?.(states, fresh);
-    if (fresh === 0 && unfinished === 0) return { plan, states, trained, failed, interrupted: false };
+    });
+    for (const r of runs) keys.add(r.runKey);
+    o.onRound?.(ownStates(states), fresh);
+    if (fresh === 0 && unfinished === 0) return { plan, states: ownStates(states), trained, failed, interrupted: false };
     const full: Plan = { name: o.spec.name, axes: plan.axes, cells: [], runs, skipped: [], timestepEpochs: 0 };
-    syncPlan(o.db, o.dbPath, o.spec, full);
-    const execution = new SweepExecution({ ...o, db: o.db, spec: o.spec });
+    syncPlan(o.db, o.dbPath, o.spec, full, othersCells);
+    const execution = new SweepExecution({ ...o, db: o.db, spec: o.spec, ...(o.shard ? { keys } : {}) });
     o.onExecution?.(execution);
     const r = await execution.execute();
     o.onExecution?.(undefined);
     trained += r.trained;
     failed += r.failed;
     if (r.interrupted || r.databaseFailed) {
-      return { plan, states: readSearch(o.db, o.spec, plan), trained, failed, interrupted: r.interrupted, ...(r.databaseFailed ? { databaseFailed: r.databaseFailed } : {}) };
+      return { plan, states: ownStates(readSearch(o.db, o.spec, plan)), trained, failed, interrupted: r.interrupted, ...(r.databaseFailed ? { databaseFailed: r.databaseFailed } : {}) };
     }
   }
 }

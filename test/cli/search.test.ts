@@ -177,3 +177,37 @@ test('converge plan on a search spec lists each boundary and the opening design 
   const planned = plan.boundaries.flatMap((b) => b.opening.map((o) => ({ seq_len: b.for.seq_len, n_samples: o.value, n: o.seeds })));
   assert.deepEqual(trained, planned, 'the search trained exactly the planned opening design');
 });
+
+test('converge search --shard: shards on their own databases merge into the unsharded answers, and shards sharing one database leave each other alone', { timeout: 240_000 }, async (t) => {
+  const dir = sandbox(t);
+  writeSpec(dir, 's.yaml', SMALL_SEARCH);
+  // The opening design (20 runs) plus two adaptive rounds of 4 seeds per boundary.
+  const set = ['--set', 'search.budget=28'];
+  const search = async (db: string, extra: string[] = []) => {
+    const r = await converge(t, dir, ['search', 's.yaml', '--db', db, '--workers', '1', '--json', ...set, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as BoundaryOut[];
+  };
+  const whole = await search('u.db');
+  assert.equal(whole.length, 2);
+  assert.ok(whole.some((x) => x.probes.some((p) => p.k > 0)), `some probe converges: ${JSON.stringify(whole)}`);
+  const [a, b] = await Promise.all([search('a.db', ['--shard', '1/2']), search('b.db', ['--shard', '2/2'])]);
+  assert.deepEqual(a.map((x) => x.for), [{ seq_len: 20 }], 'shard 1/2: the first boundary');
+  assert.deepEqual(b.map((x) => x.for), [{ seq_len: 30 }], 'shard 2/2: the second');
+  assert.deepEqual([...a, ...b], whole, 'the shards answer exactly as the unsharded search');
+  const m = convergeSync(dir, ['merge', 'm.db', 'a.db', 'b.db']);
+  assert.equal(m.code, 0, m.stderr);
+  const before = readRuns(join(dir, 'm.db')).length;
+  assert.deepEqual(await search('m.db'), whole, 'the merged database answers for every boundary');
+  assert.equal(readRuns(join(dir, 'm.db')).length, before, 'and trains nothing more');
+  // Two shards at once on one database: each trains its boundary only, none retires the other's runs.
+  const [sa, sb] = await Promise.all([search('shared.db', ['--shard', '1/2']), search('shared.db', ['--shard', '2/2'])]);
+  assert.deepEqual([...sa, ...sb], whole);
+  const shared = readRuns(join(dir, 'shared.db'));
+  assert.equal(shared.length, whole.reduce((n, x) => n + x.runs, 0));
+  assert.ok(shared.every((r) => r.in_plan === 1 && r.status === 'done'), 'every run in the plan and done');
+  const bad = convergeSync(dir, ['search', 's.yaml', '--db', 'x.db', '--shard', '3/2']);
+  assert.equal(bad.code, 2);
+  assert.match(oneLine(bad.stderr), /--shard must be i\/N/);
+  assert.equal(existsSync(join(dir, 'x.db')), false);
+});
