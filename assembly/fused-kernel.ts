@@ -544,8 +544,15 @@ function denseOut(n: i32): f64 {
 function forwardRow(xPtr: usize): f64 {
   zeroState();
   let n = 0;
-  for (let t = 0; t < L; t++) {
+  let t = 0;
+  while (t < L) {
+    // Four masked steps at a time (x == 0 in f32 is x == 0 in f64, −0 included; NaN is not 0).
+    if (MASKING && t + 4 <= L && !v128.any_true(f32x4.ne(v128.load(xPtr + (<usize>t << 2)), f32x4.splat(0)))) {
+      t += 4;
+      continue;
+    }
     const x = <f64>load<f32>(xPtr + (<usize>t << 2));
+    t++;
     if (MASKING && x == 0) continue;
     store<f64>(pXs + (<usize>n << 3), x);
     lstmStep(n, x);
