@@ -8,6 +8,7 @@ import type { SweepSpec } from '../spec';
 import { candidateValues, nextSearchStep, type Observation, type SearchStep } from './boundary';
 import { searchCellKey, searchRun, type Boundary, type SearchPlan } from './plan';
 
+/** A run of a cell as the adaptive decisions read it (the store's readRunsOfCells returns these). */
 export interface SearchRunRow {
   id: number;
   cellKey: string;
@@ -15,6 +16,7 @@ export interface SearchRunRow {
   seed: number;
   status: 'pending' | 'running' | 'done' | 'failed';
   outcome: string | null;
+  /** 1/0 when the database records alive-at-initialisation, else null. */
   aliveAtInit: number | null;
 }
 

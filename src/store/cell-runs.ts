@@ -1,16 +1,11 @@
+import type { SearchRunRow } from '../search';
 import type { Db } from './open';
 
-/** A run of a cell as the adaptive decisions see it (search, adaptive repeats). */
-export interface CellRunRow {
-  id: number;
-  cellKey: string;
-  repeat: number;
-  seed: number;
-  status: 'pending' | 'running' | 'done' | 'failed';
-  outcome: string | null;
-  /** 1/0 when the database records alive-at-initialisation, else null. */
-  aliveAtInit: number | null;
-}
+/**
+ * A run of a cell as the adaptive decisions see it (search, adaptive repeats): the search
+ * layer's row type, which is what they read (a store row of exactly that shape).
+ */
+export type CellRunRow = SearchRunRow;
 
 /**
  * Every run of the given cells, in id order (the order they were asked for). Reads the few
