@@ -1,95 +1,20 @@
 /**
  * One self-contained HTML report: charts are Vega-Lite specs compiled and rendered to inline SVG
- * here in Node, so the file opens offline, with no script at all, in any browser or mail client.
+ * here in Node (chart.ts), so the file opens offline, with no script at all, in any browser or
+ * mail client.
  */
-import type * as Vega from 'vega';
-// vega-lite's package.json declares its types only under "exports", which TypeScript's `node`
-// (node10) resolution used by this CommonJS project does not read; the deep path resolves the
-// same declarations. It is used for types only: at run time we import the package entry.
-import type * as VegaLite from 'vega-lite/build/index';
 import type { TopLevelSpec } from 'vega-lite/build/index';
-import { metricOf } from '../outcome';
 import { cellKey, compareParamValues, formatParamValue, tallyRuns } from './cells';
+import { CHART_CONFIG, FONT, OUTCOME_DOMAIN, OUTCOME_RANGE, RATE_RANGE, SCHEMA, UNFINISHED, outcomeColor, renderSvg, wrapPairs } from './chart';
 import { humanColumns } from './format';
-import { curveBand } from './curve-band';
-import { downsampleSeries, dropFlatRepeats, evenlySpaced, type SeriesPoint } from './series';
+import { learningCurves, MAX_RUN_LINES } from './curves';
 import { headerFields, type ReportContext } from './header';
 import { OUTCOMES } from './types';
 import type { CellSummary, ParamValue, ReportInput } from './types';
 
-// vega 6 and vega-lite 6 are ESM-only and use top-level await, so `require()` fails on Node 20
-// (ERR_REQUIRE_ASYNC_MODULE). A plain `import()` in this file would be rewritten by TypeScript's
-// CommonJS output into `require()`; hiding it in a Function keeps it a real dynamic import.
-// This is the known pattern for loading ESM from CommonJS TypeScript: microsoft/TypeScript#43329,
-// angular/angular-cli#21771. (moduleResolution node16 would keep import() but changes every import.)
-const dynImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
-
-interface Renderers { vega: typeof Vega; vegaLite: typeof VegaLite }
-let renderers: Promise<Renderers> | undefined;
-
-// Loaded lazily and once: `report` as a table or CSV should not pay for loading vega.
-function loadRenderers(): Promise<Renderers> {
-  renderers ??= Promise.all([dynImport('vega'), dynImport('vega-lite')]).then(([vega, vegaLite]) => ({
-    vega: vega as typeof Vega,
-    vegaLite: vegaLite as typeof VegaLite,
-  }));
-  return renderers;
-}
-
-/** Compile a Vega-Lite spec and render it headless to an SVG string. */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const { vega, vegaLite } = await loadRenderers();
-  const compiled = vegaLite.compile(spec);
-  // renderer 'none': no DOM and no canvas needed; toSVG() serialises the scenegraph itself.
-  const view = new vega.View(vega.parse(compiled.spec), { renderer: 'none' });
-  try {
-    return roundPathData(await view.toSVG());
-  } finally {
-    view.finalize(); // release timers and listeners so the process can exit
-  }
-}
-
-/**
- * Path coordinates to a tenth of a pixel: vega writes up to three decimals, which no screen shows,
- * and a report with hundreds of learning curves is mostly path data.
- */
-export function roundPathData(svg: string): string {
-  return svg.replace(/ d="([^"]*)"/g, (_m, d: string) => ` d="${d.replace(/-?\d*\.\d+/g, (x) => String(Math.round(Number(x) * 10) / 10))}"`);
-}
-
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
-
-// ---- colours: one fixed palette for every chart, so an outcome has one colour throughout -----
-
-// Pending, running, or finished without the rule's metric: not in any rate.
-const UNFINISHED = 'unfinished';
-const OUTCOME_DOMAIN: string[] = [...OUTCOMES, UNFINISHED];
-const OUTCOME_RANGE: string[] = [
-  '#2a9d3f', // converged: green
-  '#f08c1c', // not_converged: orange
-  '#7f7f7f', // dead_at_init: grey (the seed never started)
-  '#3b3b3b', // dead: near black (the output is stuck at 0)
-  '#d62728', // diverged: red
-  '#8c564b', // failed: brown
-  '#9467bd', // timed_out: purple
-  '#c7c7c7', // pending or running: light grey
-];
-const outcomeColor = { field: 'outcome', type: 'nominal', legend: null, scale: { domain: OUTCOME_DOMAIN, range: OUTCOME_RANGE } } as const;
-// The rate's colour ramp, shared by every heatmap panel and the HTML legend under them.
-const RATE_RANGE = ['#eef4fb', '#08519c'] as const;
-
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-// The SVG text carries a short font name; the page's CSS (which overrides SVG presentation
-// attributes) sets the real font stack once instead of in every one of a thousand text elements.
-const CHART_CONFIG = {
-  font: 'sans-serif',
-  view: { stroke: '#ddd' },
-  axis: { labelFontSize: 11, titleFontSize: 12 },
-  title: { fontSize: 12, fontWeight: 'bold', anchor: 'start', offset: 6 },
-} as const;
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /** Vega ordinal domains compare strings; booleans are shown as text. */
 function plain(v: ParamValue | undefined): number | string {
@@ -111,22 +36,6 @@ function distinctSorted(cells: readonly CellSummary[], axis: string): (number | 
  */
 export function varyingAxes(axes: readonly string[], cells: readonly CellSummary[]): string[] {
   return axes.filter((a) => distinctSorted(cells, a).length > 1);
-}
-
-/** Break "a=1 b=2 c=3" between pairs into lines of about `width` characters, for panel titles. */
-export function wrapPairs(text: string, width = 34): string[] {
-  return wrapWords(text.split(' '), width);
-}
-
-/** Words joined by spaces into lines of about `width` characters; a longer word gets a line of its own. */
-function wrapWords(words: readonly string[], width: number): string[] {
-  const lines: string[] = [];
-  for (const word of words.filter((w) => w !== '')) {
-    const last = lines[lines.length - 1];
-    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
-    else lines.push(word);
-  }
-  return lines;
 }
 
 // ---- the charts --------------------------------------------------------------------------
@@ -229,137 +138,6 @@ async function rateFigure(axes: readonly string[], cells: readonly CellSummary[]
   return { svgs, layout, faded };
 }
 
-interface CurvePoint { run: number; epoch: number; value: number; outcome: string }
-interface BandRow { outcome: string; epoch: number; median: number; lo: number; hi: number }
-interface RunCurve { run: number; outcome: string; series: SeriesPoint[] }
-
-/**
- * What one learning-curve panel draws: a line per run, or, for a cell of many runs, per outcome
- * the median line and its interquartile band (`counts`: the runs behind each outcome's curve).
- */
-type CurvePanel = { kind: 'runs'; points: CurvePoint[] } | { kind: 'band'; rows: BandRow[]; counts: [string, number][] };
-
-// Round tick values on a log scale: 1, 3, 10, 30, … times a power of ten. A log axis left to
-// itself draws a hidden tick and grid line for every 1…9 × 10^k, hundreds of elements a panel.
-function logTicks(lo: number, hi: number): number[] {
-  const ticks: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-    for (const m of [1, 3]) {
-      const v = Number((m * 10 ** e).toPrecision(1));
-      if (v >= lo && v <= hi) ticks.push(v);
-    }
-  }
-  return ticks;
-}
-
-/** Per cell, its runs' curves of the rule's metric, each sorted by epoch. */
-function runCurves(input: ReportInput): Map<string, RunCurve[]> {
-  const runs = new Map(input.runs.map((r) => [r.id, { cell: cellKey(input.axes, r.params) || 'all runs', outcome: r.outcome ?? UNFINISHED }]));
-  const byRun = new Map<number, SeriesPoint[]>();
-  for (const e of input.epochs ?? []) {
-    // A log scale cannot show 0, NaN or Inf (diverged runs); those runs end where the values stop.
-    const v = metricOf(e, input.metric);
-    if (!runs.has(e.runId) || v === null || !(Number.isFinite(v) && v > 0)) continue;
-    let s = byRun.get(e.runId);
-    if (!s) byRun.set(e.runId, (s = []));
-    s.push({ x: e.epoch, y: v });
-  }
-  const byCell = new Map<string, RunCurve[]>();
-  for (const [id, series] of byRun) {
-    const r = runs.get(id)!;
-    let curves = byCell.get(r.cell);
-    if (!curves) byCell.set(r.cell, (curves = []));
-    curves.push({ run: id, outcome: r.outcome, series: series.sort((a, b) => a.x - b.x) });
-  }
-  return byCell;
-}
-
-/** Per outcome (in legend order), the median and interquartile band of its runs' curves. */
-function bandPanel(curves: readonly RunCurve[]): CurvePanel {
-  const rows: BandRow[] = [];
-  const counts: [string, number][] = [];
-  for (const outcome of OUTCOME_DOMAIN) {
-    const series = curves.filter((c) => c.outcome === outcome).map((c) => c.series);
-    if (series.length === 0) continue;
-    counts.push([outcome, series.length]);
-    // A flat stretch (runs stuck at one value, as dead ones are) is drawn by its two ends alone.
-    const band = dropFlatRepeats(curveBand(series), (a, b) => a.median === b.median && a.lo === b.lo && a.hi === b.hi);
-    for (const p of evenlySpaced(band, MAX_POINTS_PER_RUN)) rows.push({ outcome, epoch: p.epoch, median: p.median, lo: p.lo, hi: p.hi });
-  }
-  return { kind: 'band', rows, counts };
-}
-
-/** Learning curves: one small panel per cell, all on the same axes, wrapped by the page. */
-async function learningCurves(input: ReportInput, cells: readonly CellSummary[], varying: readonly string[]): Promise<{ svgs: string[]; lines: number; bands: number; maxPoints: number } | null> {
-  const byCell = runCurves(input);
-  const lineRuns = [...byCell.values()].filter((c) => c.length <= MAX_RUN_LINES).reduce((sum, c) => sum + c.length, 0);
-  const maxPoints = pointsPerRun(lineRuns);
-  const panels = new Map<string, CurvePanel>();
-  for (const [cell, curves] of byCell) {
-    panels.set(
-      cell,
-      curves.length > MAX_RUN_LINES
-        ? bandPanel(curves)
-        : { kind: 'runs', points: curves.flatMap((c) => downsampleSeries(c.series, maxPoints).map((p) => ({ run: c.run, epoch: p.x, value: p.y, outcome: c.outcome }))) },
-    );
-  }
-  let lo = Infinity;
-  let hi = -Infinity;
-  let lastEpoch = 1;
-  for (const panel of panels.values()) {
-    const drawn = panel.kind === 'runs' ? panel.points.map((p) => ({ epoch: p.epoch, lo: p.value, hi: p.value })) : panel.rows;
-    for (const p of drawn) {
-      lo = Math.min(lo, p.lo);
-      hi = Math.max(hi, p.hi);
-      lastEpoch = Math.max(lastEpoch, p.epoch);
-    }
-  }
-  if (!Number.isFinite(lo)) return null;
-  if (input.threshold > 0) {
-    lo = Math.min(lo, input.threshold);
-    hi = Math.max(hi, input.threshold);
-  }
-  const domain = [10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi))];
-  // No vertical grid lines: the horizontal ones at round values are what a reader compares.
-  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, lastEpoch] }, axis: { tickMinStep: 1, grid: false } };
-  const y = (field: string) => ({ field, type: 'quantitative', scale: { type: 'log', domain }, title: `${input.metric} (log)`, axis: { values: logTicks(domain[0]!, domain[1]!) } });
-  let lines = 0;
-  let bands = 0;
-  const specs = cells.flatMap((c) => {
-    const panel = panels.get(c.key || 'all runs');
-    if (!panel) return [];
-    const layer: object[] =
-      panel.kind === 'runs'
-        ? [
-            {
-              // No ARIA label per line: it would repeat the first point's values for each of hundreds of runs.
-              mark: { type: 'line', strokeWidth: 1, opacity: 0.75, interpolate: 'linear', aria: false },
-              encoding: { x, y: y('value'), color: outcomeColor, detail: { field: 'run', type: 'nominal' } },
-            },
-          ]
-        : [
-            // The band under the line; stack: null, or the outcomes' bands would be piled on each other.
-            { mark: { type: 'area', opacity: 0.22, interpolate: 'linear', aria: false }, encoding: { x, y: { ...y('lo'), stack: null }, y2: { field: 'hi' }, color: outcomeColor } },
-            { mark: { type: 'line', strokeWidth: 1.6, interpolate: 'linear', aria: false }, encoding: { x, y: y('median'), color: outcomeColor } },
-          ];
-    // The plotted metric is the rule's, so its threshold is drawn in every panel.
-    if (input.threshold > 0) {
-      // Its own one-row data: with the panel's data it would draw one rule per point.
-      layer.push({ data: { values: [{ threshold: input.threshold }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { y: { field: 'threshold', type: 'quantitative' } } });
-    }
-    const title = [...wrapPairs(cellKey(varying, c.params) || 'all runs'), `${c.converged}/${c.n} converged`];
-    if (panel.kind === 'band') {
-      bands++;
-      // Each outcome's run count, the n behind its median: "13 converged, 6 not_converged, 11 dead_at_init".
-      title.push(...wrapWords(panel.counts.map(([o, n], i) => `${n} ${o}${i < panel.counts.length - 1 ? ',' : ''}`), 34));
-    } else lines++;
-    // No ARIA descriptions: dozens of panels of lines; the cells table holds their numbers.
-    const values = panel.kind === 'runs' ? panel.points : panel.rows;
-    return [{ $schema: SCHEMA, config: { ...CHART_CONFIG, aria: false }, title: { text: title }, data: { values }, width: 200, height: 120, layer } as TopLevelSpec];
-  });
-  return { svgs: await Promise.all(specs.map(renderSvg)), lines, bands, maxPoints };
-}
-
 /**
  * Budget curves: per cell, the converged rate had every run stopped after epoch e, with its 95%
  * Wilson band. Cells where no run converged at any budget are left out (a flat zero says nothing)
@@ -387,29 +165,6 @@ async function budgetFigure(cells: readonly CellSummary[], varying: readonly str
     } as TopLevelSpec;
   });
   return { svgs: await Promise.all(specs.map(renderSvg)), flat: withCurve.length - shown.length };
-}
-
-/**
- * A cell with more runs than this draws, per outcome, the median and interquartile band of its
- * runs' learning curves instead of a line per run. Past about ten lines a 200 px panel is a tangle
- * in which no run can be followed, and every line is a path of its own in the file: the 600-run
- * answer-cases report was mostly such paths. Ten seeds (the common small sweep) still show each run.
- */
-export const MAX_RUN_LINES = 10;
-
-/** At most this many points a run (or an aggregated curve) in the learning curves. */
-export const MAX_POINTS_PER_RUN = 100;
-/**
- * At most this many learning-curve points in a whole report's per-run lines: a report with more
- * than 100 runs drawn as lines (many cells of at most MAX_RUN_LINES runs) gets fewer points a run
- * (never below 10), so the curves do not grow with every run's full series. Each run's line also
- * has a fixed cost, so such a report still grows with the number of runs.
- */
-export const MAX_CURVE_POINTS = 10_000;
-
-/** Points a run for `runs` runs drawn as lines: MAX_POINTS_PER_RUN up to 100 runs, then fewer. */
-export function pointsPerRun(runs: number): number {
-  return Math.max(10, Math.min(MAX_POINTS_PER_RUN, Math.floor(MAX_CURVE_POINTS / Math.max(1, runs))));
 }
 
 function outcomeBars(cells: readonly CellSummary[], varying: readonly string[]): TopLevelSpec {
