@@ -4,6 +4,7 @@ import type { Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
 import { formatRule, sameRule, type Outcome, type Rule } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
+import type Database from 'better-sqlite3';
 import type { Db } from './open';
 import { rescoreAll } from './rescore';
 import { registerRunCost } from './run-cost';
@@ -252,13 +253,17 @@ export function heartbeat(db: Db, owner: string, leaseSeconds: number): Set<numb
 const HELD = `EXISTS (SELECT 1 FROM runs WHERE id = @id AND owner = @owner AND status = 'running')`;
 
 /** Record one epoch of a claimed run; false (nothing written) when `claim.owner` no longer holds it. */
+const RECORD_EPOCH_SQL = `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, pop_loss, pop_mae, unseen_mae, pop_max_output, seconds)
+  SELECT @id, @epoch, @loss, @mae, @valLoss, @valMae, @popLoss, @popMae, @unseenMae, @popMax, @seconds WHERE ${HELD}`;
+// One compiled statement per connection: recordEpoch runs once per epoch of every run, on the
+// main thread beside the workers, and compiling its SQL each time was most of its cost.
+const recordEpochStatements = new WeakMap<Db, Database.Statement>();
+
 export function recordEpoch(db: Db, claim: RunClaim, m: EpochMetrics): boolean {
+  let statement = recordEpochStatements.get(db);
+  if (!statement) recordEpochStatements.set(db, (statement = db.prepare(RECORD_EPOCH_SQL)));
   return (
-    db
-      .prepare(
-        `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, pop_loss, pop_mae, unseen_mae, pop_max_output, seconds)
-         SELECT @id, @epoch, @loss, @mae, @valLoss, @valMae, @popLoss, @popMae, @unseenMae, @popMax, @seconds WHERE ${HELD}`,
-      )
+    statement
       .run({
         id: claim.id,
         owner: claim.owner,
