@@ -3,7 +3,7 @@ import { describeCell, estimatePlanSeconds, estimateRunSeconds, expandPlan, type
 import { expandSearch, nextSearchStep, searchRun } from '../search';
 import { loadSpec, type SweepSpec } from '../spec';
 import { thinValidationWarning, type Rule } from '../outcome';
-import { alignTable, collect, formatDuration, positiveInt, writeErr, writeOut } from './common';
+import { alignTable, collect, formatDuration, plural, positiveInt, writeErr, writeOut } from './common';
 import { defaultWorkers } from '../pool/pool';
 
 /** Cells whose validation split is too thin for the spec's rule (when the rule is a validation metric). */
@@ -70,7 +70,7 @@ export function searchPlanToJson(spec: SweepSpec, workers = defaultWorkers()) {
 function printSearchPlan(spec: SweepSpec, workers: number): void {
   const j = searchPlanToJson(spec, workers);
   const n = j.boundaries.length;
-  writeOut(`search ${j.name}: ${n} boundar${n === 1 ? 'y' : 'ies'} along ${j.axis} (rate ${j.target}); the opening design is ${j.opening_runs} runs, the budget at most ${j.max_runs}`);
+  writeOut(`search ${j.name}: ${n} boundar${n === 1 ? 'y' : 'ies'} along ${j.axis} (rate ${j.target}); the opening design is ${plural(j.opening_runs, 'run')}, the budget at most ${j.max_runs}`);
   const rows = j.boundaries.map((b) => [
     describeCell(b.for) || '(single)',
     `[${b.range[0]}, ${b.range[1]}]`,
@@ -80,7 +80,7 @@ function printSearchPlan(spec: SweepSpec, workers: number): void {
   writeOut(alignTable(['boundary', `${j.axis} range`, `opening design (${j.axis}×seeds)`, 'budget'], rows));
   writeOut(
     `estimated time: the opening design ~${formatDuration(j.estimated_seconds_opening)}, the whole budget at most ~${formatDuration(j.estimated_seconds_max)} ` +
-      `on ${workers} worker${workers === 1 ? '' : 's'} (cost model of src/grid/cost.ts; a search stops once its interval is narrow enough, usually well before its budget)`,
+      `on ${plural(workers, 'worker')} (cost model of src/grid/cost.ts; a search stops once its interval is narrow enough, usually well before its budget)`,
   );
 }
 
