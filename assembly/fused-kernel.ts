@@ -332,6 +332,14 @@ export function tanhApprox(x: f64): f64 {
  * four gate vectors an inner loop reads per unit sit side by side, at fixed offsets from one
  * pointer: the loops then need no address arithmetic per load) and BW = bias + kernel.
  */
+/** (R[k][j], R[k+1][j]) from the recurrent kernel at r0, with 0 for a padding unit k+1 = U. */
+// @ts-ignore: decorator
+@inline function rowPair(r0: usize, k: i32, j: i32): v128 {
+  const lo = load<f64>(r0 + (<usize>(k * G + j) << 3));
+  const hi = k + 1 < U ? load<f64>(r0 + (<usize>((k + 1) * G + j) << 3)) : 0.0;
+  return f64x2.replace_lane(f64x2.splat(lo), 1, hi);
+}
+
 export function syncDerived(): void {
   const r0 = pParams + (<usize>oR << 3);
   // RF[kp][m][g] = R[m][g·UP + 2kp .. +1]: the forward sums' four loads per m at fixed offsets.
@@ -351,10 +359,7 @@ export function syncDerived(): void {
   for (let k = K5; k < UP; k += 2) {
     for (let m = 0; m < U; m++) {
       for (let g = 0; g < 4; g++) {
-        const j = g * UP + m;
-        const lo = load<f64>(r0 + (<usize>(k * G + j) << 3));
-        const hi = k + 1 < U ? load<f64>(r0 + (<usize>((k + 1) * G + j) << 3)) : 0.0;
-        v128.store(b, f64x2.replace_lane(f64x2.splat(lo), 1, hi));
+        v128.store(b, rowPair(r0, k, g * UP + m));
         b += 16;
       }
     }
@@ -363,12 +368,8 @@ export function syncDerived(): void {
   for (let c = 0; c < NC5; c++) {
     for (let g = 0; g < 4; g++) {
       for (let m = 0; m < U; m++) {
-        const j = g * UP + m;
         for (let p = 0; p < 5; p++) {
-          const k = c * 10 + 2 * p;
-          const lo = load<f64>(r0 + (<usize>(k * G + j) << 3));
-          const hi = k + 1 < U ? load<f64>(r0 + (<usize>((k + 1) * G + j) << 3)) : 0.0;
-          v128.store(b5, f64x2.replace_lane(f64x2.splat(lo), 1, hi));
+          v128.store(b5, rowPair(r0, c * 10 + 2 * p, g * UP + m));
           b5 += 16;
         }
       }
@@ -435,7 +436,6 @@ export function secondMomentsZero(): i32 {
   const a0 = pAct + (<usize>(s * G) << 3);
   const tc0 = pTcs + (<usize>(s * UP) << 3);
   const gb = <usize>UP << 3; // bytes per gate block
-  const r0 = pParams + (<usize>oR << 3);
   // z before the recurrent sums, bias + x·kernel: BW for x = 1, else computed once per step.
   let zsrc = pBW;
   if (x != 1.0) {

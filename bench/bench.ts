@@ -25,7 +25,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDataset, populationTargets, type Dataset } from '../src/data/sequences';
 import { fusedEpochSteps, JS_KERNEL_COST, WASM_KERNEL_COST, runCost, type KernelCost, type CostParams as RunCostParams, TFJS_US_PER_BATCH_STEP, TFJS_US_PER_ROW_STEP, type CostParams } from '../src/grid/cost';
-import { openDb, readRuns } from '../src/store';
+import { readRuns, withReadOnlyDb } from '../src/store';
 import { seedRequest } from '../src/sweep/request';
 import type { EpochMetrics, Trainer, TrainRequest } from '../src/train/contract';
 import { chooseKernel, createFusedTrainer, fusedEngine, jsKernel, type BatchPath, type KernelChoice } from '../src/train/fused';
@@ -560,12 +560,7 @@ async function benchMixedSweep(): Promise<void> {
   // Each run's own seconds (worker time, as the main thread saw it), summed per trial: how much
   // slower the same runs are when two train at once.
   const runSeconds = (file: string) => {
-    const db = openDb(join(dir, file), { readonly: true });
-    try {
-      return readRuns(db).map((r) => ({ id: r.id, seconds: r.seconds ?? 0, cost: runCost(r.params as unknown as RunCostParams) }));
-    } finally {
-      db.close();
-    }
+    return withReadOnlyDb(join(dir, file), (db) => readRuns(db).map((r) => ({ id: r.id, seconds: r.seconds ?? 0, cost: runCost(r.params as unknown as RunCostParams) })));
   };
   const sum = (rs: Array<{ seconds: number }>) => rs.reduce((x, r) => x + r.seconds, 0);
   const runs = runSeconds('w1-0.db');

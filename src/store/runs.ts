@@ -124,17 +124,13 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keep
       db.exec(`DELETE FROM plan_keys`);
       const addKey = db.prepare(`INSERT OR IGNORE INTO plan_keys (run_key) VALUES (?)`);
       for (const r of plan.runs) addKey.run(r.runKey);
-      if (keepCells) {
-        // Cells another process plans (a search shard's other boundaries): their runs stay in the
-        // plan whatever this process knows of them, decided inside this write transaction.
-        db.exec(`CREATE TEMP TABLE IF NOT EXISTS keep_cells (cell_key TEXT PRIMARY KEY)`);
-        db.exec(`DELETE FROM keep_cells`);
-        const addCell = db.prepare(`INSERT OR IGNORE INTO keep_cells (cell_key) VALUES (?)`);
-        for (const c of keepCells) addCell.run(c);
-        db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys) OR cell_key IN (SELECT cell_key FROM keep_cells))`);
-      } else {
-        db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys))`);
-      }
+      // Cells another process plans (a search shard's other boundaries): their runs stay in the
+      // plan whatever this process knows of them, decided inside this write transaction.
+      db.exec(`CREATE TEMP TABLE IF NOT EXISTS keep_cells (cell_key TEXT PRIMARY KEY)`);
+      db.exec(`DELETE FROM keep_cells`);
+      const addCell = db.prepare(`INSERT OR IGNORE INTO keep_cells (cell_key) VALUES (?)`);
+      for (const c of keepCells ?? []) addCell.run(c);
+      db.exec(`UPDATE runs SET in_plan = (run_key IN (SELECT run_key FROM plan_keys) OR cell_key IN (SELECT cell_key FROM keep_cells))`);
       const retired = db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number;
       const result: PlanSync = { added, kept: plan.runs.length - added, retired, specChanged, changes };
       // The rule is not part of the run key: changing it trains nothing, it re-scores what is stored.

@@ -59,7 +59,6 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   for (;;) {
     const states = readSearch(o.db, o.spec, plan);
     const runs: PlannedRun[] = [];
-    const keys = new Set<string>();
     let fresh = 0;
     let unfinished = 0;
     states.forEach((st, i) => {
@@ -71,12 +70,12 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
         fresh += st.step.runs.length;
       }
     });
-    for (const r of runs) keys.add(r.runKey);
     o.onRound?.(ownStates(states), fresh);
     if (fresh === 0 && unfinished === 0) return { plan, states: ownStates(states), trained, failed, interrupted: false };
     const full: Plan = { name: o.spec.name, axes: plan.axes, cells: [], runs, skipped: [], timestepEpochs: 0 };
     syncPlan(o.db, o.dbPath, o.spec, full, othersCells);
-    const execution = new SweepExecution({ ...o, db: o.db, spec: o.spec, ...(o.shard ? { keys } : {}) });
+    // A shard claims only its own boundaries' runs.
+    const execution = new SweepExecution({ ...o, db: o.db, spec: o.spec, ...(o.shard ? { keys: new Set(runs.map((r) => r.runKey)) } : {}) });
     o.onExecution?.(execution);
     const r = await execution.execute();
     o.onExecution?.(undefined);
