@@ -80,10 +80,19 @@ export interface ScoredEpoch {
   popMaxOutput: number | null;
 }
 
+/** The activation of a run's output layer, as the output_activation parameter names it. */
+export type OutputActivation = 'relu' | 'linear';
+
 /** The run-level facts an outcome needs besides its epochs. */
 export interface RunFlags {
   /** Set for a run that did not finish training: failed (a worker error) or timed_out (--timeout). */
   failure: 'failed' | 'timed_out' | null;
+  /**
+   * The activation of the Dense(1) output (the run's output_activation). Only a ReLU output can
+   * be dead: a linear output passes a gradient whatever its sign, so its outputs <= 0 are values,
+   * not a dead unit.
+   */
+  outputActivation: OutputActivation;
   /** false: dead at initialisation; null: unknown (a run recorded before this was measured). */
   aliveAtInit: boolean | null;
   /**
@@ -171,6 +180,7 @@ const none = (outcome: Outcome | null, epoch: number | null = null, value: numbe
  * 2. diverged: some epoch up to the budget has a non-finite train or validation metric.
  * 3. dead_at_init: the ReLU output was dead before the first update (its gradients are 0 forever).
  * 4. dead: pop_max_output <= 0 at the scored epoch (a run without it: recorded `dead`, scored at its last epoch).
+ *    3 and 4 only for a ReLU output: a linear output is never dead.
  * 5. converged: the rule's metric < threshold at the scored epoch; else not_converged.
  * A dead net can never be converged. A run without the rule's metric at the scored epoch gets
  * outcome null and `lacksMetric` (rates exclude it and say how many).
@@ -185,9 +195,11 @@ export function scoreRun(epochs: readonly ScoredEpoch[], flags: RunFlags, rule: 
   if (!last) return none(null);
   const value = metricOf(last, rule.metric);
   if (seen.some(divergedAt)) return none('diverged', last.epoch, value);
-  if (flags.aliveAtInit === false) return none('dead_at_init', last.epoch, value);
-  const dead = last.popMaxOutput !== null ? last.popMaxOutput <= 0 : flags.legacyDead === true && last === epochs[epochs.length - 1];
-  if (dead) return none('dead', last.epoch, value);
+  if (flags.outputActivation === 'relu') {
+    if (flags.aliveAtInit === false) return none('dead_at_init', last.epoch, value);
+    const dead = last.popMaxOutput !== null ? last.popMaxOutput <= 0 : flags.legacyDead === true && last === epochs[epochs.length - 1];
+    if (dead) return none('dead', last.epoch, value);
+  }
   if (value === null) return none(null, last.epoch, null, true);
   if (!(value < rule.threshold)) return none('not_converged', last.epoch, value);
   let first = last.epoch;
@@ -208,12 +220,13 @@ export function emptyOutcomeCounts(): Record<Outcome, number> {
   return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
 }
 
-/** A run as stored: its status, its recorded outcome (for the failure kind) and alive-at-init. */
+/** A run as stored: its status, its recorded outcome (for the failure kind), alive-at-init and output activation. */
 export interface StoredRun {
   status: 'pending' | 'running' | 'done' | 'failed';
   outcome: Outcome | null;
   /** null or absent: not measured (a run recorded before alive-at-init existed). */
   aliveAtInit?: boolean | null;
+  outputActivation: OutputActivation;
 }
 
 /**
@@ -223,5 +236,5 @@ export interface StoredRun {
 export function scoreStoredRun(run: StoredRun, epochs: readonly ScoredEpoch[], rule: Rule, budget?: number): Score {
   if (run.status === 'pending' || run.status === 'running') return none(null);
   const failure = run.status === 'failed' ? (run.outcome === 'timed_out' ? 'timed_out' : 'failed') : null;
-  return scoreRun(epochs, { failure, aliveAtInit: run.aliveAtInit ?? null, legacyDead: run.outcome === 'dead' }, rule, budget);
+  return scoreRun(epochs, { failure, outputActivation: run.outputActivation, aliveAtInit: run.aliveAtInit ?? null, legacyDead: run.outcome === 'dead' }, rule, budget);
 }

@@ -4,7 +4,7 @@
  * Nothing is written: the stored runs.outcome follows the sweep's own rule (src/store/rescore.ts).
  */
 import { ConvergeError } from '../errors';
-import { scoreStoredRun, thinValidationWarning, type Rule, type ScoredEpoch } from '../outcome';
+import { scoreStoredRun, thinValidationWarning, type OutputActivation, type Rule, type ScoredEpoch } from '../outcome';
 import { cellKey } from './cells';
 import type { EpochRow, RunRow } from './types';
 
@@ -21,6 +21,11 @@ export function checkBudget(runs: readonly RunRow[], budget: number | undefined)
   }
 }
 
+/** The run's output_activation (every stored run has one; a row built without it has the parameter's default, relu). */
+function outputActivationOf(r: RunRow): OutputActivation {
+  return r.params.output_activation === 'linear' ? 'linear' : 'relu';
+}
+
 /** Each run with outcome, converged_epoch, ruleValue and lacksMetric recomputed under `rule` at `budget`. */
 export function scoreRows(runs: readonly RunRow[], epochs: readonly EpochRow[], rule: Rule, budget?: number): RunRow[] {
   checkBudget(runs, budget);
@@ -31,7 +36,7 @@ export function scoreRows(runs: readonly RunRow[], epochs: readonly EpochRow[], 
     list.push(e);
   }
   return runs.map((r) => {
-    const s = scoreStoredRun(r, byRun.get(r.id) ?? [], rule, budget);
+    const s = scoreStoredRun({ ...r, outputActivation: outputActivationOf(r) }, byRun.get(r.id) ?? [], rule, budget);
     return { ...r, outcome: s.outcome, convergedEpoch: s.convergedEpoch, ruleValue: s.value, lacksMetric: s.lacksMetric };
   });
 }

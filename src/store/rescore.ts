@@ -1,4 +1,4 @@
-import { scoreStoredRun, type Outcome, type Rule, type ScoredEpoch } from '../outcome';
+import { scoreStoredRun, type Outcome, type OutputActivation, type Rule, type ScoredEpoch } from '../outcome';
 import type { Db } from './open';
 
 /**
@@ -23,13 +23,16 @@ export function scoredEpochColumns(db: Db, alias = ''): string {
  */
 export function rescoreAll(db: Db, rule: Rule, only?: number): number {
   const runs = db
-    .prepare(`SELECT id, status, outcome, alive_at_init AS alive FROM runs WHERE status IN ('done', 'failed') AND (@only IS NULL OR id = @only) ORDER BY id`)
-    .all({ only: only ?? null }) as { id: number; status: 'done' | 'failed'; outcome: Outcome | null; alive: number | null }[];
+    .prepare(
+      `SELECT id, status, outcome, alive_at_init AS alive, output_activation AS outputActivation FROM runs
+       WHERE status IN ('done', 'failed') AND (@only IS NULL OR id = @only) ORDER BY id`,
+    )
+    .all({ only: only ?? null }) as { id: number; status: 'done' | 'failed'; outcome: Outcome | null; alive: number | null; outputActivation: OutputActivation }[];
   const epochsOf = db.prepare(`SELECT ${scoredEpochColumns(db)} FROM epochs WHERE run_id = ? ORDER BY epoch`);
   const update = db.prepare(`UPDATE runs SET outcome = ?, converged_epoch = ? WHERE id = ?`);
   for (const r of runs) {
     const epochs = epochsOf.all(r.id) as ScoredEpoch[];
-    const s = scoreStoredRun({ status: r.status, outcome: r.outcome, aliveAtInit: r.alive === null ? null : r.alive === 1 }, epochs, rule);
+    const s = scoreStoredRun({ status: r.status, outcome: r.outcome, aliveAtInit: r.alive === null ? null : r.alive === 1, outputActivation: r.outputActivation }, epochs, rule);
     update.run(s.outcome, s.convergedEpoch, r.id);
   }
   return runs.length;

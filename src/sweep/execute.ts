@@ -267,7 +267,7 @@ export class SweepExecution {
       if (lost) return;
       if (res.ok) {
         // Scored from the epochs exactly as stored, so re-scoring them later gives the same outcome.
-        const c = scoreRun(res.epochs.map(toScoredEpoch), { failure: null, aliveAtInit: res.summary.aliveAtInit }, spec.converged);
+        const c = scoreRun(res.epochs.map(toScoredEpoch), { failure: null, outputActivation: request.model.outputActivation, aliveAtInit: res.summary.aliveAtInit }, spec.converged);
         const final = res.epochs[res.epochs.length - 1];
         if (
           !finishRun(db, claim, {

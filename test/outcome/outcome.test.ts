@@ -6,7 +6,7 @@ import { OUTCOMES, scoreRun, scoreStoredRun, toScoredEpoch, type ScoredEpoch } f
 function ep(epoch: number, v: number, over: Partial<ScoredEpoch> = {}): ScoredEpoch {
   return { epoch, loss: v, mae: v, valLoss: v, valMae: v, popLoss: v, popMae: v, unseenMae: v, popMaxOutput: 0.7, ...over };
 }
-const alive = { failure: null, aliveAtInit: true } as const;
+const alive = { failure: null, outputActivation: 'relu', aliveAtInit: true } as const;
 const rule = { metric: 'pop_mae', threshold: 0.05 } as const;
 
 describe('the outcome of a run', () => {
@@ -32,7 +32,7 @@ describe('the outcome of a run', () => {
 
   it('never calls a net that was dead at initialisation converged, even when its validation MAE is 0', () => {
     const epochs = [ep(1, 0.5, { valMae: 0, popMaxOutput: 0 })];
-    const s = scoreRun(epochs, { failure: null, aliveAtInit: false }, { metric: 'val_mae', threshold: 0.05 });
+    const s = scoreRun(epochs, { failure: null, outputActivation: 'relu', aliveAtInit: false }, { metric: 'val_mae', threshold: 0.05 });
     assert.equal(s.outcome, 'dead_at_init');
     assert.equal(s.convergedEpoch, null);
   });
@@ -52,8 +52,8 @@ describe('the outcome of a run', () => {
   });
 
   it('keeps the failure kind of a run that did not finish training, whatever its epochs say', () => {
-    assert.equal(scoreRun([ep(1, 0.01)], { failure: 'failed', aliveAtInit: true }, rule).outcome, 'failed');
-    assert.equal(scoreRun([], { failure: 'timed_out', aliveAtInit: null }, rule).outcome, 'timed_out');
+    assert.equal(scoreRun([ep(1, 0.01)], { failure: 'failed', outputActivation: 'relu', aliveAtInit: true }, rule).outcome, 'failed');
+    assert.equal(scoreRun([], { failure: 'timed_out', outputActivation: 'relu', aliveAtInit: null }, rule).outcome, 'timed_out');
   });
 
   it('scores at the budget epoch: the metric and the streak are those of epochs 1..E', () => {
@@ -64,20 +64,20 @@ describe('the outcome of a run', () => {
 
   it('gives no outcome, and says so, to a run that lacks the rule metric (recorded before population metrics)', () => {
     const old = [ep(1, 0.01, { popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null })];
-    const s = scoreRun(old, { failure: null, aliveAtInit: null }, rule);
+    const s = scoreRun(old, { failure: null, outputActivation: 'relu', aliveAtInit: null }, rule);
     assert.deepEqual([s.outcome, s.lacksMetric], [null, true]);
-    assert.equal(scoreRun(old, { failure: null, aliveAtInit: null }, { metric: 'val_mae', threshold: 0.05 }).outcome, 'converged');
+    assert.equal(scoreRun(old, { failure: null, outputActivation: 'relu', aliveAtInit: null }, { metric: 'val_mae', threshold: 0.05 }).outcome, 'converged');
   });
 
   it('keeps an old run recorded dead (no pop_max_output) dead at its last epoch only', () => {
     const old = [1, 2].map((e) => ep(e, 0.3, { popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null }));
-    const stored = { status: 'done', outcome: 'dead', aliveAtInit: null } as const;
+    const stored = { status: 'done', outcome: 'dead', aliveAtInit: null, outputActivation: 'relu' } as const;
     assert.equal(scoreStoredRun(stored, old, { metric: 'val_mae', threshold: 0.5 }).outcome, 'dead');
     assert.equal(scoreStoredRun(stored, old, { metric: 'val_mae', threshold: 0.5 }, 1).outcome, 'converged');
   });
 
   it('has no outcome for a run still pending or running', () => {
-    assert.equal(scoreStoredRun({ status: 'running', outcome: null, aliveAtInit: true }, [ep(1, 0.01)], rule).outcome, null);
+    assert.equal(scoreStoredRun({ status: 'running', outcome: null, aliveAtInit: true, outputActivation: 'relu' }, [ep(1, 0.01)], rule).outcome, null);
   });
 
   it('maps engine metrics the way the store keeps them: NaN and Inf become null', () => {

@@ -36,7 +36,7 @@ describe('re-scoring stored runs when the rule changes', () => {
       const epochs = epochsOf(i);
       for (const m of epochs) recordEpoch(db, claim, m);
       const aliveAtInit = i !== 0;
-      const c = scoreRun(epochs.map(toScoredEpoch), { failure: null, aliveAtInit }, s1.converged);
+      const c = scoreRun(epochs.map(toScoredEpoch), { failure: null, outputActivation: 'relu', aliveAtInit }, s1.converged);
       finishRun(db, claim, { backend: 'test', outcome: c.outcome, aliveAtInit, final: epochs[2], convergedEpoch: c.convergedEpoch, epochsRun: 3, seconds: 1 });
     });
     const outcomes = () => db.prepare(`SELECT outcome, converged_epoch AS ce FROM runs ORDER BY id`).all() as { outcome: string; ce: number | null }[];
@@ -85,7 +85,7 @@ describe('re-scoring stored runs when the rule changes', () => {
     assert.equal(syncPlan(db, file, now, expandPlan(now)).rescored?.runs, 0);
     const epochs = epochsOf(2); // final pop_mae 0.068: not converged at 0.05, converged at 0.1
     for (const m of epochs) recordEpoch(db, { id: r!.id, owner: 'o' }, m);
-    const c = scoreRun(epochs.map(toScoredEpoch), { failure: null, aliveAtInit: true }, old.converged);
+    const c = scoreRun(epochs.map(toScoredEpoch), { failure: null, outputActivation: 'relu', aliveAtInit: true }, old.converged);
     assert.equal(c.outcome, 'not_converged');
     assert.ok(finishRun(db, { id: r!.id, owner: 'o' }, { backend: 'test', outcome: c.outcome, aliveAtInit: true, rule: old.converged, final: epochs[2], convergedEpoch: null, epochsRun: 3, seconds: 1 }));
     assert.deepEqual(db.prepare(`SELECT outcome, converged_epoch AS ce FROM runs WHERE id = ?`).get(r!.id), { outcome: 'converged', ce: 3 });
