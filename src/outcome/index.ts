@@ -238,3 +238,45 @@ export function scoreStoredRun(run: StoredRun, epochs: readonly ScoredEpoch[], r
   const failure = run.status === 'failed' ? (run.outcome === 'timed_out' ? 'timed_out' : 'failed') : null;
   return scoreRun(epochs, { failure, outputActivation: run.outputActivation, aliveAtInit: run.aliveAtInit ?? null, legacyDead: run.outcome === 'dead' }, rule, budget);
 }
+
+/** Which runs a rate counts: every run with an outcome about the setting, or only those alive at initialisation. */
+export type Among = 'alive' | 'all';
+
+/**
+ * How one run counts in a rate k/n: `converged` and `not_converged` are in n (k counts the
+ * first); every other value is out of n and says why: not finished yet, an infrastructure failure
+ * (failed, timed_out), finished but lacking the rule's metric (e.g. unseen_mae when every row was
+ * drawn), or, among alive runs, not known to be alive at initialisation.
+ */
+export type Count = 'converged' | 'not_converged' | 'unfinished' | 'infrastructure' | 'lacks_metric' | 'not_alive';
+
+/** A run as a rate counts it: its status, its outcome under the rule (null: none) and alive-at-init. */
+export interface CountedRun {
+  status: StoredRun['status'];
+  outcome: Outcome | null;
+  /** null or absent: not measured; such a run is not counted among alive runs. */
+  aliveAtInit?: boolean | null;
+}
+
+/**
+ * The one rule for who counts in n, asked by report, compare, adaptive repeats and search alike.
+ * `run.outcome` must be scored under the rule being counted (the stored outcome follows the
+ * sweep's rule; read-time scoring replaces it).
+ */
+export function countOf(run: CountedRun, among: Among): Count {
+  if (run.status === 'pending' || run.status === 'running') return 'unfinished';
+  if (run.status === 'failed' || isInfrastructure(run.outcome)) return 'infrastructure';
+  if (run.outcome === null) return 'lacks_metric';
+  if (among === 'alive' && !countsAsAlive(run)) return 'not_alive';
+  return run.outcome === 'converged' ? 'converged' : 'not_converged';
+}
+
+/** Alive at initialisation as the rule reads it: measured and true (an unmeasured run is not counted alive). */
+export function countsAsAlive(run: Pick<CountedRun, 'aliveAtInit'>): boolean {
+  return run.aliveAtInit === true;
+}
+
+/** In n: the run trained to the end and has an outcome about the setting (converged or not). */
+export function inN(count: Count): count is 'converged' | 'not_converged' {
+  return count === 'converged' || count === 'not_converged';
+}

@@ -2,7 +2,7 @@
  * Grouping runs into cells (one cell = one combination of the swept axes' values, all its seeds)
  * and summarising each: k converged out of n finished, an interval, outcome counts, quartiles.
  */
-import { emptyOutcomeCounts, isInfrastructure, type Outcome } from '../outcome';
+import { countOf, emptyOutcomeCounts, inN, isInfrastructure, type Outcome } from '../outcome';
 import { quantiles, wilson } from './stats';
 import type { CellSummary, ParamValue, ReportInput, RunRow } from './types';
 
@@ -25,11 +25,12 @@ export interface RunTally {
 }
 
 /**
- * In the rate: the run trained to the end and has an outcome about the setting. Failed and
- * timed_out runs (infrastructure) and runs lacking the rule's metric are counted apart.
+ * In the rate: the run trained to the end and has an outcome about the setting (the outcome
+ * module's countOf). Failed and timed_out runs (infrastructure) and runs lacking the rule's metric
+ * are counted apart.
  */
 export function isFinished(run: RunRow): boolean {
-  return run.outcome !== null && !isInfrastructure(run.outcome);
+  return inN(countOf(run, 'all'));
 }
 
 export function tallyRuns(runs: readonly RunRow[]): RunTally {
@@ -37,20 +38,17 @@ export function tallyRuns(runs: readonly RunRow[]): RunTally {
   const t: RunTally = { runs: runs.length, done: 0, n: 0, k: 0, alive: 0, kAlive: 0, lacksMetric: 0, unfinished: 0, outcomes };
   for (const run of runs) {
     if (run.status === 'done') t.done++;
-    if (run.status === 'pending' || run.status === 'running') t.unfinished++;
-    if (run.outcome === null) {
-      if (run.status === 'done') t.lacksMetric++;
-      continue;
-    }
-    outcomes[run.outcome]++;
-    if (!isFinished(run)) continue;
+    if (run.outcome !== null) outcomes[run.outcome]++;
+    const all = countOf(run, 'all');
+    if (all === 'unfinished') t.unfinished++;
+    if (all === 'lacks_metric') t.lacksMetric++;
+    if (!inN(all)) continue;
     t.n++;
-    const converged = run.outcome === 'converged';
-    if (converged) t.k++;
-    if (run.aliveAtInit === true) {
-      t.alive++;
-      if (converged) t.kAlive++;
-    }
+    if (all === 'converged') t.k++;
+    const alive = countOf(run, 'alive');
+    if (!inN(alive)) continue;
+    t.alive++;
+    if (alive === 'converged') t.kAlive++;
   }
   return t;
 }

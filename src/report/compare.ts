@@ -7,7 +7,8 @@
  * Matching that is partial or not one-to-one is refused: a seed must never count twice on a side.
  */
 import { ConvergeError } from '../errors';
-import { formatParamValue, isFinished, tallyRuns } from './cells';
+import { countOf, inN } from '../outcome';
+import { formatParamValue, tallyRuns } from './cells';
 import { fisherExact, mcnemarExact, newcombeIndependent, newcombePaired, wilson } from './stats';
 import type { ParamValue, RunRow } from './types';
 
@@ -199,14 +200,17 @@ export function compareGroups(a: Group, b: Group, differing: readonly string[] =
   const matching = matchRuns(a, b, differing);
   if (matching === null) return compareUnpaired(a, b, differing, warnings, alive);
 
-  // A pair counts once both its runs have finished (isFinished: failed and timed-out runs are
-  // infrastructure, not outcomes of the setting, so their pairs are left out).
+  // A pair counts when both its runs count in n (the outcome module's countOf: failed and
+  // timed-out runs are infrastructure, not outcomes of the setting, so their pairs are left out;
+  // with --alive, so are pairs with a run not alive at init).
+  const among = alive ? 'alive' : 'all';
   let both = 0, onlyA = 0, onlyB = 0, neither = 0;
   for (const [ra, rb] of matching.pairs) {
-    if (!isFinished(ra) || !isFinished(rb)) continue;
-    if (alive && !(ra.aliveAtInit === true && rb.aliveAtInit === true)) continue;
-    const ca = ra.outcome === 'converged';
-    const cb = rb.outcome === 'converged';
+    const ka = countOf(ra, among);
+    const kb = countOf(rb, among);
+    if (!inN(ka) || !inN(kb)) continue;
+    const ca = ka === 'converged';
+    const cb = kb === 'converged';
     if (ca && cb) both++;
     else if (ca) onlyA++;
     else if (cb) onlyB++;

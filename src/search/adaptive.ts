@@ -6,6 +6,7 @@
  * on the same database and a resumed run all reach the same seed count, and seeds stay
  * spec.seed + 0, 1, 2, … so run keys never depend on timing.
  */
+import { inN, type Count } from '../outcome';
 import { wilson } from '../report/stats';
 
 export interface AdaptiveRepeats {
@@ -23,10 +24,16 @@ export interface AdaptiveRepeats {
 
 /**
  * Outcome of a seed as the decision sees it: true / false counted (converged or not), 'skip' a
- * finished run that does not count (dead at initialisation under `among: alive`, or failed), and
- * undefined a seed not finished yet.
+ * finished run that does not count in n (an infrastructure failure, or a run lacking the rule's
+ * metric), and undefined a seed not finished yet.
  */
 export type SeedOutcome = boolean | 'skip' | undefined;
+
+/** A seed's outcome for the decision, from how the outcome module's rule counts its run. */
+export function seedOutcome(count: Count): SeedOutcome {
+  if (count === 'unfinished') return undefined;
+  return inN(count) ? count === 'converged' : 'skip';
+}
 
 /** Is a cell with k of n counted runs converged still undecided under `until`? */
 export function undecided(until: AdaptiveRepeats['until'], k: number, n: number): boolean {

@@ -3,10 +3,10 @@ export { CHI2_1_95, fitBoundary, logit, penalizedLoglik, sigmoid, thetaVarianceW
 export type { Fit, FitOptions, Probe } from './logistic';
 export { candidateValues, fitSearch, nextSearchStep, tallyProbes } from './boundary';
 export type { Among, BoundaryAnswer, Observation, RunRequest, SearchSettings, SearchStep, Verdict } from './boundary';
-export { seedsWanted, undecided } from './adaptive';
+export { seedOutcome, seedsWanted, undecided } from './adaptive';
 export type { AdaptiveRepeats, SeedOutcome } from './adaptive';
 export { expandSearch, searchCellKey, searchRun } from './plan';
 export type { Boundary, SearchPlan } from './plan';
 export { evaluateExpression } from './expr';
-export { searchCellKeys, searchStates } from './state';
+export { countOfRow, searchCellKeys, searchStates } from './state';
 export type { BoundaryState, SearchRunRow } from './state';

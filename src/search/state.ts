@@ -4,6 +4,7 @@
  * runner, the report and the tests compute the same thing from the same rows.
  */
 import type { PlannedRun } from '../grid';
+import { countOf, countsAsAlive, type Among, type Count, type CountedRun, type Outcome } from '../outcome';
 import type { SweepSpec } from '../spec';
 import { candidateValues, nextSearchStep, type Observation, type SearchStep } from './boundary';
 import { searchCellKey, searchRun, type Boundary, type SearchPlan } from './plan';
@@ -15,9 +16,20 @@ export interface SearchRunRow {
   repeat: number;
   seed: number;
   status: 'pending' | 'running' | 'done' | 'failed';
-  outcome: string | null;
+  /** Under the sweep's rule; null while unfinished, or when the run lacks the rule's metric. */
+  outcome: Outcome | null;
   /** 1/0 when the database records alive-at-initialisation, else null. */
   aliveAtInit: number | null;
+}
+
+/** A stored row as the outcome module's rule reads it (alive_at_init 1/0/NULL → true/false/null). */
+function counted(r: SearchRunRow): CountedRun {
+  return { status: r.status, outcome: r.outcome, aliveAtInit: r.aliveAtInit === null ? null : r.aliveAtInit === 1 };
+}
+
+/** How a run of a search counts under `among`: the outcome module's rule, the one report and compare use. */
+export function countOfRow(r: SearchRunRow, among: Among): Count {
+  return countOf(counted(r), among);
 }
 
 export interface BoundaryState {
@@ -49,15 +61,19 @@ export function searchStates(spec: SweepSpec, plan: SearchPlan, rows: readonly S
     if (!at || r.seed !== spec.seed + r.repeat) continue;
     const st = states[at.boundary]!;
     st.existing.push(searchRun(spec, plan, st.boundary, at.value, r.repeat));
-    if (r.status === 'pending' || r.status === 'running') {
+    // Counted by the outcome module's rule under the search's `among`: a run out of n (an
+    // infrastructure failure, a run lacking the rule's metric, or one not alive at init when
+    // counting alive runs) is observed as 'failed', which costs budget and counts nowhere.
+    const count = countOfRow(r, st.boundary.settings.among);
+    if (count === 'unfinished') {
       st.unfinished += 1;
       continue;
     }
     st.observations.push({
       value: at.value,
       repeat: r.repeat,
-      outcome: r.status === 'failed' ? 'failed' : r.outcome === 'converged' ? 'converged' : 'not_converged',
-      alive: r.aliveAtInit === null ? r.outcome !== 'dead_at_init' : r.aliveAtInit === 1,
+      outcome: count === 'converged' || count === 'not_converged' ? count : 'failed',
+      alive: countsAsAlive(counted(r)),
       order: r.id,
     });
   }

@@ -5,7 +5,7 @@
  * runner on the same database and a resumed run all grow the same cells the same way.
  */
 import { canonicalJson, runKeyOf, type Plan, type PlannedRun } from '../grid';
-import { seedsWanted, type SeedOutcome } from '../search';
+import { countOfRow, seedOutcome, seedsWanted, type SeedOutcome } from '../search';
 import type { SweepSpec } from '../spec';
 import { readRunsOfCells, type Db } from '../store';
 
@@ -20,7 +20,8 @@ export function adaptivePlan(db: Db, spec: SweepSpec, plan: Plan): Plan {
     if (r.seed !== spec.seed + r.repeat || r.repeat >= cfg.max) continue;
     let out = byCell.get(r.cellKey);
     if (!out) byCell.set(r.cellKey, (out = []));
-    out[r.repeat] = r.status === 'done' ? r.outcome === 'converged' : r.status === 'failed' ? 'skip' : undefined;
+    // Adaptive repeats count every run (the report's n): the outcome module's rule with among all.
+    out[r.repeat] = seedOutcome(countOfRow(r, 'all'));
     present.set(r.cellKey, Math.max(present.get(r.cellKey) ?? 0, r.repeat + 1));
   }
   const runs: PlannedRun[] = [];
