@@ -1,29 +1,52 @@
+import { parseDocument } from 'yaml';
 import { parseSpec } from './load';
-import { PARAMS, type ParamName, type SweepSpec } from './schema';
+import { SweepFileSchema, type SweepSpec } from './schema';
 
 const show = (v: unknown): string => (v === undefined ? '(unset)' : JSON.stringify(v));
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The keys of two objects: a's in order, then each key only b has after its predecessor in b. */
+function unionKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const out = Object.keys(a).filter((k) => a[k] !== undefined);
+  let at = 0;
+  for (const k of Object.keys(b)) {
+    if (b[k] === undefined) continue;
+    const i = out.indexOf(k);
+    if (i >= 0) at = i + 1;
+    else out.splice(at++, 0, k);
+  }
+  return out;
+}
+
+/** One line per leaf that differs: objects are walked key by key, anything else compared whole. */
+function diffValues(path: string, a: unknown, b: unknown, out: string[]): void {
+  if (isRecord(a) && isRecord(b)) {
+    for (const k of unionKeys(a, b)) diffValues(path ? `${path}.${k}` : k, a[k], b[k], out);
+    return;
+  }
+  if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: ${show(a)} → ${show(b)}`);
+}
+
+/**
+ * The spec as validated (every key the user can write, with the schema's defaults): what the spec
+ * hash covers (load.ts specHash), so two specs differ here exactly when they are not the same sweep.
+ * Labels are the YAML paths: `train.epochs`, `repeats.max`, `search.budget`.
+ */
+function validatedFile(text: string): unknown {
+  return SweepFileSchema.parse(parseDocument(text, { uniqueKeys: true }).toJS());
+}
+
 /**
  * What changed between two versions of a sweep, in the user's words: `train.epochs: 3 → 4`,
- * `grid.n_samples: [10] → [10,20]`, `repeats: 2 → 5`. Used by `run` and `status`.
+ * `grid.n_samples: [10] → [10,20]`, `repeats: 2 → 5`, `search.budget: 100 → 200`. Generic over
+ * the validated spec, so a key added to the schema is covered without a change here; empty only
+ * when the two specs validate to the same thing (a change of comments or formatting). Used by
+ * `run` and `status`.
  */
 export function diffSpecs(before: SweepSpec, after: SweepSpec): string[] {
   const out: string[] = [];
-  const cmp = (label: string, a: unknown, b: unknown) => {
-    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${label}: ${show(a)} → ${show(b)}`);
-  };
-  cmp('repeats', before.repeats, after.repeats);
-  cmp('seed', before.seed, after.seed);
-  const keys = [...new Set([...Object.keys(before.base), ...Object.keys(after.base)])].sort() as ParamName[];
-  for (const k of keys) {
-    const section = PARAMS[k].section;
-    cmp(section === 'top' ? k : `${section}.${k}`, before.base[k], after.base[k]);
-  }
-  const axes = [...new Set([...Object.keys(before.grid), ...Object.keys(after.grid)])].sort() as ParamName[];
-  for (const a of axes) cmp(`grid.${a}`, before.grid[a], after.grid[a]);
-  cmp('cases', before.cases, after.cases);
-  cmp('converged', before.converged, after.converged);
-  cmp('impossible', before.impossible, after.impossible);
+  diffValues('', validatedFile(before.source.text), validatedFile(after.source.text), out);
   return out;
 }
 
