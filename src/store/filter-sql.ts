@@ -3,7 +3,7 @@
  * `runs` columns and values are bound as parameters, never pasted into the statement.
  */
 import { didYouMean, ConvergeError } from '../errors';
-import type { Filter, FilterClause } from '../filter';
+import type { Filter, FilterClause, FilterOp } from '../filter';
 import { OUTCOMES } from '../outcome';
 import { PARAM_NAMES } from '../spec';
 import type { Db } from './open';
@@ -71,6 +71,14 @@ function bindValue(col: ColumnInfo, c: FilterClause): number | string {
   return s;
 }
 
+/**
+ * The SQL of each operator. `!=` means "is not": SQL's `outcome != 'dead'` is NULL, so false, for
+ * a run with no outcome (pending, running, or lacking the rule's metric), and would hide exactly
+ * the runs a user asking for "not dead" expects to see; `IS NOT` keeps them. The other operators
+ * stay false on NULL: a run with no value is not "< 0.05".
+ */
+const SQL_OP: Record<FilterOp, string> = { '=': '=', '!=': 'IS NOT', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+
 export interface CompiledFilter {
   /** A boolean SQL expression ("1" for an empty filter), with `?` placeholders. */
   sql: string;
@@ -95,7 +103,7 @@ export function compileFilter(db: Db, filter: Filter, alias?: string, scoredAlia
       throw filterError('filter.unknownName', `unknown name "${c.key}"${hint ? ` (did you mean ${hint}?)` : ''}; names: ${names.join(', ')}`);
     }
     const table = scoredAlias && SCORED_COLUMNS.has(col.name) ? scoredAlias : alias;
-    parts.push(`${table ? `${table}.` : ''}"${col.name}" ${c.op} ?`);
+    parts.push(`${table ? `${table}.` : ''}"${col.name}" ${SQL_OP[c.op]} ?`);
     params.push(bindValue(col, c));
   }
   return { sql: parts.length > 0 ? parts.join(' AND ') : '1', params };
