@@ -4,7 +4,7 @@
  * runner, the report and the tests compute the same thing from the same rows.
  */
 import type { PlannedRun } from '../grid';
-import { countOf, countsAsAlive, type Among, type Count, type CountedRun, type Outcome } from '../outcome';
+import { countOf, countsAsAlive, inN, type Among, type Count, type CountedRun, type Outcome } from '../outcome';
 import type { SweepSpec } from '../spec';
 import { candidateValues, nextSearchStep, type Observation, type SearchStep } from './boundary';
 import { searchCellKey, searchRun, type Boundary, type SearchPlan } from './plan';
@@ -72,7 +72,7 @@ export function searchStates(spec: SweepSpec, plan: SearchPlan, rows: readonly S
     st.observations.push({
       value: at.value,
       repeat: r.repeat,
-      outcome: count === 'converged' || count === 'not_converged' ? count : 'failed',
+      outcome: inN(count) ? count : 'failed',
       alive: countsAsAlive(counted(r)),
       order: r.id,
     });
