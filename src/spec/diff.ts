@@ -29,9 +29,9 @@ function diffValues(path: string, a: unknown, b: unknown, out: string[]): void {
 }
 
 /**
- * The spec as validated (every key the user can write, with the schema's defaults): what the spec
- * hash covers (load.ts specHash), so two specs differ here exactly when they are not the same sweep.
- * Labels are the YAML paths: `train.epochs`, `repeats.max`, `search.budget`.
+ * The spec as validated: every key the user can write, with the schema's defaults. The spec hash
+ * (load.ts specHash) covers the same minus $schema and description, so two specs with different
+ * hashes always differ here. Labels are the YAML paths: `train.epochs`, `repeats.max`, `search.budget`.
  */
 function validatedFile(text: string): unknown {
   return SweepFileSchema.parse(parseDocument(text, { uniqueKeys: true }).toJS());
