@@ -1,0 +1,1 @@
+export { RUN_PLACEHOLDERS, checkArgv, expandArgv, formatCommandLine, placeholdersOf, renderValue, type RunValues } from './argv';
