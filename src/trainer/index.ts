@@ -1,4 +1,5 @@
 export { RUN_PLACEHOLDERS, checkArgv, expandArgv, formatCommandLine, placeholdersOf, renderValue, type RunValues } from './argv';
+export { commandScript, hashCommandScript, hashFile, type CodeHash } from './code-hash';
 export {
   DEFAULT_LOG_CAP_BYTES,
   DEFAULT_TAIL_BYTES,
