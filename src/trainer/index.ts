@@ -13,3 +13,4 @@ export {
 export { parseKerasHeader, parseKerasMetrics, type KerasEpochHeader } from './keras-log';
 export { METRICS_ENV, MetricsStream, STDOUT_PREFIX, parseMetricsLine, type EpochRecord, type MetricsSource, type MetricsStreamOptions, type ProtocolWarning } from './metrics-protocol';
 export { DEFAULT_GRACE_MS, endGroup, endOrphanGroup, groupAlive, processRecordOf, type OrphanOutcome, type ProcessRecord } from './process-group';
+export { checkProgram, findProgram } from './program';
