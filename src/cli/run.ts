@@ -5,7 +5,7 @@ import { ConvergeError, EXIT } from '../errors';
 import { expandPlan, type PlannedRun } from '../grid';
 import { TrainPool, defaultWorkers } from '../pool/pool';
 import { loadSpec } from '../spec';
-import { openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSweepPace, syncPlan } from '../store';
+import { closeDb, openDb, ownerId, readCounts, readProgress, readRuns, readSweep, readSweepPace, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
 import { adaptivePlan } from '../sweep/adaptive';
 import { sweepEtaSeconds } from '../sweep/eta';
@@ -103,7 +103,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
   // The default folder is ours to make; a folder the user named must exist (a typo there should
   // not silently start a new database somewhere else).
   if (opts.db === undefined) mkdirSync('results', { recursive: true });
-  const db = openDb(dbPath);
+  const db = openDb(dbPath, { sweep: spec.name });
   let pool: TrainPool | undefined;
   let onSigint: (() => void) | undefined;
   let onSigterm: (() => void) | undefined;
@@ -244,7 +244,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     return failedHere > 0 ? EXIT.runsFailed : EXIT.ok;
   } finally {
     await pool?.destroy();
-    db.close();
+    closeDb(db);
     // Only now: shutting the pool down takes a few event-loop turns, and a second Ctrl-C in them
     // must still take the "stop at once" path (exit 130 with the resume hint) rather than
     // Node's default of dying by the signal.

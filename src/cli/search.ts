@@ -5,7 +5,7 @@ import { describeCell } from '../grid';
 import { TrainPool, defaultWorkers } from '../pool/pool';
 import { expandSearch, type BoundaryState } from '../search';
 import { loadSpec } from '../spec';
-import { openDb, ownerId } from '../store';
+import { closeDb, openDb, ownerId } from '../store';
 import { boundaryJson, inSearchShard, runSearch, type BoundaryJson } from '../sweep/search';
 import type { SweepExecution } from '../sweep/execute';
 import { alignTable, collect, formatDuration, invokedCommand, plural, nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, type Shard } from './common';
@@ -94,7 +94,7 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
   const spec = loadSpec(specPath, opts.set);
   const plan = expandSearch(spec); // refuses bad ranges before anything is written
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
-  const db = openDb(dbPath);
+  const db = openDb(dbPath, { sweep: spec.name });
   let pool: TrainPool | undefined;
   let execution: SweepExecution | undefined;
   let interrupts = 0;
@@ -159,7 +159,7 @@ async function searchCommand(specPath: string, opts: SearchOptions): Promise<num
     return result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
   } finally {
     await pool?.destroy();
-    db.close();
+    closeDb(db);
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
   }
