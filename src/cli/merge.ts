@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConvergeError } from '../errors';
 import { sameSpec } from '../spec';
-import { mergeInto, openDb, readSweep } from '../store';
+import { closeDb, mergeInto, openDb, readSweep } from '../store';
 import { writeOut } from './common';
 
 export function registerMerge(program: Command): void {
@@ -33,7 +33,7 @@ export function registerMerge(program: Command): void {
           if (opts.json) writeOut(JSON.stringify(r));
           else writeOut(`merged ${r.inputs} databases into ${outFile}: ${r.runsAdded} runs added, ${r.runsReplaced} replaced by a finished copy, ${r.runsSkipped} already present`);
         } finally {
-          out.close();
+          closeDb(out);
         }
       } finally {
         for (const i of ins) i.db.close();

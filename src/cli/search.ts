@@ -1,39 +1,24 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { EXIT } from '../errors';
 import { describeCell } from '../grid';
-import { TrainPool, defaultWorkers } from '../pool/pool';
 import { expandSearch, type BoundaryState } from '../search';
 import { loadSpec } from '../spec';
-import { openDb, ownerId } from '../store';
 import { boundaryJson, inSearchShard, runSearch, type BoundaryJson } from '../sweep/search';
-import type { SweepExecution } from '../sweep/execute';
-import { alignTable, collect, formatDuration, invokedCommand, plural, nonNegativeInt, parseShard, positiveInt, positiveNumber, writeErr, writeOut, type Shard } from './common';
-
-interface SearchOptions {
-  db?: string;
-  workers: number;
-  retries: number;
-  timeout?: number;
-  quiet?: boolean;
-  json?: boolean;
-  set: string[];
-  shard?: Shard;
-}
+import { alignTable, formatDuration, plural, writeOut } from './common';
+import { addTrainOptions, drive, stoppingHelp, type TrainOptions } from './driver';
 
 export function registerSearch(program: Command): void {
-  program
-    .command('search')
-    .description("find, per boundary of the spec's search: block, the value of an axis where the convergence rate crosses the target (e.g. the N50 of n_samples per seq_len)")
-    .argument('<spec>', 'sweep definition (.yaml) with a search: block')
-    .option('--db <path>', 'result database (default: results/<name>.db)')
-    .option('-w, --workers <n>', 'worker threads training in parallel', positiveInt('--workers'), defaultWorkers())
-    .option('--retries <n>', 'retry a failed run up to n times', nonNegativeInt('--retries'), 0)
-    .option('--timeout <seconds>', 'stop a run after this many seconds and record it as timed_out', positiveNumber('--timeout'))
-    .option('-q, --quiet', 'no progress lines, only the result')
-    .option('--json', 'print one JSON object per boundary: for, estimate, ci_low, ci_high, bracketed, verdict, runs, probes [{value, k, n}]')
-    .option('--set <key=value>', 'override a spec key, e.g. --set search.budget=200 --set train.epochs=100 (repeatable; the value is YAML; recorded with the spec in the database)', collect, [])
-    .option('--shard <i/N>', 'search only the i-th of N shares of the boundaries (round-robin in plan order); shards may share one database on one host, or write one each (--db) and be combined with `converge merge`, after which `converge search` on the merged database prints every answer without training', parseShard)
+  addTrainOptions(
+    program
+      .command('search')
+      .description("find, per boundary of the spec's search: block, the value of an axis where the convergence rate crosses the target (e.g. the N50 of n_samples per seq_len)")
+      .argument('<spec>', 'sweep definition (.yaml) with a search: block'),
+    {
+      shard: 'search only the i-th of N shares of the boundaries (round-robin in plan order); shards may share one database on one host, or write one each (--db) and be combined with `converge merge`, after which `converge search` on the merged database prints every answer without training',
+      json: 'print one JSON object per boundary: for, estimate, ci_low, ci_high, bracketed, verdict, runs, probes [{value, k, n}]',
+      set: 'override a spec key, e.g. --set search.budget=200 --set train.epochs=100 (repeatable; the value is YAML; recorded with the spec in the database)',
+    },
+  )
     .addHelpText(
       'after',
       `
@@ -52,7 +37,9 @@ Method: a logistic model of the rate in log(axis) fitted by Firth-penalized maxi
 a 95% profile-likelihood interval for the crossing, and each next probe placed where it shrinks
 that interval most. "Not bracketed" (the rate stays above or below the target across the range)
 is an answer. Search runs are ordinary runs of the database: report, query, compare and the HTML
-report read them. Ctrl-C or kill -9 and the same command resumes with the same answer.
+report read them. After Ctrl-C or kill -9 the same command resumes with the same answer.
+
+${stoppingHelp('search')}
 
 Examples:
   converge search sweeps/boundary.yaml --workers 2
@@ -60,7 +47,7 @@ Examples:
   converge search sweeps/boundary.yaml --set search.precision=0.5 --set 'search.for={seq_len: [100]}'
   converge search sweeps/boundary.yaml --shard 2/4 --db results/boundary-2.db   # one host of four`,
     )
-    .action(async (specPath: string, opts: SearchOptions) => {
+    .action(async (specPath: string, opts: TrainOptions) => {
       process.exitCode = await searchCommand(specPath, opts);
     });
 }
@@ -90,77 +77,40 @@ export function formatBoundaries(axis: string, rows: BoundaryJson[], target: num
   return alignTable(header, body);
 }
 
-async function searchCommand(specPath: string, opts: SearchOptions): Promise<number> {
+async function searchCommand(specPath: string, opts: TrainOptions): Promise<number> {
   const spec = loadSpec(specPath, opts.set);
   const plan = expandSearch(spec); // refuses bad ranges before anything is written
-  const dbPath = opts.db ?? join('results', `${spec.name}.db`);
-  const db = openDb(dbPath);
-  let pool: TrainPool | undefined;
-  let execution: SweepExecution | undefined;
-  let interrupts = 0;
-  let stopped = false;
-  let exitCode: number = EXIT.interrupted;
-  const human = !opts.json && !opts.quiet;
-  const resumeHint = invokedCommand();
-  const interrupt = (why: 'SIGINT' | 'SIGTERM') => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      exitCode = why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-      writeErr(`\n${why === 'SIGINT' ? 'interrupted' : why}: stopping the runs in flight (again to stop at once)…`);
-      stopped = true;
-      execution?.stop();
-    } else {
-      writeErr(`stopped at once; resume with: ${resumeHint}`);
-      process.exit(why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
-    }
-  };
-  const onSigint = () => interrupt('SIGINT');
-  const onSigterm = () => interrupt('SIGTERM');
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  try {
-    pool = new TrainPool({ workers: opts.workers });
+  return drive('search', spec, opts, async (session) => {
+    const { db, dbPath } = session;
     const own = opts.shard ? plan.boundaries.filter((_, i) => inSearchShard(i, opts.shard)).length : plan.boundaries.length;
     const share = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count}: ${own} of ${plan.boundaries.length})` : '';
-    if (human) writeErr(`search ${spec.name}: ${own} boundar${own === 1 ? 'y' : 'ies'}${share} along ${plan.axis} into ${dbPath} with ${plural(pool.workers, 'worker')}`);
+    session.say(`search ${spec.name}: ${own} boundar${own === 1 ? 'y' : 'ies'}${share} along ${plan.axis} into ${dbPath} with ${plural(session.pool.workers, 'worker')}`);
     const t0 = Date.now();
     const result = await runSearch({
+      ...session.executeOptions(),
       db,
       dbPath,
       spec,
-      pool,
-      owner: ownerId(),
-      retries: opts.retries,
-      timeoutSeconds: opts.timeout ?? 0,
       ...(opts.shard ? { shard: opts.shard } : {}),
       onRound: (states) => {
-        if (human) for (const st of states) writeErr(progressLine(plan.axis, st));
+        for (const st of states) session.say(progressLine(plan.axis, st));
       },
-      onExecution: (e) => {
-        execution = e;
-        if (e && stopped) e.stop();
-      },
+      onExecution: (e) => session.track(e),
     });
     const wall = (Date.now() - t0) / 1000;
-    if (result.databaseFailed) {
-      writeErr(`stopped claiming runs: ${result.databaseFailed}; resume with: ${resumeHint}`);
-      return EXIT.store;
-    }
-    if (result.interrupted || stopped) {
-      writeErr(`interrupted after ${plural(result.trained, 'run')}; the database is consistent. Resume with: ${resumeHint}`);
-      return exitCode;
-    }
+    const stopped = session.stoppedEarly(result);
+    if (stopped !== undefined) return stopped;
     const rows = result.states.map(boundaryJson);
+    // As run counts its share's failed runs in the database: failed here, earlier, or given up by --max-attempts.
+    const failed = result.states.reduce((n, st) => n + st.observations.filter((o) => o.outcome === 'failed').length, 0);
     if (opts.json) writeOut(JSON.stringify(rows, null, 2));
     else {
       writeOut(formatBoundaries(plan.axis, rows, spec.search!.target));
-      writeOut(`trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})`);
+      writeOut(
+        `trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})` +
+          (failed ? `, ${failed} failed (see \`converge query ${dbPath} --where "status=failed"\`; retry with --retries)` : ''),
+      );
     }
-    return result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
-  } finally {
-    await pool?.destroy();
-    db.close();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
-  }
+    return failed > 0 ? EXIT.runsFailed : EXIT.ok;
+  });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { EXIT } from '../errors';
 import { renderStatus, sweepComplete, type StatusFrame } from '../report/status';
 import { openDb, readProgress, readSweepPace, readSweep, type Db } from '../store';
@@ -57,10 +58,10 @@ Examples:
   converge status results/smoke.db --watch`,
     )
     .action(async (file: string, opts: { json?: boolean; watch?: boolean }) => {
-      const db = openDb(file, { readonly: true });
+      const frames = new FrameReader(file);
       try {
         if (!opts.watch) {
-          const frame = readStatusFrame(db, file);
+          const frame = frames.read();
           if (opts.json) writeOut(JSON.stringify({ sweep: frame.sweep.name, spec: frame.sweep.specPath, ...frame.progress, eta_seconds: finiteOrNull(frame.etaSeconds) }, null, 2));
           else writeOut(renderStatus(frame));
           return;
@@ -82,7 +83,7 @@ Examples:
         try {
           let first = true;
           const end = await watchStatus({
-            read: () => readStatusFrame(db, file),
+            read: () => frames.read(),
             draw: (text, frame) => {
               // A terminal gets the frame redrawn in place; a pipe or log gets one JSON or text block per second.
               if (opts.json) writeOut(JSON.stringify({ sweep: frame.sweep.name, ...frame.progress, eta_seconds: finiteOrNull(frame.etaSeconds) }));
@@ -107,9 +108,41 @@ Examples:
           process.off('SIGTERM', onSignal);
         }
       } finally {
-        db.close();
+        frames.close();
       }
     });
+}
+
+/**
+ * The database opened for each frame and closed after it, so that a runner ending while
+ * `status --watch` looks on finds no reader attached and leaves its database self-contained
+ * (closeDb). An in-memory copy (a closed WAL-mode database, see openDb) is kept while the file
+ * stays as it is, rather than read again every second: a writer that opens the file creates its
+ * -wal, and one that came and went changed the file.
+ */
+class FrameReader {
+  private kept: { db: Db; mtimeMs: number } | undefined;
+
+  constructor(private readonly file: string) {}
+
+  read(): StatusFrame {
+    // Taken before the open, so a change while it reads shows at the next frame. NaN (no file:
+    // openDb says so) never equals itself, so nothing is kept.
+    const mtimeMs = existsSync(this.file) ? statSync(this.file).mtimeMs : NaN;
+    if (this.kept && (this.kept.mtimeMs !== mtimeMs || existsSync(`${this.file}-wal`))) this.close();
+    const db = this.kept?.db ?? openDb(this.file, { readonly: true });
+    try {
+      return readStatusFrame(db, this.file);
+    } finally {
+      if (db.memory) this.kept = { db, mtimeMs };
+      else db.close();
+    }
+  }
+
+  close(): void {
+    this.kept?.db.close();
+    this.kept = undefined;
+  }
 }
 
 function finiteOrNull(x: number): number | null {

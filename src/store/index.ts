@@ -1,4 +1,5 @@
 export { lastOpenedDb, openDb, translateSqliteError, withReadOnlyDb, type Db } from './open';
+export { closeDb } from './wal';
 export { SCHEMA_VERSION } from './migrations';
 export * from './runs';
 export * from './queries';

@@ -3,12 +3,18 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConvergeError, EXIT } from '../errors';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
+import { openReader } from './wal';
 
 export type Db = Database.Database;
 
 export interface OpenOptions {
   /** Open read-only (status, report, query): never writes, never creates, never migrates. */
   readonly?: boolean;
+  /**
+   * The sweep a writer is about to record: a database that holds another one is refused with
+   * store.otherSweep before anything is written to the file (syncPlan refuses it too, later).
+   */
+  sweep?: string;
 }
 
 const storeError = (code: string, message: string, cause?: unknown) =>
@@ -97,11 +103,19 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
   checkFile(file, readonly);
   let db: Db | undefined;
   try {
-    db = new Database(file, { readonly, fileMustExist: readonly, timeout: 15000 });
+    db = readonly ? openReader(file) : new Database(file, { readonly, fileMustExist: readonly, timeout: 15000 });
     // Check what the file is before anything can write to it: switching a file to WAL rewrites
-    // its header, so doing that first would modify another app's SQLite file or a newer
-    // converge's database before refusing it.
+    // its header, so doing that first would modify another app's SQLite file, a newer
+    // converge's database, or (closeDb leaves a finished database in rollback mode) a converge
+    // database of another sweep or a damaged one before refusing it.
     const v = userVersion(db, file);
+    if (!readonly && v > 0) {
+      // A writer must not build on a damaged file: SQLite only notices corruption on the pages a
+      // statement happens to read, so without this `run` could train for hours into a broken
+      // database. quick_check reads every page once: ~0.4 s for 10,000 runs of 50 epochs (40 MB).
+      checkIntegrity(db, file);
+      if (options.sweep !== undefined) refuseOtherSweep(db, file, options.sweep);
+    }
     if (!readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
@@ -111,10 +125,6 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
       if (v === 0) throw storeError('store.notConverge', `${file}: holds no converge sweep yet`);
       return db;
     }
-    // A writer must not build on a damaged file: SQLite only notices corruption on the pages a
-    // statement happens to read, so without this `run` could train for hours into a broken
-    // database. quick_check reads every page once: ~0.4 s for 10,000 runs of 50 epochs (40 MB).
-    if (v > 0) checkIntegrity(db, file);
     if (v < SCHEMA_VERSION) migrate(db, file);
     return db;
   } catch (e) {
@@ -132,6 +142,13 @@ let lastOpened: string | undefined;
  */
 export function lastOpenedDb(): string | undefined {
   return lastOpened;
+}
+
+function refuseOtherSweep(db: Db, file: string, sweep: string): void {
+  const held = db.prepare(`SELECT name FROM sweep WHERE id = 1`).pluck().get() as string | undefined;
+  if (held !== undefined && held !== sweep) {
+    throw new ConvergeError('store.otherSweep', `${file}: holds sweep "${held}", not "${sweep}"; use --db to choose another database for this spec`, { exitCode: EXIT.badInput });
+  }
 }
 
 function checkIntegrity(db: Db, file: string): void {

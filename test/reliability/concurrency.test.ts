@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { converge, integrity, planKeys, readRuns, sandbox, slowSpec, start, waitForDb, writeSpec } from './harness';
 
-const trainedCount = (stdout: string): number => Number(/trained (\d+) runs/.exec(stdout)?.[1] ?? NaN);
+const trainedCount = (stdout: string): number => Number(/trained (\d+) runs?/.exec(stdout)?.[1] ?? NaN);
 
 test('two `converge run` on the same spec and new database at once train every run exactly once and keep the file intact', { timeout: 90_000 }, async (t) => {
   const dir = sandbox(t);
