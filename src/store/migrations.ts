@@ -188,8 +188,11 @@ export const MIGRATIONS: readonly string[] = [
   // cost model on every unfinished run. Runs planned before this get their cost from syncPlan
   // (NULL until then: claimed last). run_tally holds the plan's run counts by status and
   // outcome, kept by triggers, so the progress of every finished run is read without a scan.
+  // given_up marks the runs recorded failed by --max-attempts: --retries does not claim them again.
   `
   ALTER TABLE runs ADD COLUMN cost REAL;              -- expected seconds on one worker (grid/cost.ts runCost)
+  ALTER TABLE runs ADD COLUMN given_up INTEGER;       -- 1: recorded failed by --max-attempts (its process vanished each time)
+  UPDATE runs SET given_up = 1 WHERE status = 'failed' AND error LIKE 'killed its worker %';
   CREATE INDEX runs_claim ON runs ((status = 'failed'), cost DESC, id) WHERE in_plan = 1 AND status <> 'done';
   CREATE INDEX runs_finished ON runs (finished_at) WHERE in_plan = 1 AND status = 'done';
   CREATE TABLE run_tally (

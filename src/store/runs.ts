@@ -154,7 +154,7 @@ export interface ClaimOptions {
   owner: string;
   limit: number;
   leaseSeconds: number;
-  /** Failed runs with fewer attempts than 1 + retries are claimed again. */
+  /** Failed runs with fewer attempts than 1 + retries are claimed again (not the ones given up by maxAttempts). */
   retries: number;
   /** Only runs whose key is in this set (sharding); undefined = all. */
   keys?: ReadonlySet<string> | undefined;
@@ -172,7 +172,8 @@ export function killedWorkerMessage(attempts: number): string {
 
 /**
  * The claimable runs in claim order: pending ones, running ones whose owner's lease expired, and
- * failed ones with retries left. Read through runs_claim (migration 5), which holds the plan's unfinished runs
+ * failed ones with retries left; a run given up by --max-attempts only under a higher
+ * --max-attempts. Read through runs_claim (migration 5), which holds the plan's unfinished runs
  * in this order, so taking the first few costs O(log n), not a sort of every unfinished run.
  * INDEXED BY: without statistics the planner would rather OR three status lookups together and
  * sort them all (it did, with a temp B-tree), and this makes that an error instead of a slow claim.
@@ -181,7 +182,8 @@ const PICK_SQL = `SELECT id, run_key AS runKey, seed, params_json AS paramsJson,
   WHERE in_plan = 1 AND status <> 'done' AND (
     status = 'pending'
     OR (status = 'running' AND lease_until < @now)
-    OR (status = 'failed' AND attempts < @retryLimit))
+    OR (status = 'failed' AND given_up IS NULL AND attempts < @retryLimit)
+    OR (status = 'failed' AND given_up = 1 AND attempts < @maxAttempts))
   ORDER BY (status = 'failed'), cost DESC, id`;
 
 /**
@@ -190,7 +192,7 @@ const PICK_SQL = `SELECT id, run_key AS runKey, seed, params_json AS paramsJson,
  * epochs are deleted: an interrupted run is redone from epoch 1, never half-mixed. Costliest runs
  * first (grid/cost.ts, stored per run when planned), so a grid of mixed lengths does not end with
  * one worker on a long run. A vanished owner's run that already used `maxAttempts` claims is
- * recorded failed instead of claimed.
+ * recorded failed (given up) instead of claimed, and --retries does not claim it again.
  */
 export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
   const maxAttempts = o.maxAttempts ?? 3;
@@ -198,12 +200,12 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
   const claim = prepared(
     db,
     `UPDATE runs SET status = 'running', owner = @owner, lease_until = @lease, attempts = attempts + 1,
-       started_at = @started, outcome = NULL, error = NULL, finished_at = NULL WHERE id = @id`,
+       started_at = @started, outcome = NULL, error = NULL, finished_at = NULL, given_up = NULL WHERE id = @id`,
   );
   const clearEpochs = prepared(db, `DELETE FROM epochs WHERE run_id = ?`);
   const giveUp = prepared(
     db,
-    `UPDATE runs SET status = 'failed', outcome = 'failed', error = @error, owner = NULL, lease_until = NULL,
+    `UPDATE runs SET status = 'failed', outcome = 'failed', error = @error, owner = NULL, lease_until = NULL, given_up = 1,
        epochs_run = (SELECT count(*) FROM epochs WHERE run_id = @id), finished_at = @now WHERE id = @id`,
   );
   return db
@@ -211,7 +213,7 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
       const now = nowSec();
       const out: ClaimedRun[] = [];
       const abandoned: (ClaimedRun & { status: string })[] = [];
-      for (const r of pick.iterate({ now, retryLimit: 1 + o.retries }) as Iterable<ClaimedRun & { status: string }>) {
+      for (const r of pick.iterate({ now, retryLimit: 1 + o.retries, maxAttempts }) as Iterable<ClaimedRun & { status: string }>) {
         if (o.keys && !o.keys.has(r.runKey)) continue;
         if (r.status === 'running' && r.attempts >= maxAttempts) {
           abandoned.push(r);

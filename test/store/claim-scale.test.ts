@@ -148,3 +148,29 @@ describe('claiming at scale', () => {
     db.close();
   });
 });
+
+describe('--retries and --max-attempts', () => {
+  it('a run given up by --max-attempts is not claimed again by --retries, unless --max-attempts is raised', () => {
+    const { db } = planned('name: g\nrepeats: 2\ndata: {seq_len: 20, n_samples: 10}\n');
+    const expire = () => db.prepare(`UPDATE runs SET lease_until = 0 WHERE status = 'running'`).run();
+    const claim = (retries: number, maxAttempts: number) => claimRuns(db, { owner: 'p', limit: 1, leaseSeconds: 60, retries, maxAttempts });
+    const [killer] = claim(0, 1);
+    expire(); // its process vanished
+    const [other] = claim(3, 1);
+    assert.notEqual(other!.id, killer!.id);
+    assert.deepEqual(db.prepare(`SELECT status, attempts FROM runs WHERE id = ?`).get(killer!.id), { status: 'failed', attempts: 1 }, 'given up');
+    failRun(db, { id: other!.id, owner: 'p' }, 'failed', 'an ordinary failure', 1);
+    const retried = claim(3, 1);
+    assert.deepEqual(
+      retried.map((r) => r.id),
+      [other!.id],
+      'an ordinary failure is retried; the run that killed its process is not',
+    );
+    failRun(db, { id: other!.id, owner: 'p' }, 'failed', 'an ordinary failure', 1);
+    assert.deepEqual(claim(1, 1), [], 'the ordinary failure used its one retry; the given-up run is left alone');
+    assert.equal(db.prepare(`SELECT status FROM runs WHERE id = ?`).pluck().get(killer!.id), 'failed');
+    const [again] = claim(0, 2);
+    assert.equal(again?.id, killer!.id, 'a higher --max-attempts claims it again, as its message says');
+    db.close();
+  });
+});
