@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { ConvergeError, EXIT } from '../errors';
-import { runCost, type Plan } from '../grid';
+import { resolvedParamsJson, runCost, type Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
 import { formatRule, sameRule, type Outcome, type Rule } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
@@ -227,6 +227,7 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
         claim.run({ owner: o.owner, lease: now + o.leaseSeconds, started: nowIso(), id: r.id });
         clearEpochs.run(r.id);
         r.attempts += 1;
+        r.paramsJson = resolvedParamsJson(r.paramsJson);
         delete (r as { status?: string }).status;
       }
       return out;
