@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { expandPlan, runCost } from '../../src/grid';
 import { parseSpec } from '../../src/spec';
-import { claimRuns, failRun, finishRun, mergeInto, openDb, readCounts, rescoreAll, syncPlan, type Db } from '../../src/store';
+import { claimRuns, failRun, finishRun, mergeInto, openDb, readCounts, readRuns, rescoreAll, syncPlan, type Db } from '../../src/store';
 import { MIGRATIONS } from '../../src/store/migrations';
 import { tempDir } from '../helpers';
 
@@ -145,6 +145,16 @@ describe('claiming at scale', () => {
     mergeInto(out, outFile, [{ db, file }]);
     assert.deepEqual(readCounts(out), scannedCounts(out), 'merged again (runs replaced by their copies)');
     out.close();
+    db.close();
+  });
+
+  it('reading every run of a big sweep holds one frozen parameters object per cell, not one per run', () => {
+    const { db } = planned();
+    const runs = readRuns(db);
+    assert.equal(runs.length, 1000);
+    assert.equal(new Set(runs.map((r) => r.params)).size, 4);
+    assert.ok(runs.every((r) => Object.isFrozen(r.params)));
+    assert.deepEqual(runs.map((r) => r.params.seq_len).filter((v, i, a) => a.indexOf(v) === i), [20, 40, 80, 160]);
     db.close();
   });
 });
