@@ -2,8 +2,8 @@
  * Engine benchmark. `npm run bench` prints a report; `npm run bench -- --json` one JSON object per
  * line (each has `case`, `engine`, `kernel`, `seconds_per_epoch`, `ratio_vs_tfjs`,
  * `ratio_vs_js_per_row`; null where a field does not apply). `--sweep` adds the whole
- * sweeps/answer-cases.yaml (200 runs) on 2 workers: long. `--only a,b` runs only those sections
- * (names in SECTIONS below).
+ * sweeps/answer-cases.yaml (200 runs) on 2 workers, and the 100,000-run scale check: long.
+ * `--only a,b` runs only those sections (names in SECTIONS below), e.g. `--only scale`.
  *
  * Method (issue 11):
  * - Every figure is timed on whole epochs (train + validation + population metrics, as the epoch
@@ -489,16 +489,24 @@ function benchCalibration(): void {
 
 const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
 
-/** Run `converge` to completion; resolves wall seconds and the peak VmHWM (Linux /proc) seen. */
-function timedCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; peakRssMb: number }> {
+/**
+ * Run `converge` to completion; resolves wall seconds, the peak VmHWM and the CPU seconds (user +
+ * system, every thread) last seen in Linux /proc, polled every 20 ms.
+ */
+function timedCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; peakRssMb: number; cpuSeconds: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env });
     let peak = 0;
+    let cpu = 0;
     const poll = setInterval(() => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+        // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime and stime in clock ticks.
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        cpu = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
       } catch {
         /* process already gone */
       }
@@ -507,10 +515,13 @@ function timedCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise
     child.on('exit', (code) => {
       clearInterval(poll);
       if (code !== 0) reject(new Error(`converge ${args.join(' ')} exited ${code}`));
-      else resolve({ seconds: (performance.now() - t0) / 1000, peakRssMb: peak });
+      else resolve({ seconds: (performance.now() - t0) / 1000, peakRssMb: peak, cpuSeconds: cpu });
     });
   });
 }
+
+/** USER_HZ: the unit of the CPU times in /proc/PID/stat (100 on Linux everywhere in practice). */
+const CLOCK_TICKS = 100;
 
 /**
  * 16 runs of mixed lengths, listed shortest first so that plan order would leave the longest
@@ -608,6 +619,62 @@ async function benchAnswerCases(): Promise<void> {
   const r = await timedCli(['run', spec, '--set', 'repeats=10', '--db', join(dir, 'answer-cases.db'), '--workers', '2', '--quiet']);
   emit({ case: 'answer_cases_200_runs', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 2, wall_seconds: r.seconds });
   log(`  sweeps/answer-cases.yaml (200 runs, 2 workers): ${fmt(r.seconds)} s wall (${(r.seconds / 60).toFixed(1)} min)`);
+}
+
+/** A sweep of `runs` trivial runs (L=9, N=10, 1 epoch): 100 cells (learning rates) × runs/100 seeds. */
+function trivialSpec(runs: number): string {
+  const rates = Array.from({ length: 100 }, (_, i) => Number((0.001 + 0.0001 * i).toFixed(6)));
+  return `name: trivial${runs}\nseed: 1\nrepeats: ${runs / 100}\ndata: {seq_len: 9, n_samples: 10}\ntrain: {epochs: 1}\ngrid:\n  learning_rate: [${rates.join(', ')}]\n`;
+}
+
+interface ScaleRun {
+  runs: number;
+  wall: number;
+  cpu: number;
+  /** From the first claim to the last finish, as stored (started_at, finished_at). */
+  training: number;
+  peakRssMb: number;
+}
+
+/**
+ * One whole `converge run` of a trivial sweep on 2 workers, as an overnight grid runs with its
+ * output in a log (per-run lines, not a terminal): the process from start to exit.
+ */
+async function scaleRun(dir: string, runs: number, tag: string): Promise<ScaleRun> {
+  const spec = join(dir, `trivial${runs}.yaml`);
+  writeFileSync(spec, trivialSpec(runs));
+  const db = join(dir, `trivial${runs}-${tag}.db`);
+  const r = await timedCli(['run', spec, '--db', db, '--workers', '2', '--yes']);
+  const training = withReadOnlyDb(db, (d) => d.prepare(`SELECT (julianday(max(finished_at)) - julianday(min(started_at))) * 86400 FROM runs`).pluck().get() as number);
+  return { runs, wall: r.seconds, cpu: r.cpuSeconds, training, peakRssMb: r.peakRssMb };
+}
+
+/**
+ * Per-run overhead of `converge run` at 1,000 and 100,000 trivial runs (issue 17: claiming grew
+ * with the square of the sweep). The runs do almost nothing, so the time per run is the
+ * orchestration's: plan, claim, record, finish, progress, summary. The 1,000-run sweep runs before
+ * and after the big one and its median is taken, since the machine's load drifts.
+ */
+async function benchScale(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'converge-bench-'));
+  const small: ScaleRun[] = [await scaleRun(dir, 1000, 'a')];
+  const big = await scaleRun(dir, 100_000, 'a');
+  small.push(await scaleRun(dir, 1000, 'b'), await scaleRun(dir, 1000, 'c'));
+  const per = (r: ScaleRun, k: 'wall' | 'cpu' | 'training') => (r[k] / r.runs) * 1000;
+  const med = (k: 'wall' | 'cpu' | 'training') => median(small.map((r) => per(r, k)));
+  const ratio = { wall: per(big, 'wall') / med('wall'), cpu: per(big, 'cpu') / med('cpu'), training: per(big, 'training') / med('training') };
+  for (const r of [...small, big]) {
+    emit({ case: `scale_${r.runs}_trivial_runs`, engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, workers: 2, runs: r.runs, wall_seconds: r.wall, cpu_seconds: r.cpu, training_seconds: r.training, ms_per_run_wall: per(r, 'wall'), ms_per_run_cpu: per(r, 'cpu'), ms_per_run_training: per(r, 'training'), peak_rss_mb: r.peakRssMb });
+  }
+  emit({ case: 'scale_overhead_ratio_100k_vs_1k', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, ratio_wall: ratio.wall, ratio_cpu: ratio.cpu, ratio_training: ratio.training, target: 1.5, peak_rss_mb_100k: big.peakRssMb });
+  const line = (r: ScaleRun) =>
+    `${r.runs} runs: ${fmt(r.wall)} s wall (${per(r, 'wall').toFixed(2)} ms/run), ${fmt(r.cpu)} CPU s (${per(r, 'cpu').toFixed(2)} ms/run), first claim to last finish ${fmt(r.training)} s (${per(r, 'training').toFixed(2)} ms/run), peak RSS ${r.peakRssMb.toFixed(0)} MB`;
+  for (const r of small) log(`  ${line(r)}`);
+  log(`  ${line(big)}`);
+  log(
+    `  per-run overhead, 100,000 vs 1,000 runs (median of the three 1,000-run sweeps): ${ratio.wall.toFixed(2)}× wall, ${ratio.cpu.toFixed(2)}× CPU, ` +
+      `${ratio.training.toFixed(2)}× first claim to last finish (target ≤ 1.5×); peak RSS of the 100,000-run \`converge run\`: ${big.peakRssMb.toFixed(0)} MB`,
+  );
 }
 
 interface RssResult {
@@ -752,6 +819,7 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
   { name: 'sweep16', title: '2 workers vs 1 through `converge run`', run: benchMixedSweep },
   { name: 'rss', title: 'memory', run: benchRss },
   { name: 'sweep', title: 'the whole answer-cases grid through `converge run` (opt-in: --sweep)', optIn: true, run: benchAnswerCases },
+  { name: 'scale', title: 'per-run overhead of `converge run`: 1,000 vs 100,000 trivial runs (L=9, N=10, 1 epoch, 2 workers; opt-in: --sweep)', optIn: true, run: benchScale },
 ];
 
 async function main(): Promise<void> {

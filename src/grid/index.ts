@@ -1,3 +1,3 @@
 export { expandPlan, describeCell, impossibility, type Plan, type PlannedCell, type PlannedRun, type SkippedCell } from './expand';
-export { canonicalJson, runKeyOf, cellKeyOf } from './run-key';
+export { canonicalJson, resolvedParamsJson, runKeyOf, cellKeyOf } from './run-key';
 export { estimatePlanSeconds, estimateRunSeconds, runCost, type CostParams } from './cost';

@@ -1,16 +1,35 @@
 import { createHash } from 'node:crypto';
-import type { ParamName, ParamValue } from '../spec';
+import { introductionValue, PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 
-/** JSON with sorted keys: the same parameters always give the same text. */
+/**
+ * JSON with sorted keys: the same parameters always give the same text. A parameter at its
+ * introduction value (spec/schema.ts IntroducedParam) is left out, so the text, and the keys
+ * hashed from it, are what they were before the parameter existed.
+ */
 export function canonicalJson(params: Partial<Record<ParamName, ParamValue>>): string {
-  const keys = Object.keys(params).sort() as ParamName[];
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(params[k])}`).join(',')}}`;
+  return sortedJson(params, (Object.keys(params) as ParamName[]).filter((k) => params[k] !== introductionValue(k)));
+}
+
+function sortedJson(params: Partial<Record<string, ParamValue>>, keys: string[]): string {
+  return `{${keys.sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(params[k])}`).join(',')}}`;
 }
 
 /**
- * A run's identity: a hash of every resolved parameter plus its seed. Resume, duplicate
- * detection, shard assignment and merge all key on it, so a run whose parameters changed is a
- * different run and never mixes with the old one.
+ * The parameters a stored canonicalJson text stands for, as JSON: the ones it left out at their
+ * introduction value put back, so whoever trains the run sees every parameter.
+ */
+export function resolvedParamsJson(json: string): string {
+  const introduced = PARAM_NAMES.filter((k) => introductionValue(k) !== undefined);
+  if (introduced.length === 0) return json;
+  const params = JSON.parse(json) as Record<string, ParamValue>;
+  for (const k of introduced) if (!(k in params)) params[k] = introductionValue(k)!;
+  return sortedJson(params, Object.keys(params));
+}
+
+/**
+ * A run's identity: a hash of its resolved parameters (canonicalJson) plus its seed. Resume,
+ * duplicate detection, shard assignment and merge all key on it, so a run whose parameters
+ * changed is a different run and never mixes with the old one.
  */
 export function runKeyOf(paramsJson: string, seed: number): string {
   return createHash('sha256').update(`${paramsJson}#seed=${seed}`).digest('hex').slice(0, 20);

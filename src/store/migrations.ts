@@ -182,6 +182,40 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE epochs ADD COLUMN unseen_mae REAL;      -- over the rows never drawn; NULL when n_samples = seq_len + 1
   ALTER TABLE epochs ADD COLUMN pop_max_output REAL;  -- <= 0: the ReLU output is dead on every input
   `,
+  // 5: claiming and progress that cost O(log n) per run, not O(n) (issue 17). A run's cost (its
+  // expected seconds, grid/cost.ts) is stored when it is planned, and runs_claim reads the
+  // claimable runs in claim order (store/runs.ts claimRuns), so a claim no longer evaluates the
+  // cost model on every unfinished run. Runs planned before this get their cost from syncPlan
+  // (NULL until then: claimed last). run_tally holds the plan's run counts by status and
+  // outcome, kept by triggers, so the progress of every finished run is read without a scan.
+  // given_up marks the runs recorded failed by --max-attempts: --retries does not claim them again.
+  `
+  ALTER TABLE runs ADD COLUMN cost REAL;              -- expected seconds on one worker (grid/cost.ts runCost)
+  ALTER TABLE runs ADD COLUMN given_up INTEGER;       -- 1: recorded failed by --max-attempts (its process vanished each time)
+  UPDATE runs SET given_up = 1 WHERE status = 'failed' AND error LIKE 'killed its worker %';
+  CREATE INDEX runs_claim ON runs ((status = 'failed'), cost DESC, id) WHERE in_plan = 1 AND status <> 'done';
+  CREATE INDEX runs_finished ON runs (finished_at) WHERE in_plan = 1 AND status = 'done';
+  CREATE TABLE run_tally (
+    status  TEXT NOT NULL,
+    outcome TEXT NOT NULL,                            -- '' for NULL
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (status, outcome)
+  ) WITHOUT ROWID;
+  INSERT INTO run_tally (status, outcome, n) SELECT status, coalesce(outcome, ''), count(*) FROM runs WHERE in_plan = 1 GROUP BY 1, 2;
+  CREATE TRIGGER run_tally_insert AFTER INSERT ON runs WHEN new.in_plan = 1 BEGIN
+    INSERT INTO run_tally (status, outcome, n) VALUES (new.status, coalesce(new.outcome, ''), 1)
+      ON CONFLICT (status, outcome) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER run_tally_delete AFTER DELETE ON runs WHEN old.in_plan = 1 BEGIN
+    UPDATE run_tally SET n = n - 1 WHERE status = old.status AND outcome = coalesce(old.outcome, '');
+  END;
+  CREATE TRIGGER run_tally_update AFTER UPDATE OF status, outcome, in_plan ON runs
+    WHEN old.in_plan IS NOT new.in_plan OR old.status IS NOT new.status OR old.outcome IS NOT new.outcome BEGIN
+    UPDATE run_tally SET n = n - 1 WHERE old.in_plan = 1 AND status = old.status AND outcome = coalesce(old.outcome, '');
+    INSERT INTO run_tally (status, outcome, n) SELECT new.status, coalesce(new.outcome, ''), 1 WHERE new.in_plan = 1
+      ON CONFLICT (status, outcome) DO UPDATE SET n = n + 1;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

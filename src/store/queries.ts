@@ -6,6 +6,7 @@ import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
 import type { Filter } from '../filter';
 import { compileFilter, type CompiledFilter } from './filter-sql';
 import type { Db } from './open';
+import { prepared } from './prepared';
 import { scoredEpochColumns } from './rescore';
 
 export interface SweepInfo {
@@ -57,6 +58,11 @@ function hasColumn(db: Db, table: string, column: string): boolean {
   return db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`).get(table, column) !== undefined;
 }
 
+/** Whether the schema has this table or index: a read-only reader may open a database of an older schema. */
+function inSchema(db: Db, type: 'table' | 'index', name: string): boolean {
+  return prepared(db, `SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?`).get(type, name) !== undefined;
+}
+
 /** Sweep-wide run counts (every runner's), cheap enough to read every second. */
 export interface RunCounts {
   total: number;
@@ -68,6 +74,16 @@ export interface RunCounts {
 }
 
 export function readCounts(db: Db): RunCounts {
+  // run_tally (schema 5) is kept by triggers: `run` reads it after every run, so it must not scan.
+  if (inSchema(db, 'table', 'run_tally')) {
+    const c: RunCounts = { total: 0, pending: 0, running: 0, done: 0, failed: 0, converged: 0 };
+    for (const t of prepared(db, `SELECT status, outcome, n FROM run_tally`).all() as { status: string; outcome: string; n: number }[]) {
+      c.total += t.n;
+      if (t.status === 'pending' || t.status === 'running' || t.status === 'done' || t.status === 'failed') c[t.status] += t.n;
+      if (t.outcome === 'converged') c.converged += t.n;
+    }
+    return c;
+  }
   const c = db
     .prepare(
       `SELECT count(*) AS total, coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'running'), 0) AS running,
@@ -138,11 +154,19 @@ const BOOL_PARAMS = new Set<ParamName>(['unit_forget_bias', 'masking', 'shuffle'
 
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
-function toRunRow(r: Record<string, unknown>): RunRow {
-  const params: Record<string, ParamValue> = {};
-  for (const k of PARAM_NAMES) {
-    const v = r[k] as ParamValue;
-    params[k] = BOOL_PARAMS.has(k) ? Boolean(v) : v;
+/**
+ * `cells` shares one frozen parameters object among the runs of a cell (equal cell keys are equal
+ * parameters): a sweep of 100,000 runs in 100 cells holds 100 of them, not 100,000.
+ */
+function toRunRow(r: Record<string, unknown>, cells: Map<unknown, Readonly<Record<string, ParamValue>>>): RunRow {
+  let params = cells.get(r.cell_key);
+  if (!params) {
+    const own: Record<string, ParamValue> = {};
+    for (const k of PARAM_NAMES) {
+      const v = r[k] as ParamValue;
+      own[k] = BOOL_PARAMS.has(k) ? Boolean(v) : v;
+    }
+    cells.set(r.cell_key, (params = Object.freeze(own)));
   }
   return {
     id: r.id as number,
@@ -193,8 +217,12 @@ function runsWhere(db: Db, o: ReadOptions): { join: string; sql: string; params:
 /** The runs of the current plan (retired runs only with `includeRetired`), optionally filtered. */
 export function readRuns(db: Db, options: ReadOptions = {}): RunRow[] {
   const w = runsWhere(db, options);
-  const rows = db.prepare(`SELECT r.* FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
-  return rows.map(toRunRow);
+  // Row by row: holding every raw row (each column of runs) beside its RunRow doubled the peak
+  // memory of reading a big sweep (`run`'s summary, `report`).
+  const runs: RunRow[] = [];
+  const cells = new Map<unknown, Readonly<Record<string, ParamValue>>>();
+  for (const r of db.prepare(`SELECT r.* FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).iterate(...w.params) as Iterable<Record<string, unknown>>) runs.push(toRunRow(r, cells));
+  return runs;
 }
 
 /** The ids of the runs a filter selects (with `scored`, by their re-scored outcomes). */
@@ -281,24 +309,35 @@ export interface SweepPace {
 }
 
 export function readSweepPace(db: Db, recent = 50): SweepPace {
+  // `run` reads the pace after every run: the latest finishes come from runs_finished (schema 5)
+  // and the count from run_tally; the unfinished runs' parameters, a scan, only when asked for
+  // (sweep/eta.ts needs them only before two runs finished).
+  const byFinish = inSchema(db, 'index', 'runs_finished') ? ' INDEXED BY runs_finished' : '';
   const finishes = (
-    db
-      .prepare(`SELECT finished_at FROM runs WHERE in_plan = 1 AND status = 'done' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`)
+    prepared(db, `SELECT finished_at FROM runs${byFinish} WHERE in_plan = 1 AND status = 'done' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?`)
       .pluck()
       .all(recent) as string[]
   )
     .map((t) => Date.parse(t) / 1000)
     .filter(Number.isFinite)
     .reverse();
+  const counts = readCounts(db);
+  let unfinished: SweepPace['unfinished'] | undefined;
+  return {
+    remaining: counts.pending + counts.running,
+    recentFinishes: finishes,
+    get unfinished() {
+      return (unfinished ??= readUnfinished(db));
+    },
+  };
+}
+
+function readUnfinished(db: Db): SweepPace['unfinished'] {
   const groups = db
     .prepare(
       `SELECT engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking, count(*) AS n FROM runs
        WHERE in_plan = 1 AND status IN ('pending', 'running') GROUP BY 1, 2, 3, 4, 5, 6, 7`,
     )
     .all() as (Omit<CostParams, 'masking'> & { masking: number; n: number })[];
-  return {
-    remaining: groups.reduce((s, g) => s + g.n, 0),
-    recentFinishes: finishes,
-    unfinished: groups.map(({ n, masking, ...p }) => ({ params: { ...p, masking: Boolean(masking) }, count: n })),
-  };
+  return groups.map(({ n, masking, ...p }) => ({ params: { ...p, masking: Boolean(masking) }, count: n }));
 }

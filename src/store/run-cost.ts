@@ -5,10 +5,9 @@ const registered = new WeakSet<Db>();
 
 /**
  * Makes `run_cost(engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking)`
- * callable in SQL on this connection: grid/cost.ts's runCost on a run's columns, so the claim
- * order (runs.ts claimRuns) and the time estimates use one cost model. Idempotent.
+ * callable in SQL on this connection: grid/cost.ts's runCost on a run's columns. Idempotent.
  */
-export function registerRunCost(db: Db): void {
+function registerRunCost(db: Db): void {
   if (registered.has(db)) return;
   db.function('run_cost', { deterministic: true }, (engine, seqLen, nSamples, testFraction, epochs, batchSize, masking) =>
     runCost({
@@ -22,4 +21,16 @@ export function registerRunCost(db: Db): void {
     }),
   );
   registered.add(db);
+}
+
+/**
+ * Store the cost of every run that has none (`runs.cost` is filled when a run is planned; runs
+ * planned before schema 5, or merged from an older shard, have NULL), from the same cost model,
+ * so the claim order (runs.ts claimRuns) never evaluates it per claim. Returns the runs filled.
+ */
+export function fillRunCosts(db: Db): number {
+  registerRunCost(db);
+  return db
+    .prepare(`UPDATE runs SET cost = run_cost(engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking) WHERE cost IS NULL`)
+    .run().changes;
 }

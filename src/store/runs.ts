@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { ConvergeError, EXIT } from '../errors';
-import type { Plan } from '../grid';
+import { resolvedParamsJson, runCost, type Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
 import { formatRule, sameRule, type Outcome, type Rule } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
-import type Database from 'better-sqlite3';
 import type { Db } from './open';
 import { rescoreAll } from './rescore';
-import { registerRunCost } from './run-cost';
+import { prepared } from './prepared';
+import { fillRunCosts } from './run-cost';
 
 const nowIso = () => new Date().toISOString();
 const nowSec = () => Date.now() / 1000;
@@ -81,7 +81,7 @@ export function ownerId(): string {
  * boundaries).
  */
 export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keepCells?: ReadonlySet<string>): PlanSync {
-  const insertCols = ['run_key', 'cell_key', 'seed', 'repeat', ...PARAM_NAMES, 'params_json'];
+  const insertCols = ['run_key', 'cell_key', 'seed', 'repeat', ...PARAM_NAMES, 'params_json', 'cost'];
   const insert = db.prepare(
     `INSERT INTO runs (${insertCols.join(', ')}) VALUES (${insertCols.map((c) => `@${c}`).join(', ')}) ON CONFLICT (run_key) DO NOTHING`,
   );
@@ -116,10 +116,11 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keep
       });
       let added = 0;
       for (const r of plan.runs) {
-        const row: Record<string, unknown> = { run_key: r.runKey, cell_key: r.cellKey, seed: r.seed, repeat: r.repeat, params_json: r.paramsJson };
+        const row: Record<string, unknown> = { run_key: r.runKey, cell_key: r.cellKey, seed: r.seed, repeat: r.repeat, params_json: r.paramsJson, cost: runCost(r.params) };
         for (const k of PARAM_NAMES) row[k] = boolToInt(r.params[k]);
         added += insert.run(row).changes;
       }
+      fillRunCosts(db);
       db.exec(`CREATE TEMP TABLE IF NOT EXISTS plan_keys (run_key TEXT PRIMARY KEY)`);
       db.exec(`DELETE FROM plan_keys`);
       const addKey = db.prepare(`INSERT OR IGNORE INTO plan_keys (run_key) VALUES (?)`);
@@ -153,7 +154,7 @@ export interface ClaimOptions {
   owner: string;
   limit: number;
   leaseSeconds: number;
-  /** Failed runs with fewer attempts than 1 + retries are claimed again. */
+  /** Failed runs with fewer attempts than 1 + retries are claimed again (not the ones given up by maxAttempts). */
   retries: number;
   /** Only runs whose key is in this set (sharding); undefined = all. */
   keys?: ReadonlySet<string> | undefined;
@@ -170,30 +171,41 @@ export function killedWorkerMessage(attempts: number): string {
 }
 
 /**
+ * The claimable runs in claim order: pending ones, running ones whose owner's lease expired, and
+ * failed ones with retries left; a run given up by --max-attempts only under a higher
+ * --max-attempts. Read through runs_claim (migration 5), which holds the plan's unfinished runs
+ * in this order, so taking the first few costs O(log n), not a sort of every unfinished run.
+ * INDEXED BY: without statistics the planner would rather OR three status lookups together and
+ * sort them all (it did, with a temp B-tree), and this makes that an error instead of a slow claim.
+ */
+const PICK_SQL = `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts, status FROM runs INDEXED BY runs_claim
+  WHERE in_plan = 1 AND status <> 'done' AND (
+    status = 'pending'
+    OR (status = 'running' AND lease_until < @now)
+    OR (status = 'failed' AND given_up IS NULL AND attempts < @retryLimit)
+    OR (status = 'failed' AND given_up = 1 AND attempts < @maxAttempts))
+  ORDER BY (status = 'failed'), cost DESC, id`;
+
+/**
  * Claim up to `limit` runs in one IMMEDIATE transaction: pending ones, running ones whose owner's
  * lease expired (that process died), and failed ones with retries left. A claimed run's old
  * epochs are deleted: an interrupted run is redone from epoch 1, never half-mixed. Costliest runs
- * first (grid/cost.ts), so a grid of mixed lengths does not end with one worker on a long run.
- * A vanished owner's run that already used `maxAttempts` claims is recorded failed instead of claimed.
+ * first (grid/cost.ts, stored per run when planned), so a grid of mixed lengths does not end with
+ * one worker on a long run. A vanished owner's run that already used `maxAttempts` claims is
+ * recorded failed (given up) instead of claimed, and --retries does not claim it again.
  */
 export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
-  registerRunCost(db);
   const maxAttempts = o.maxAttempts ?? 3;
-  const pick = db.prepare(
-    `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts, status FROM runs
-     WHERE in_plan = 1 AND (
-       status = 'pending'
-       OR (status = 'running' AND lease_until < @now)
-       OR (status = 'failed' AND attempts < @maxAttempts))
-     ORDER BY (status = 'failed'), run_cost(engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking) DESC, id`,
-  );
-  const claim = db.prepare(
+  const pick = prepared(db, PICK_SQL);
+  const claim = prepared(
+    db,
     `UPDATE runs SET status = 'running', owner = @owner, lease_until = @lease, attempts = attempts + 1,
-       started_at = @started, outcome = NULL, error = NULL, finished_at = NULL WHERE id = @id`,
+       started_at = @started, outcome = NULL, error = NULL, finished_at = NULL, given_up = NULL WHERE id = @id`,
   );
-  const clearEpochs = db.prepare(`DELETE FROM epochs WHERE run_id = ?`);
-  const giveUp = db.prepare(
-    `UPDATE runs SET status = 'failed', outcome = 'failed', error = @error, owner = NULL, lease_until = NULL,
+  const clearEpochs = prepared(db, `DELETE FROM epochs WHERE run_id = ?`);
+  const giveUp = prepared(
+    db,
+    `UPDATE runs SET status = 'failed', outcome = 'failed', error = @error, owner = NULL, lease_until = NULL, given_up = 1,
        epochs_run = (SELECT count(*) FROM epochs WHERE run_id = @id), finished_at = @now WHERE id = @id`,
   );
   return db
@@ -201,7 +213,7 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
       const now = nowSec();
       const out: ClaimedRun[] = [];
       const abandoned: (ClaimedRun & { status: string })[] = [];
-      for (const r of pick.iterate({ now, maxAttempts: 1 + o.retries }) as Iterable<ClaimedRun & { status: string }>) {
+      for (const r of pick.iterate({ now, retryLimit: 1 + o.retries, maxAttempts }) as Iterable<ClaimedRun & { status: string }>) {
         if (o.keys && !o.keys.has(r.runKey)) continue;
         if (r.status === 'running' && r.attempts >= maxAttempts) {
           abandoned.push(r);
@@ -215,6 +227,7 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
         claim.run({ owner: o.owner, lease: now + o.leaseSeconds, started: nowIso(), id: r.id });
         clearEpochs.run(r.id);
         r.attempts += 1;
+        r.paramsJson = resolvedParamsJson(r.paramsJson);
         delete (r as { status?: string }).status;
       }
       return out;
@@ -238,8 +251,7 @@ export function runsHeldByOthers(db: Db, owner: string): string[] {
  * trains that is missing from the answer was taken over by another process (its lease expired).
  */
 export function heartbeat(db: Db, owner: string, leaseSeconds: number): Set<number> {
-  const ids = db
-    .prepare(`UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running' RETURNING id`)
+  const ids = prepared(db, `UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running' RETURNING id`)
     .pluck()
     .all(nowSec() + leaseSeconds, owner) as number[];
   return new Set(ids);
@@ -251,15 +263,9 @@ const HELD = `EXISTS (SELECT 1 FROM runs WHERE id = @id AND owner = @owner AND s
 /** Record one epoch of a claimed run; false (nothing written) when `claim.owner` no longer holds it. */
 const RECORD_EPOCH_SQL = `INSERT OR REPLACE INTO epochs (run_id, epoch, loss, mae, val_loss, val_mae, pop_loss, pop_mae, unseen_mae, pop_max_output, seconds)
   SELECT @id, @epoch, @loss, @mae, @valLoss, @valMae, @popLoss, @popMae, @unseenMae, @popMax, @seconds WHERE ${HELD}`;
-// One compiled statement per connection: recordEpoch runs once per epoch of every run, on the
-// main thread beside the workers, and compiling its SQL each time was most of its cost.
-const recordEpochStatements = new WeakMap<Db, Database.Statement>();
-
 export function recordEpoch(db: Db, claim: RunClaim, m: EpochMetrics): boolean {
-  let statement = recordEpochStatements.get(db);
-  if (!statement) recordEpochStatements.set(db, (statement = db.prepare(RECORD_EPOCH_SQL)));
   return (
-    statement
+    prepared(db, RECORD_EPOCH_SQL)
       .run({
         id: claim.id,
         owner: claim.owner,
@@ -289,7 +295,7 @@ export function finishRun(db: Db, claim: RunClaim, f: RunFinish): boolean {
     // Another `converge run` may have changed the sweep's rule (and re-scored every stored run)
     // while this run trained under the old one: then this run follows the current rule too.
     if (ok && f.rule) {
-      const current = db.prepare(`SELECT converged_metric AS metric, converged_threshold AS threshold FROM sweep WHERE id = 1`).get() as Rule | undefined;
+      const current = prepared(db, `SELECT converged_metric AS metric, converged_threshold AS threshold FROM sweep WHERE id = 1`).get() as Rule | undefined;
       if (current && !sameRule(current, f.rule)) rescoreAll(db, current, claim.id);
     }
     return ok;
@@ -297,7 +303,8 @@ export function finishRun(db: Db, claim: RunClaim, f: RunFinish): boolean {
 }
 
 function finishStatement(db: Db, claim: RunClaim, f: RunFinish): boolean {
-  return db.prepare(
+  return prepared(
+    db,
     `UPDATE runs SET status = 'done', outcome = @outcome, backend = @backend, final_loss = @loss, final_mae = @mae,
        final_val_loss = @valLoss, final_val_mae = @valMae, final_pop_loss = @popLoss, final_pop_mae = @popMae,
        final_unseen_mae = @unseenMae, alive_at_init = @alive, converged_epoch = @convergedEpoch, epochs_run = @epochsRun,
@@ -325,7 +332,8 @@ function finishStatement(db: Db, claim: RunClaim, f: RunFinish): boolean {
 
 /** Record a claimed run failed; false (nothing written) when `claim.owner` no longer holds it. */
 export function failRun(db: Db, claim: RunClaim, outcome: 'failed' | 'timed_out', error: string, seconds: number, backend?: string): boolean {
-  return db.prepare(
+  return prepared(
+    db,
     `UPDATE runs SET status = 'failed', outcome = @outcome, error = @error, seconds = @seconds, backend = coalesce(@backend, backend),
        epochs_run = (SELECT count(*) FROM epochs WHERE run_id = @id), owner = NULL, lease_until = NULL, trained_by = @owner, finished_at = @now
      WHERE id = @id AND owner = @owner AND status = 'running'`,

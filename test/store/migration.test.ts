@@ -58,7 +58,7 @@ describe('migration 4 of the store (population metrics)', () => {
     assert.deepEqual(db.prepare(`SELECT DISTINCT alive_at_init, final_pop_mae FROM runs`).all(), [{ alive_at_init: null, final_pop_mae: null }]);
     // Indexes and the epochs foreign key survive the rebuild.
     const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all();
-    assert.deepEqual(indexes, ['runs_cell', 'runs_status']);
+    assert.deepEqual(indexes, ['runs_cell', 'runs_claim', 'runs_finished', 'runs_status'], 'the rebuilt ones, and the claim and finish indexes of migration 5');
     const fk = db.prepare(`SELECT "table", "from", "to", on_delete FROM pragma_foreign_key_list('epochs')`).all();
     assert.deepEqual(fk, [{ table: 'runs', from: 'run_id', to: 'id', on_delete: 'CASCADE' }]);
     assert.equal(db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'runs_v4'`).pluck().get(), 0);
