@@ -6,6 +6,8 @@ import { createRng, deriveSeed, shuffleInPlace } from '../util/rng';
  * triu(ones(L+1, L)); row k has k leading zeros then L-k ones, target = fraction of ones.
  * Shuffle the L+1 rows with the run's seed, keep the first N, the last floor(test_fraction·N)
  * of them are the test (validation) split. Rows not drawn form the "population" set.
+ * test_fraction 0 trains on all N rows: the default rule (pop_mae) scores every one of the L+1
+ * rows and needs no validation split, so small N need not give a row away to one.
  */
 export interface Dataset {
   seqLen: number;
@@ -25,6 +27,19 @@ export interface Dataset {
 /** How many rows go to the test split: floor(testFraction · N), as the answer's code does. */
 export function testCount(nSamples: number, testFraction: number): number {
   return Math.floor(testFraction * nSamples + 1e-9);
+}
+
+/**
+ * Why N rows cannot be split by testFraction, or undefined: every split needs a train row, and a
+ * split asked for (testFraction > 0) needs a validation row; testFraction 0 asks for none.
+ */
+export function splitProblem(nSamples: number, testFraction: number): string | undefined {
+  const nTest = testCount(nSamples, testFraction);
+  if (testFraction > 0 && nTest < 1) {
+    return `n_samples=${nSamples} × test_fraction=${testFraction} leaves no validation row (test_fraction: 0 trains on every row when the rule needs no validation split)`;
+  }
+  if (nSamples - nTest < 1) return `n_samples=${nSamples} leaves no train row`;
+  return undefined;
 }
 
 /** Row k of the population: k zeros, then L-k ones. */
@@ -62,12 +77,8 @@ export function makeDataset(seqLen: number, nSamples: number, testFraction: numb
   }
   const nTest = testCount(nSamples, testFraction);
   const nTrain = nSamples - nTest;
-  if (nTest < 1 || nTrain < 1) {
-    throw new ConvergeError(
-      'data.emptySplit',
-      `n_samples=${nSamples} with test_fraction=${testFraction} leaves ${nTrain} train and ${nTest} test rows; both must be >= 1`,
-    );
-  }
+  const why = splitProblem(nSamples, testFraction);
+  if (why) throw new ConvergeError('data.emptySplit', `${why}: ${nTrain} train and ${nTest} test rows`);
   const order = new Int32Array(seqLen + 1);
   for (let k = 0; k <= seqLen; k++) order[k] = k;
   shuffleInPlace(order, createRng(deriveSeed(seed, 'data')));

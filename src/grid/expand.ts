@@ -1,5 +1,5 @@
 import { ConvergeError } from '../errors';
-import { testCount } from '../data/sequences';
+import { splitProblem } from '../data/sequences';
 import { PARAM_NAMES, type ParamName, type ParamValue, type ResolvedParams, type SweepSpec } from '../spec';
 import { canonicalJson, cellKeyOf, runKeyOf } from './run-key';
 
@@ -56,10 +56,7 @@ export function impossibility(p: ResolvedParams): string | undefined {
   if (p.n_samples > p.seq_len + 1) {
     return `n_samples=${p.n_samples} > seq_len+1=${p.seq_len + 1} (there are only seq_len+1 distinct rows)`;
   }
-  const nTest = testCount(p.n_samples, p.test_fraction);
-  if (nTest < 1) return `n_samples=${p.n_samples} × test_fraction=${p.test_fraction} leaves no validation row`;
-  if (p.n_samples - nTest < 1) return `n_samples=${p.n_samples} leaves no train row`;
-  return undefined;
+  return splitProblem(p.n_samples, p.test_fraction);
 }
 
 /**

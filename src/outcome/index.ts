@@ -141,8 +141,8 @@ export function toScoredEpoch(m: {
   epoch: number;
   loss: number;
   mae: number;
-  valLoss: number;
-  valMae: number;
+  valLoss: number | null;
+  valMae: number | null;
   popLoss?: number;
   popMae?: number;
   unseenMae?: number | null;
@@ -161,9 +161,24 @@ export function toScoredEpoch(m: {
   };
 }
 
-/** The training loop stops at the first epoch with a non-finite train or validation metric (src/train/loop.ts). */
+/**
+ * A run without a validation split (test_fraction 0) stores null val metrics at every epoch
+ * next to finite population metrics. With a split, a non-finite val metric comes with a
+ * non-finite population metric (the validation rows are population rows, scored with the same
+ * weights), and a run recorded before population metrics has none: both stay diverged.
+ */
+function lacksValidationSplit(e: ScoredEpoch): boolean {
+  return e.valLoss === null && e.valMae === null && e.popLoss !== null && e.popMae !== null;
+}
+
+/**
+ * The training loop stops at the first epoch with a non-finite train metric, or a non-finite
+ * metric after the epoch: on the validation split, or on the population without one (src/train/loop.ts).
+ */
 function divergedAt(e: ScoredEpoch): boolean {
-  return e.loss === null || e.mae === null || e.valLoss === null || e.valMae === null;
+  if (e.loss === null || e.mae === null) return true;
+  if (lacksValidationSplit(e)) return false;
+  return e.valLoss === null || e.valMae === null;
 }
 
 const none = (outcome: Outcome | null, epoch: number | null = null, value: number | null = null, lacksMetric = false): Score => ({

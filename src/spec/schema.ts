@@ -15,13 +15,15 @@ const posInt = z.int().min(1);
 export const POSITIVE_INT = posInt;
 const positive = z.number().positive();
 const fraction = z.number().gt(0).lt(1);
+/** 0 is allowed: no validation split, for rules that need none (pop_mae, the default). */
+const testFraction = z.number().gte(0).lt(1);
 const initializer = z.enum(['orthogonal', 'glorot_uniform', 'glorot_normal']);
 
 export const PARAMS = {
   // data
   seq_len: { section: 'data', type: posInt, default: undefined, doc: 'sequence length L (timesteps)' },
   n_samples: { section: 'data', type: posInt, default: undefined, doc: 'rows drawn from the L+1 population; at most seq_len + 1' },
-  test_fraction: { section: 'data', type: fraction, default: 0.1, doc: 'floor(test_fraction * n_samples) last rows are the validation split' },
+  test_fraction: { section: 'data', type: testFraction, default: 0.1, doc: 'floor(test_fraction * n_samples) last rows are the validation split; 0: no split, every row trains (val_loss/val_mae are then null)' },
   // model
   units: { section: 'model', type: posInt, default: 10, doc: 'LSTM units' },
   activation: { section: 'model', type: z.enum(['tanh']), default: 'tanh', doc: 'LSTM cell activation' },

@@ -59,8 +59,9 @@ export interface EpochMetrics {
   epoch: number;
   loss: number;
   mae: number;
-  valLoss: number;
-  valMae: number;
+  /** Over the validation split; null when it has no rows (test_fraction 0). */
+  valLoss: number | null;
+  valMae: number | null;
   /**
    * Over all L+1 rows of the population (the whole input space, seed-experiment.md): mean
    * squared error and mean absolute error of the model after this epoch.

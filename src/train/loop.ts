@@ -42,20 +42,24 @@ export async function runEpochs(
       lossSum += b.loss * rows.length;
       maeSum += b.mae * rows.length;
     }
-    const val = trainer.evaluate(data.testX, data.testY, data.nTest);
+    // No validation rows (test_fraction 0): nothing to measure, so null, never a mean of nothing.
+    const val = data.nTest > 0 ? trainer.evaluate(data.testX, data.testY, data.nTest) : null;
     pop = populationMetrics(trainer.predictPopulation(), data, targets);
     const m: EpochMetrics = {
       epoch,
       loss: lossSum / data.nTrain,
       mae: maeSum / data.nTrain,
-      valLoss: val.loss,
-      valMae: val.mae,
+      valLoss: val ? val.loss : null,
+      valMae: val ? val.mae : null,
       ...pop,
       seconds: (performance.now() - t0) / 1000,
     };
     epochsRun = epoch;
     hooks.onEpoch(m);
-    if (![m.loss, m.mae, m.valLoss, m.valMae].every(Number.isFinite)) {
+    // The check after the epoch's last update: on the validation split, or without one on the
+    // population (the same weights on a superset of those rows), as src/outcome's divergedAt reads it.
+    const after = val ? [val.loss, val.mae] : [pop.popLoss, pop.popMae];
+    if (![m.loss, m.mae, ...after].every(Number.isFinite)) {
       diverged = true;
       break;
     }

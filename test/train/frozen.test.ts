@@ -56,8 +56,8 @@ describe('a run whose ReLU is dead from initialisation', () => {
     for (let i = 0; i < 6; i++) {
       assert.equal(shortcut[i]!.epoch, full[i]!.epoch);
       for (const k of ['loss', 'mae', 'valLoss', 'valMae'] as const) {
-        const a = shortcut[i]![k];
-        const b = full[i]![k];
+        const a = shortcut[i]![k]!;
+        const b = full[i]![k]!;
         assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b)), `epoch ${i + 1} ${k}: ${a} vs ${b}`);
       }
     }

@@ -197,12 +197,41 @@ describe('fused engine vs tfjs-layers (|a−b| ≤ 1e-4·max(|a|,|b|) + 1e-6)', 
     for (let e = 0; e < 3; e++) {
       assertClose(a[e]!.loss, b[e]!.loss, `epoch ${e + 1} loss`);
       assertClose(a[e]!.mae, b[e]!.mae, `epoch ${e + 1} mae`);
-      assertClose(a[e]!.valLoss, b[e]!.valLoss, `epoch ${e + 1} val_loss`);
-      assertClose(a[e]!.valMae, b[e]!.valMae, `epoch ${e + 1} val_mae`);
+      assertClose(a[e]!.valLoss!, b[e]!.valLoss!, `epoch ${e + 1} val_loss`);
+      assertClose(a[e]!.valMae!, b[e]!.valMae!, `epoch ${e + 1} val_mae`);
     }
     assert.equal(sa.deadOutput, sb.deadOutput);
     assert.equal(sa.diverged, sb.diverged);
   });
+
+  for (const n of [2, 20]) {
+    test(`with test_fraction 0 at n_samples ${n}, both engines train every row, report null validation metrics and the same loss and population metrics`, async () => {
+      // The population metrics at the tolerance of the whole-run test below (1e-4): they are
+      // what the default rule scores when there is no validation split.
+      const req = { ...request({ batchSize: 1, masking: true, hard: false, epochs: 3 }), nSamples: n, testFraction: 0 };
+      const a: EpochMetrics[] = [];
+      const b: EpochMetrics[] = [];
+      const sa = await fusedEngine.train({ ...req, engine: 'fused' }, { onEpoch: (m) => a.push(m) });
+      const sb = await tfjsEngine.train({ ...req, engine: 'tfjs' }, { onEpoch: (m) => b.push(m) });
+      assert.equal(sa.aliveAtInit, true, 'seed 4 starts alive, so the comparison is not vacuous');
+      assert.equal(a.length, 3);
+      assert.equal(b.length, 3);
+      for (let e = 0; e < 3; e++) {
+        for (const m of [a[e]!, b[e]!]) {
+          assert.equal(m.valLoss, null);
+          assert.equal(m.valMae, null);
+        }
+        assertClose(a[e]!.loss, b[e]!.loss, `epoch ${e + 1} loss`);
+        assertClose(a[e]!.mae, b[e]!.mae, `epoch ${e + 1} mae`);
+        for (const k of ['popMae', 'popLoss', 'unseenMae'] as const) {
+          assert.ok(Math.abs(a[e]![k]! - b[e]![k]!) <= 1e-4, `epoch ${e + 1} ${k}: fused ${a[e]![k]} vs tfjs ${b[e]![k]}`);
+        }
+      }
+      assert.ok(a[2]!.popLoss !== a[0]!.popLoss, 'training moved the population loss');
+      assert.equal(sa.diverged, false);
+      assert.equal(sb.diverged, false);
+    });
+  }
 
   test('a whole run through both engines records the same epoch-1 population metrics within 1e-4', async () => {
     // L=40, N=30: 11 rows never drawn, so unseen_mae is defined. Seed 4 starts alive.
