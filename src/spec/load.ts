@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
-import { DEFAULT_RULE } from '../outcome';
+import { DEFAULT_RULE, VALIDATION_METRICS, type Rule } from '../outcome';
 import { INTEGER_PARAMS, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec } from './schema';
 
 type Path = (string | number)[];
@@ -318,6 +318,8 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
   }
   const repeats = typeof rep === 'number' ? rep : rep.min;
   const search = f.search ? searchSpec(f.search, { path, lineOf, repeats, grid, cases }) : undefined;
+  const converged = f.converged ?? { ...DEFAULT_RULE };
+  refuseRuleWithoutValidation(converged, { base, grid, cases, forAxes: search?.for ?? {} }, locate, lineOf(['converged', 'metric']));
   return {
     name: f.name,
     ...(f.description !== undefined ? { description: f.description } : {}),
@@ -328,11 +330,38 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
     base: base as Partial<ResolvedParams>,
     grid,
     cases,
-    converged: f.converged ?? { ...DEFAULT_RULE },
+    converged,
     impossible: f.impossible,
     source: { path, text: overrides.length ? recordedText(doc, overrides) : text, hash: specHash(f) },
     lineOf,
   };
+}
+
+/**
+ * A rule on a validation metric cannot score a cell with test_fraction 0: its runs have no
+ * validation rows, so every one would lack the metric. Refused at load, pointing at the first
+ * place a 0 reaches a cell (a grid or search.for value, a case, or the base value where a cell keeps it).
+ */
+function refuseRuleWithoutValidation(
+  rule: Rule,
+  s: { base: Partial<Record<ParamName, ParamValue>>; grid: Partial<Record<ParamName, ParamValue[]>>; cases: Partial<Record<ParamName, ParamValue>>[]; forAxes: Partial<Record<ParamName, ParamValue[]>> },
+  locate: ReturnType<typeof locator>,
+  ruleLine: number | undefined,
+): void {
+  if (!VALIDATION_METRICS.has(rule.metric)) return;
+  const axis = 'test_fraction';
+  const zeroAt = (values: ParamValue[] | undefined) => (values ?? []).indexOf(0);
+  let at: Path | undefined;
+  if (zeroAt(s.grid[axis]) >= 0) at = ['grid', axis, zeroAt(s.grid[axis])];
+  else if (zeroAt(s.forAxes[axis]) >= 0) at = ['search', 'for', axis, zeroAt(s.forAxes[axis])];
+  else if (s.cases.some((c) => c[axis] === 0)) at = ['cases', s.cases.findIndex((c) => c[axis] === 0), axis];
+  else if (s.base[axis] === 0 && (s.cases.length === 0 || s.cases.some((c) => c[axis] === undefined))) at = ['data', axis];
+  if (!at) return;
+  const { where, label } = locate(at);
+  throw new ConvergeError(
+    'spec.noValidationRows',
+    `${where}: ${label(at) || axis}: 0 leaves no validation rows, but the rule's metric ${rule.metric} (converged.metric${ruleLine ? `, line ${ruleLine}` : ''}) is measured on them; use pop_mae (all seq_len + 1 rows) or a test_fraction above 0`,
+  );
 }
 
 function searchSpec(
