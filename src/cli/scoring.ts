@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_RULE, RULE_METRICS, sameRule, type Rule, type RuleMetric } from '../outcome';
+import { DEFAULT_RULE, RULE_METRICS, sameRule, VALIDATION_METRICS, type Rule, type RuleMetric } from '../outcome';
 import { scoreRows, type CellSummary, type EpochRow, type RunRow } from '../report';
 import type { Filter } from '../filter';
 import { readEpochs, readRuns, readSweep, selectRunIds, type Db, type SweepInfo } from '../store';
@@ -67,7 +67,7 @@ export function reportNotes(cells: readonly CellSummary[]): string[] {
   const lacking = cells.reduce((s, c) => s + c.lacksMetric, 0);
   if (lacking > 0) {
     const metric = cells[0]!.metric;
-    out.push(`${lacking} finished run${lacking === 1 ? '' : 's'} lack ${metric} (recorded before population metrics, or unseen_mae with every row drawn): not in n; score them with --metric val_mae`);
+    out.push(`${lacking} finished run${lacking === 1 ? '' : 's'} lack ${metric} (recorded before population metrics, unseen_mae with every row drawn, or a validation metric with test_fraction 0): not in n; score them with --metric ${VALIDATION_METRICS.has(metric) ? 'pop_mae' : 'val_mae'}`);
   }
   for (const c of cells) {
     if (c.failedRuns.length === 0) continue;

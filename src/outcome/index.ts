@@ -41,6 +41,7 @@ export function thinValidationWarning(rule: Rule, cell: string, p: { n_samples: 
   if (!VALIDATION_METRICS.has(rule.metric)) return null;
   const rows = testCount(p.n_samples, p.test_fraction);
   if (rows >= MIN_VALIDATION_ROWS) return null;
+  if (rows === 0) return `warning: ${cell || 'all runs'}: the rule's metric ${rule.metric} has no validation rows here (test_fraction ${p.test_fraction}): its runs lack it; pop_mae scores all seq_len + 1 rows`;
   return `warning: ${cell || 'all runs'}: the rule's metric ${rule.metric} rests on ${rows} validation row${rows === 1 ? '' : 's'} (fewer than ${MIN_VALIDATION_ROWS}); pop_mae scores all seq_len + 1 rows`;
 }
 

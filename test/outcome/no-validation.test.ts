@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scoreRun, type RunFlags, type ScoredEpoch } from '../../src/outcome';
+import { scoreRun, thinValidationWarning, type RunFlags, type ScoredEpoch } from '../../src/outcome';
 
 const FLAGS: RunFlags = { failure: null, outputActivation: 'relu', aliveAtInit: true };
 const epoch = (e: number, over: Partial<ScoredEpoch> = {}): ScoredEpoch => ({
@@ -28,5 +28,12 @@ describe('scoring a run without a validation split', () => {
     const s = scoreRun([epoch(1)], FLAGS, { metric: 'val_mae', threshold: 0.05 });
     assert.equal(s.outcome, null);
     assert.equal(s.lacksMetric, true);
+  });
+});
+
+describe('the thin-validation warning', () => {
+  it('says a cell with test_fraction 0 has no validation rows, not that they are few', () => {
+    const w = thinValidationWarning({ metric: 'val_mae', threshold: 0.05 }, 'n_samples=2', { n_samples: 2, test_fraction: 0 });
+    assert.equal(w, "warning: n_samples=2: the rule's metric val_mae has no validation rows here (test_fraction 0): its runs lack it; pop_mae scores all seq_len + 1 rows");
   });
 });
