@@ -143,7 +143,7 @@ const SearchSchema = z
       .strictObject(paramsShape((t, doc) => z.array(t).min(1).describe(`one boundary per value: ${doc}`)))
       .optional()
       .describe('one boundary per combination of these values (crossed with grid and cases)'),
-    range: z.tuple([RangeEnd, RangeEnd]).describe('inclusive bounds of the axis; expressions in the other parameters allowed, e.g. [10, seq_len+1]'),
+    range: z.tuple([RangeEnd, RangeEnd]).describe('inclusive bounds of the axis; expressions in the other parameters allowed, e.g. [10, seq_len+1], or [2, seq_len+1] with test_fraction: 0 (no validation row needed)'),
     target: fraction.default(0.5).describe('the convergence rate that defines the boundary'),
     among: z.enum(['alive', 'all']).optional().describe('count runs alive at initialisation only (alive, the default) or all runs'),
     precision: positive.default(0.25).describe('stop when the 95% interval of the boundary is narrower than this fraction of it'),

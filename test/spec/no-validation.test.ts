@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConvergeError } from '../../src/errors';
 import { expandPlan } from '../../src/grid';
 import { expandSearch } from '../../src/search/plan';
-import { parseOverride, parseSpec } from '../../src/spec';
+import { loadSpec, parseOverride, parseSpec } from '../../src/spec';
+import { ROOT } from '../helpers';
 
 function refusal(text: string, set: string[] = []): ConvergeError {
   try {
@@ -65,5 +67,15 @@ describe('sweeps without a validation split (test_fraction 0)', () => {
   it('a val_mae rule is accepted when every case overrides a base test_fraction of 0', () => {
     const s = parseSpec(lines('name: t', 'data: {seq_len: 9, test_fraction: 0}', 'cases:', '  - {n_samples: 6, test_fraction: 0.5}', VAL_RULE), 't.yaml');
     assert.equal(expandPlan(s).runs.length, 1);
+  });
+});
+
+describe('the example search without a validation split', () => {
+  it('sweeps/boundary-small-n.yaml searches n_samples from 2 at L = 50 and 100 under pop_mae, with test_fraction 0', () => {
+    const s = loadSpec(join(ROOT, 'sweeps', 'boundary-small-n.yaml'));
+    assert.equal(s.base.test_fraction, 0);
+    assert.equal(s.converged.metric, 'pop_mae');
+    const plan = expandSearch(s);
+    assert.deepEqual(plan.boundaries.map((b) => [b.fixed.seq_len, b.settings.lo, b.settings.hi]), [[50, 2, 51], [100, 2, 101]]);
   });
 });
