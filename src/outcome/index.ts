@@ -163,23 +163,22 @@ export function toScoredEpoch(m: {
 }
 
 /**
- * A run without a validation split (test_fraction 0) stores null val metrics at every epoch
- * next to finite population metrics. With a split, a non-finite val metric comes with a
- * non-finite population metric (the validation rows are population rows, scored with the same
- * weights), and a run recorded before population metrics has none: both stay diverged.
+ * Whether a run trained without a validation split (test_fraction 0): it stores null val metrics
+ * at every epoch next to population metrics. A run with a split has a finite val metric at every
+ * epoch but the one it diverged at, and a run recorded before population metrics has none of
+ * them: neither reads as split-less.
  */
-function lacksValidationSplit(e: ScoredEpoch): boolean {
-  return e.valLoss === null && e.valMae === null && e.popLoss !== null && e.popMae !== null;
+function withoutValidationSplit(epochs: readonly ScoredEpoch[]): boolean {
+  return epochs.every((e) => e.valLoss === null && e.valMae === null) && epochs.some((e) => e.popLoss !== null && e.popMae !== null);
 }
 
 /**
  * The training loop stops at the first epoch with a non-finite train metric, or a non-finite
  * metric after the epoch: on the validation split, or on the population without one (src/train/loop.ts).
  */
-function divergedAt(e: ScoredEpoch): boolean {
+function divergedAt(e: ScoredEpoch, noSplit: boolean): boolean {
   if (e.loss === null || e.mae === null) return true;
-  if (lacksValidationSplit(e)) return false;
-  return e.valLoss === null || e.valMae === null;
+  return noSplit ? e.popLoss === null || e.popMae === null : e.valLoss === null || e.valMae === null;
 }
 
 const none = (outcome: Outcome | null, epoch: number | null = null, value: number | null = null, lacksMetric = false): Score => ({
@@ -210,7 +209,8 @@ export function scoreRun(epochs: readonly ScoredEpoch[], flags: RunFlags, rule: 
   const last = seen[seen.length - 1];
   if (!last) return none(null);
   const value = metricOf(last, rule.metric);
-  if (seen.some(divergedAt)) return none('diverged', last.epoch, value);
+  const noSplit = withoutValidationSplit(epochs);
+  if (seen.some((e) => divergedAt(e, noSplit))) return none('diverged', last.epoch, value);
   if (flags.outputActivation === 'relu') {
     if (flags.aliveAtInit === false) return none('dead_at_init', last.epoch, value);
     const dead = last.popMaxOutput !== null ? last.popMaxOutput <= 0 : flags.legacyDead === true && last === epochs[epochs.length - 1];

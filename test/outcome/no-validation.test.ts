@@ -19,6 +19,11 @@ describe('scoring a run without a validation split', () => {
     assert.equal(s.outcome, 'diverged');
   });
 
+  it('a run with a split whose val metrics turn non-finite while its population metrics stay finite is still diverged', () => {
+    const s = scoreRun([epoch(1, { valLoss: 0.01, valMae: 0.04 }), epoch(2)], FLAGS, { metric: 'pop_mae', threshold: 0.05 });
+    assert.equal(s.outcome, 'diverged');
+  });
+
   it('a run recorded before population metrics with null validation metrics stays diverged', () => {
     const old = epoch(1, { popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null });
     assert.equal(scoreRun([old], FLAGS, { metric: 'mae', threshold: 0.1 }).outcome, 'diverged');
