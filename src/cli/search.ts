@@ -101,8 +101,9 @@ async function searchCommand(specPath: string, opts: TrainOptions): Promise<numb
     const stopped = session.stoppedEarly(result);
     if (stopped !== undefined) return stopped;
     const rows = result.states.map(boundaryJson);
-    // As run counts its share's failed runs in the database: failed here, earlier, or given up by --max-attempts.
-    const failed = result.states.reduce((n, st) => n + st.observations.filter((o) => o.outcome === 'failed').length, 0);
+    // As run counts its share's failed runs in the database: failed here, earlier, or given up by
+    // --max-attempts. Not the observations left out of n (dead at init under among: alive).
+    const failed = result.states.reduce((n, st) => n + st.failed, 0);
     if (opts.json) writeOut(JSON.stringify(rows, null, 2));
     else {
       writeOut(formatBoundaries(plan.axis, rows, spec.search!.target));

@@ -39,6 +39,8 @@ export interface BoundaryState {
   unfinished: number;
   /** Every run of this search the database holds, as planned runs (they stay in the plan). */
   existing: PlannedRun[];
+  /** Runs recorded failed (status failed: a crash, a timeout, given up): infrastructure, not a run out of n. */
+  failed: number;
   /** The next step, when nothing is unfinished. */
   step: SearchStep | undefined;
 }
@@ -54,13 +56,14 @@ export function searchCellKeys(plan: SearchPlan): Map<string, { boundary: number
 
 export function searchStates(spec: SweepSpec, plan: SearchPlan, rows: readonly SearchRunRow[]): BoundaryState[] {
   const where = searchCellKeys(plan);
-  const states: BoundaryState[] = plan.boundaries.map((boundary) => ({ boundary, observations: [], unfinished: 0, existing: [], step: undefined }));
+  const states: BoundaryState[] = plan.boundaries.map((boundary) => ({ boundary, observations: [], unfinished: 0, existing: [], failed: 0, step: undefined }));
   for (const r of rows) {
     const at = where.get(r.cellKey);
     // A run of an earlier base seed is another run (its seed is not spec.seed + repeat): not this search's.
     if (!at || r.seed !== spec.seed + r.repeat) continue;
     const st = states[at.boundary]!;
     st.existing.push(searchRun(spec, plan, st.boundary, at.value, r.repeat));
+    if (r.status === 'failed') st.failed += 1;
     // Counted by the outcome module's rule under the search's `among`: a run out of n (an
     // infrastructure failure, a run lacking the rule's metric, or one not alive at init when
     // counting alive runs) is observed as 'failed', which costs budget and counts nowhere.
