@@ -17,7 +17,11 @@ export function wilson(k: number, n: number, z = 1.959964): Interval {
     throw new RangeError(`wilson: expected integers 0 <= k <= n, got k=${k}, n=${n}`);
   }
   if (n === 0) return { lo: 0, hi: 1 };
-  const p = k / n;
+  return wilsonOf(k / n, n, z);
+}
+
+/** The Wilson limits of a rate p observed on n trials; n may be an effective (non-integer) size. */
+function wilsonOf(p: number, n: number, z: number): Interval {
   const z2 = z * z;
   const denom = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denom;
@@ -25,8 +29,8 @@ export function wilson(k: number, n: number, z = 1.959964): Interval {
   // At k = 0 and k = n the bounds are exactly 0 and 1 in exact arithmetic; pin them so that
   // rounding does not print 1.0000000000000002 or -1e-17.
   return {
-    lo: k === 0 ? 0 : Math.max(0, center - half),
-    hi: k === n ? 1 : Math.min(1, center + half),
+    lo: p === 0 ? 0 : Math.max(0, center - half),
+    hi: p === 1 ? 1 : Math.min(1, center + half),
   };
 }
 
@@ -164,21 +168,28 @@ export function newcombeIndependent(k1: number, n1: number, k2: number, n2: numb
  * only on side 2, `neither` on neither. The difference is rate1 − rate2 = (only1 − only2)/n.
  * φ, the correlation of the two sides, enters with Newcombe's continuity correction: its
  * numerator ad − bc is reduced by n/2 when positive and set to 0 when it lies in [0, n/2].
+ *
+ * `designEffect` > 1, for pairs that are not independent (several pairs per seed,
+ * src/report/seed-unit.ts): every count is divided by it before the interval is computed, which
+ * gives the interval the effective sample size of the clustered pairs (Rao & Scott 1992).
+ * @param designEffect @default 1 (independent pairs)
  */
-export function newcombePaired(both: number, only1: number, only2: number, neither: number, z = 1.959964): DifferenceInterval {
+export function newcombePaired(both: number, only1: number, only2: number, neither: number, z = 1.959964, designEffect = 1): DifferenceInterval {
   for (const v of [both, only1, only2, neither]) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`newcombePaired: counts must be non-negative integers, got ${v}`);
   }
-  const n = both + only1 + only2 + neither;
-  if (n === 0) throw new RangeError('newcombePaired: no pairs');
-  const k1 = both + only1;
-  const k2 = both + only2;
+  if (!(designEffect >= 1)) throw new RangeError(`newcombePaired: designEffect must be at least 1, got ${designEffect}`);
+  if (both + only1 + only2 + neither === 0) throw new RangeError('newcombePaired: no pairs');
+  const [a, b, c, d] = [both, only1, only2, neither].map((v) => v / designEffect) as [number, number, number, number];
+  const n = a + b + c + d;
+  const k1 = a + b;
+  const k2 = a + c;
   const margins = k1 * (n - k1) * k2 * (n - k2);
   let phi = 0;
   if (margins > 0) {
-    const cross = both * neither - only1 * only2;
+    const cross = a * d - b * c;
     const corrected = cross > n / 2 ? cross - n / 2 : cross >= 0 ? 0 : cross;
     phi = corrected / Math.sqrt(margins);
   }
-  return squareAndAdd(k1 / n, wilson(k1, n, z), k2 / n, wilson(k2, n, z), phi);
+  return squareAndAdd(k1 / n, wilsonOf(k1 / n, n, z), k2 / n, wilsonOf(k2 / n, n, z), phi);
 }
