@@ -5,10 +5,16 @@
  * settings except those that define the groups. Matched runs are compared pair by pair (exact
  * McNemar test, Newcombe's paired interval); groups with no seed in common by Fisher's exact test.
  * Matching that is partial or not one-to-one is refused: a seed must never count twice on a side.
+ * When the groups pool several cells, one seed gives several pairs: then the seed is the unit
+ * (src/report/seed-unit.ts), and the pooled cells are checked for an effect that differs between
+ * them (src/report/heterogeneity.ts).
  */
 import { ConvergeError } from '../errors';
 import { countOf, inN } from '../outcome';
-import { formatParamValue, tallyRuns } from './cells';
+import { cellKey, formatParamValue, tallyRuns } from './cells';
+import { formatP } from './format';
+import { discordantSplitTest, type SplitTest } from './heterogeneity';
+import { pairDesignEffect, signFlipTest, type SignedPair } from './seed-unit';
 import { fisherExact, mcnemarExact, newcombeIndependent, newcombePaired, wilson } from './stats';
 import type { ParamValue, RunRow } from './types';
 
@@ -16,11 +22,28 @@ export interface Group { label: string; runs: readonly RunRow[] }
 
 export interface GroupResult { label: string; k: number; n: number; rate: number | null; ci_low: number; ci_high: number }
 
-export type CompareTest = 'mcnemar_exact' | 'fisher_exact';
+/**
+ * mcnemar_exact: matched pairs, one per seed; sign_flip_seed: matched pairs, some seed in several
+ * (the seed is the unit); fisher_exact: the groups share no seed.
+ */
+export type CompareTest = 'mcnemar_exact' | 'sign_flip_seed' | 'fisher_exact';
+
+/**
+ * Whether the paired effect is the same in every stratum of the settings a comparison pools over
+ * (the discordant pairs' split, src/report/heterogeneity.ts).
+ */
+export interface Heterogeneity extends SplitTest {
+  /** The settings whose values are the strata. */
+  over: string[];
+  /** Per stratum, its discordant pairs. */
+  strata: { label: string; discordant_ab: number; discordant_ba: number }[];
+  /** A seed gives several pairs within one stratum: the test takes pairs as independent and may understate p. */
+  seeds_repeat_within: boolean;
+}
 
 /** The JSON of `compare --json`; field names are part of the CLI's interface. */
 export interface Comparison {
-  /** mcnemar_exact when the runs are matched pair by pair, fisher_exact when the groups share no seed. */
+  /** mcnemar_exact or sign_flip_seed when the runs are matched pair by pair, fisher_exact when the groups share no seed. */
   test: CompareTest;
   a: GroupResult;
   b: GroupResult;
@@ -30,6 +53,12 @@ export interface Comparison {
   discordant_ab: number | null;
   /** Pairs where B converged and A did not (null for fisher_exact). */
   discordant_ba: number | null;
+  /** Distinct seeds among the pairs (null for fisher_exact). */
+  seeds: number | null;
+  /** Seeds whose pairs favour one side on balance: the sample of sign_flip_seed (null for fisher_exact). */
+  seeds_discordant: number | null;
+  /** Variance inflation of the paired difference from seeds in several pairs; the interval is widened by it (1: none; null for fisher_exact). */
+  design_effect: number | null;
   /** Two-sided p-value of `test`; null when either group has no finished run. */
   p_value: number | null;
   /** rate_b − rate_a, or null when either group has no finished run. */
@@ -41,9 +70,14 @@ export interface Comparison {
   matched_on: string[] | null;
   /** The settings that tell A from B (the names in --a/--b, or what differs between two databases). */
   differing: string[];
+  /** Whether the effect differs between the cells pooled over; null when nothing is pooled or the groups are unpaired. */
+  heterogeneity: Heterogeneity | null;
   /** Why the numbers should not be read as an answer, or null. */
   warning: string | null;
 }
+
+/** Below this, p is "< 0.05": the level every verdict of compare and report uses. */
+export const ALPHA = 0.05;
 
 /** Below this many finished seeds per group, Fisher's test can barely reach p < 0.05 at all. */
 export const MIN_SEEDS_PER_GROUP = 5;
@@ -171,7 +205,8 @@ function compareUnpaired(a: Group, b: Group, differing: readonly string[], warni
     test: 'fisher_exact', a: ga, b: gb, pairs: null, discordant_ab: null, discordant_ba: null,
     p_value: both ? fisherExact(ta.k, ta.n - ta.k, tb.k, tb.n - tb.k) : null,
     difference: ci ? ci.difference : null, difference_ci_low: ci ? ci.lo : null, difference_ci_high: ci ? ci.hi : null,
-    matched_on: null, differing: [...differing],
+    seeds: null, seeds_discordant: null, design_effect: null,
+    matched_on: null, differing: [...differing], heterogeneity: null,
     warning: warnings.length > 0 ? warnings.join('; ') : null,
   };
 }
@@ -190,6 +225,51 @@ export interface CompareOptions {
    * the setting). @default false
    */
   alive?: boolean;
+  /**
+   * The settings whose values are the strata of the heterogeneity test (`--by`).
+   * @default the matched settings that take more than one value among the pairs
+   */
+  strataOver?: readonly string[];
+}
+
+/** A counted pair: its runs and its sign (+1 only B converged, −1 only A, 0 both or neither). */
+interface CountedPair extends SignedPair { ra: RunRow }
+
+/**
+ * Whether the counted pairs split alike across the strata of `over`; null when `over` is empty or
+ * the pairs fall in one stratum.
+ */
+function heterogeneityOf(pairs: readonly CountedPair[], over: readonly string[]): Heterogeneity | null {
+  if (over.length === 0) return null;
+  const strata = new Map<string, { ab: number; ba: number; seeds: Set<number>; repeat: boolean }>();
+  for (const p of pairs) {
+    const key = cellKey(over, p.ra.params);
+    let s = strata.get(key);
+    if (!s) strata.set(key, (s = { ab: 0, ba: 0, seeds: new Set(), repeat: false }));
+    if (p.x < 0) s.ab++;
+    if (p.x > 0) s.ba++;
+    if (s.seeds.has(p.seed)) s.repeat = true;
+    s.seeds.add(p.seed);
+  }
+  if (strata.size < 2) return null;
+  const list = [...strata.entries()];
+  return {
+    ...discordantSplitTest(list.map(([, s]) => s)),
+    over: [...over],
+    strata: list.map(([label, s]) => ({ label, discordant_ab: s.ab, discordant_ba: s.ba })),
+    seeds_repeat_within: list.some(([, s]) => s.repeat),
+  };
+}
+
+/** The warning for strata that disagree, or null. */
+function disagreement(h: Heterogeneity | null, named: boolean): string | null {
+  if (h === null || h.p_value === null || h.p_value >= ALPHA) return null;
+  const counts = h.strata.map((s) => `${s.label}: ${s.discordant_ab} vs ${s.discordant_ba}`).join(', ');
+  return (
+    `the strata disagree: the effect differs between levels of ${h.over.join(', ')} (pairs converged only in A vs only in B, ${counts}; ` +
+    `heterogeneity p = ${formatP(h.p_value)}), so the pooled difference averages effects that are not the same` +
+    (named ? '' : `; read them apart with ${h.over.map((o) => `--by ${o}`).join(' ')}`)
+  );
 }
 
 export function compareGroups(a: Group, b: Group, differing: readonly string[] = [], options: CompareOptions = {}): Comparison {
@@ -205,6 +285,7 @@ export function compareGroups(a: Group, b: Group, differing: readonly string[] =
   // with --alive, so are pairs with a run not alive at init).
   const among = alive ? 'alive' : 'all';
   let both = 0, onlyA = 0, onlyB = 0, neither = 0;
+  const counted: CountedPair[] = [];
   for (const [ra, rb] of matching.pairs) {
     const ka = countOf(ra, among);
     const kb = countOf(rb, among);
@@ -215,24 +296,41 @@ export function compareGroups(a: Group, b: Group, differing: readonly string[] =
     else if (ca) onlyA++;
     else if (cb) onlyB++;
     else neither++;
+    counted.push({ ra, seed: ra.seed, x: ca === cb ? 0 : cb ? 1 : -1 });
   }
   const pairs = both + onlyA + onlyB + neither;
+  const net = new Map<number, number>();
+  for (const p of counted) net.set(p.seed, (net.get(p.seed) ?? 0) + p.x);
+  // A seed in several pairs (cells pooled): the seed, not the pair, is the independent unit.
+  const bySeed = net.size < pairs;
+  const seedsDiscordant = [...net.values()].filter((d) => d !== 0).length;
   const ga = groupResult(a.label, both + onlyA, pairs);
   const gb = groupResult(b.label, both + onlyB, pairs);
   if (pairs === 0) {
     warnings.unshift(`nothing to compare: no pair has both runs finished${alive ? ' and alive at init' : ''}`);
+  } else if (bySeed && seedsDiscordant < MIN_DISCORDANT_PAIRS) {
+    warnings.unshift(
+      `only ${seedsDiscordant} seed${seedsDiscordant === 1 ? '' : 's'} favour one side on balance; ` +
+        `the sign-flip test cannot reach p < 0.05 with fewer than ${MIN_DISCORDANT_PAIRS}: more seeds may tell`,
+    );
   } else if (onlyA + onlyB < MIN_DISCORDANT_PAIRS) {
     warnings.unshift(
       `only ${onlyA + onlyB} discordant pair${onlyA + onlyB === 1 ? '' : 's'} (seeds where exactly one side converged); ` +
         `the exact McNemar test cannot reach p < 0.05 with fewer than ${MIN_DISCORDANT_PAIRS}: more seeds may tell`,
     );
   }
-  const ci = pairs > 0 ? newcombePaired(both, onlyB, onlyA, neither) : null;
+  const over = options.strataOver ?? matching.matchedOn.filter((n) => n !== 'seed' && new Set(counted.map((p) => JSON.stringify(p.ra.params[n] ?? null))).size > 1);
+  const heterogeneity = heterogeneityOf(counted, over);
+  const disagree = disagreement(heterogeneity, options.strataOver !== undefined);
+  if (disagree) warnings.push(disagree);
+  const designEffect = bySeed ? pairDesignEffect(counted) : 1;
+  const ci = pairs > 0 ? newcombePaired(both, onlyB, onlyA, neither, undefined, designEffect) : null;
   return {
-    test: 'mcnemar_exact', a: ga, b: gb, pairs, discordant_ab: onlyA, discordant_ba: onlyB,
-    p_value: pairs > 0 ? mcnemarExact(onlyA, onlyB) : null,
+    test: bySeed ? 'sign_flip_seed' : 'mcnemar_exact', a: ga, b: gb, pairs, discordant_ab: onlyA, discordant_ba: onlyB,
+    seeds: net.size, seeds_discordant: seedsDiscordant, design_effect: designEffect,
+    p_value: pairs === 0 ? null : bySeed ? signFlipTest([...net.values()]) : mcnemarExact(onlyA, onlyB),
     difference: ci ? ci.difference : null, difference_ci_low: ci ? ci.lo : null, difference_ci_high: ci ? ci.hi : null,
-    matched_on: matching.matchedOn, differing: [...differing],
+    matched_on: matching.matchedOn, differing: [...differing], heterogeneity,
     warning: warnings.length > 0 ? warnings.join('; ') : null,
   };
 }
@@ -255,45 +353,4 @@ export function differingSettings(a: readonly RunRow[], b: readonly RunRow[]): S
     if (JSON.stringify(va) !== JSON.stringify(vb)) out.push({ name: n, a: va, b: vb });
   }
   return out;
-}
-
-function formatP(p: number): string {
-  if (p < 1e-4) return p.toExponential(1);
-  return p.toPrecision(3);
-}
-
-const signed = (d: number): string => `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
-
-/** Human text (default) or JSON of the comparison. */
-export function formatComparison(result: Comparison, json: boolean): string {
-  if (json) return JSON.stringify(result, null, 2) + '\n';
-  const line = (tag: string, g: GroupResult): string =>
-    `${tag}  ${g.label}: ${g.k}/${g.n} converged, rate ${g.rate === null ? '–' : g.rate.toFixed(2)}, 95% CI [${g.ci_low.toFixed(2)}, ${g.ci_high.toFixed(2)}]`;
-  const out = [line('A', result.a), line('B', result.b)];
-  if (result.test === 'mcnemar_exact') {
-    const others = (result.matched_on ?? []).filter((n) => n !== 'seed');
-    out.push(
-      `paired: ${result.pairs} pairs of runs with the same seed` +
-        (others.length > 0 ? ` and the same other settings (cell by cell)` : '') +
-        `; converged only in A: ${result.discordant_ab}, only in B: ${result.discordant_ba}`,
-    );
-  } else {
-    out.push('unpaired: the groups share no seed');
-  }
-  if (result.difference !== null && result.p_value !== null) {
-    const ci = `95% CI [${signed(result.difference_ci_low!)}, ${signed(result.difference_ci_high!)}]`;
-    out.push(
-      result.test === 'mcnemar_exact'
-        ? `difference (B − A): ${signed(result.difference)}, ${ci} (Newcombe, paired); exact McNemar two-sided p = ${formatP(result.p_value)}`
-        : `difference (B − A): ${signed(result.difference)}, ${ci} (Newcombe); Fisher exact two-sided p = ${formatP(result.p_value)}`,
-    );
-    // Say what the p-value does and does not mean: a large p is absence of evidence, not evidence of equality.
-    out.push(
-      result.p_value < 0.05
-        ? 'the rates differ by more than seed-to-seed chance would explain (p < 0.05)'
-        : 'no evidence of a difference at these seed counts (p >= 0.05); more seeds may still reveal one',
-    );
-  }
-  if (result.warning !== null) out.push(`warning: ${result.warning}`);
-  return out.join('\n') + '\n';
 }

@@ -94,6 +94,15 @@ export function cellToJson(c: CellSummary): CellJson {
 
 const DASH = '–';
 
+/** A p-value as the text outputs print it: three significant digits, or an exponent below 1e-4. */
+export function formatP(p: number): string {
+  if (p < 1e-4) return p.toExponential(1);
+  return p.toPrecision(3);
+}
+
+/** A difference of rates with its sign, two decimals. */
+export const signed = (d: number): string => `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
+
 export function formatRate(r: number | null): string {
   return r === null ? DASH : r.toFixed(2);
 }
@@ -120,12 +129,15 @@ export function formatEpoch(x: number | null): string {
 
 // ---- the human table's columns, shared by `table`, `md` and the HTML report -------------------
 
-export interface Column {
+/** A column of a human-facing table of items T (cells, comparisons). */
+export interface TextColumn<T> {
   header: string;
   /** Right-align (numbers) or left-align (names). */
   align: 'left' | 'right';
-  cell: (c: CellSummary) => string;
+  cell: (c: T) => string;
 }
+
+export type Column = TextColumn<CellSummary>;
 
 /**
  * The columns of the human-facing table. `timed out` appears only when some run timed out, so the
@@ -169,15 +181,19 @@ function pad(s: string, width: number, align: 'left' | 'right'): string {
   return align === 'right' ? fill + s : s + fill;
 }
 
-function formatTable(cells: readonly CellSummary[], axes: readonly string[]): string {
-  const cols = humanColumns(cells, axes);
-  const rows = cells.map((c) => cols.map((col) => col.cell(c)));
+/** A plain-text table: a header line, a rule, one line per item, columns padded to align. */
+export function alignColumns<T>(cols: readonly TextColumn<T>[], items: readonly T[]): string {
+  const rows = items.map((c) => cols.map((col) => col.cell(c)));
   const widths = cols.map((col, i) => Math.max([...col.header].length, ...rows.map((r) => [...r[i]!].length)));
   const line = (vals: readonly string[]): string =>
     vals.map((v, i) => pad(v, widths[i]!, cols[i]!.align)).join('  ').trimEnd();
   const out = [line(cols.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of rows) out.push(line(r));
   return out.join('\n') + '\n';
+}
+
+function formatTable(cells: readonly CellSummary[], axes: readonly string[]): string {
+  return alignColumns(humanColumns(cells, axes), cells);
 }
 
 function escapeMd(s: string): string {

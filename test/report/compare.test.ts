@@ -66,13 +66,18 @@ test('pooling two cells per side pairs cell by cell: a seed never counts twice o
     batch === 1 ? seed <= (n === 80 ? 5 : 6) : n === 130 && seed <= 4 && seed !== 2;
   const side = (batch: number) => [80, 130].flatMap((n) => runs(10, conv(batch, n), { batch_size: batch, n_samples: n }));
   const r = compareGroups({ label: 'batch_size=32', runs: side(32) }, { label: 'batch_size=1', runs: side(1) }, ['batch_size']);
-  assert.equal(r.test, 'mcnemar_exact');
   assert.equal(r.pairs, 20, 'ten seeds in each of two cells');
   // By hand: at n=80, B alone converges on seeds 1–5 (5); at n=130, B alone on 2, 5, 6 (3); A alone never.
   assert.equal(r.discordant_ba, 8);
   assert.equal(r.discordant_ab, 0);
   assert.deepEqual([r.a.k, r.a.n, r.b.k, r.b.n], [3, 20, 11, 20]);
-  assert.ok(Math.abs(r.p_value! - binomialTestHalf(0, 8)) < 1e-15);
+  // A seed gives a pair in each cell, so the seed is the unit: seeds 1–6 favour B (net +1, +2, +1,
+  // +1, +2, +1), and only the all-positive and all-negative sign patterns reach |T| = 8: 2/2^6,
+  // not the 2/2^8 of McNemar's test on 8 pairs taken as independent.
+  assert.equal(r.test, 'sign_flip_seed');
+  assert.deepEqual([r.seeds, r.seeds_discordant], [10, 6]);
+  assert.ok(Math.abs(r.p_value! - 2 / 64) < 1e-15, `p = ${r.p_value}`);
+  assert.ok(r.p_value! > binomialTestHalf(0, 8));
 });
 
 test('a side with two runs of one seed and the same other settings is refused, saying how to narrow it', () => {
