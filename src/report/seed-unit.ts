@@ -43,11 +43,15 @@ export function signFlipTest(net: readonly number[]): number {
 export interface SignedPair { seed: number; x: -1 | 0 | 1 }
 
 /**
- * The design effect of the paired difference: the variance of (Σx)/n with the seeds as clusters
- * (the between-seed, ratio-estimator variance with the S/(S − 1) small-sample factor) over its
- * variance with the pairs as independent units. At least 1: a negative within-seed correlation
- * is not taken as a licence to narrow the interval. Dividing every count by it gives Newcombe's
- * interval the effective sample size of the clustered data (Rao & Scott 1992, Biometrics 48:577).
+ * The design effect of the paired difference: how much the seeds' clustering inflates its
+ * variance over pairs taken as independent. The larger of two estimates, and at least 1:
+ * - the between-seed variance of (Σx)/n (ratio estimator, S/(S − 1) small-sample factor) over its
+ *   variance with independent pairs (n/(n − 1)), as Rao & Scott (1992, Biometrics 48:577) use it;
+ * - Σd_s² / (discordant pairs): the sign-flip test's variance of Σd under "no difference" over
+ *   McNemar's, so that the interval and the test rest on the same variance.
+ * With few seeds the first alone is too small (cluster variances are biased down with few
+ * clusters) and intervals undercover; test/report/seed-unit.test.ts measures the coverage.
+ * Dividing every count by it gives Newcombe's interval the effective sample size of the pairs.
  */
 export function pairDesignEffect(pairs: readonly SignedPair[]): number {
   const n = pairs.length;
@@ -60,13 +64,14 @@ export function pairDesignEffect(pairs: readonly SignedPair[]): number {
     bySeed.set(p.seed, s);
   }
   const seeds = bySeed.size;
-  if (seeds < 2) return 1;
+  const discordant = pairs.filter((p) => p.x !== 0).length;
+  if (seeds < 2 || discordant === 0) return 1;
   const mean = pairs.reduce((s, p) => s + p.x, 0) / n;
+  const clusters = [...bySeed.values()];
+  const signFlip = clusters.reduce((s, { t }) => s + t * t, 0) / discordant;
   // Both with the small-sample factor (n/(n − 1), S/(S − 1)), so that one pair per seed gives exactly 1.
   const independent = pairs.reduce((s, p) => s + (p.x - mean) ** 2, 0) / (n * (n - 1));
-  if (independent === 0) return 1;
-  let between = 0;
-  for (const { t, m } of bySeed.values()) between += (t - mean * m) ** 2;
-  const clustered = ((seeds / (seeds - 1)) * between) / (n * n);
-  return Math.max(1, clustered / independent);
+  const between = clusters.reduce((s, { t, m }) => s + (t - mean * m) ** 2, 0);
+  const raoScott = independent === 0 ? 1 : ((seeds / (seeds - 1)) * between) / (n * n) / independent;
+  return Math.max(1, raoScott, signFlip);
 }

@@ -35,7 +35,12 @@ test('the design effect is 1 with one pair per seed and grows when a seed\'s pai
   // independent variance 7/(16·15). Seed totals 2, 2, −2, 2, 0, 0, 0, 0 (two pairs each):
   // Σ(t − 2·mean)² = 3·2.25 + 6.25 + 4·0.25 = 14, clustered variance (8/7)·14/16² = 1/16.
   // Design effect (1/16)/(7/240) = 15/7.
+  // The sign-flip ratio, Σt² over the discordant pairs, is 16/8 = 2: the larger one is taken.
   assert.ok(Math.abs(pairDesignEffect(twice) - 15 / 7) < 1e-12, String(pairDesignEffect(twice)));
+  // Seeds whose pairs cancel (+1 and −1) lower the between-seed variance below the sign-flip ratio.
+  const mixed: SignedPair[] = [[1, 1], [1, 1], [1, -1], [1, -1], [0, 0], [1, 1]].flatMap(([x, y], seed) => [{ seed, x: x as -1 | 0 | 1 }, { seed, x: y as -1 | 0 | 1 }]);
+  const ratio = (4 + 4 + 0 + 0 + 0 + 4) / 10;
+  assert.ok(pairDesignEffect(mixed) >= ratio - 1e-12, `${pairDesignEffect(mixed)} >= ${ratio}`);
 });
 
 test('Newcombe\'s paired interval with a design effect is the interval of the counts divided by it, and never narrower', () => {
@@ -82,4 +87,49 @@ test('seeds shared by several cells: McNemar on the pooled pairs rejects too oft
   const bound = 0.05 + 2 * Math.sqrt((0.05 * 0.95) / reps);
   assert.ok(byseed / reps <= bound, `sign-flip by seed: ${byseed / reps}`);
   assert.ok(mcnemar / reps > bound, `McNemar on pooled pairs: ${mcnemar / reps} (expected too many rejections)`);
+});
+
+test('the interval widened by the design effect covers the paired difference at about 95% when seeds give several pairs; pairs taken as independent do not', () => {
+  // The model of the test above with an effect (β = 0.5 on the logit) and strongly leaning seeds
+  // (γ ~ N(0, 3)), 15 seeds × 3 cells. The true difference of the rates, by a large simulation.
+  const rng = createRng(4242);
+  const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+  const cells = [-1, 0, 1];
+  const beta = 0.5;
+  const draw = (u: number, g: number, alpha: number) => ({ a: sigmoid(alpha + u - beta / 2 - g / 2), b: sigmoid(alpha + u + beta / 2 + g / 2) });
+  let truth = 0;
+  const big = 300_000;
+  for (let i = 0; i < big; i++) {
+    const p = draw(1.5 * rng.normal(), 3 * rng.normal(), cells[i % 3]!);
+    truth += p.b - p.a;
+  }
+  truth /= big;
+  const reps = 2000;
+  let naive = 0;
+  let widened = 0;
+  for (let r = 0; r < reps; r++) {
+    let both = 0, onlyA = 0, onlyB = 0, neither = 0;
+    const pairs: SignedPair[] = [];
+    for (let seed = 0; seed < 15; seed++) {
+      const u = 1.5 * rng.normal();
+      const g = 3 * rng.normal();
+      for (const alpha of cells) {
+        const p = draw(u, g, alpha);
+        const ya = rng.next() < p.a;
+        const yb = rng.next() < p.b;
+        if (ya && yb) both++;
+        else if (ya) onlyA++;
+        else if (yb) onlyB++;
+        else neither++;
+        pairs.push({ seed, x: ya === yb ? 0 : yb ? 1 : -1 });
+      }
+    }
+    const plain = newcombePaired(both, onlyB, onlyA, neither);
+    const wide = newcombePaired(both, onlyB, onlyA, neither, undefined, pairDesignEffect(pairs));
+    if (plain.lo <= truth && truth <= plain.hi) naive++;
+    if (wide.lo <= truth && truth <= wide.hi) widened++;
+  }
+  const floor = 0.95 - 2 * Math.sqrt((0.95 * 0.05) / reps);
+  assert.ok(widened / reps >= floor, `with the design effect: coverage ${widened / reps}`);
+  assert.ok(naive / reps < floor, `pairs as independent: coverage ${naive / reps} (expected below ${floor.toFixed(3)})`);
 });
