@@ -4,7 +4,8 @@ import { isMap, LineCounter, parse as parseYaml, parseDocument, type Document } 
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
 import { DEFAULT_RULE, VALIDATION_METRICS, type Rule } from '../outcome';
-import { INTEGER_PARAMS, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec } from './schema';
+import { filterNames, parseComparisonPhrase } from '../filter';
+import { INTEGER_PARAMS, PARAM_NAMES, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec } from './schema';
 
 type Path = (string | number)[];
 
@@ -184,7 +185,8 @@ function canonicalJson(v: unknown): string {
  * hint) and `description`. Databases written before this hold a hash of the raw text; see sameSpec.
  */
 export function specHash(parsed: ParsedSweepFile): string {
-  const { $schema: _schema, description: _description, ...rest } = parsed;
+  // compare: only names what the report shows; runs and outcomes do not depend on it.
+  const { $schema: _schema, description: _description, compare: _compare, ...rest } = parsed;
   return sha256(canonicalJson(rest));
 }
 
@@ -320,6 +322,7 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
   const search = f.search ? searchSpec(f.search, { path, lineOf, repeats, grid, cases }) : undefined;
   const converged = f.converged ?? { ...DEFAULT_RULE };
   refuseRuleWithoutValidation(converged, { base, grid, cases, forAxes: search?.for ?? {} }, locate, lineOf(['converged', 'metric']));
+  f.compare?.forEach((text, i) => checkComparison(text, `${path}:${lineOf(['compare', i]) ?? 1}: compare[${i}]`));
   return {
     name: f.name,
     ...(f.description !== undefined ? { description: f.description } : {}),
@@ -332,6 +335,7 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
     cases,
     converged,
     impossible: f.impossible,
+    ...(f.compare ? { compare: f.compare } : {}),
     source: { path, text: overrides.length ? recordedText(doc, overrides) : text, hash: specHash(f) },
     lineOf,
   };
@@ -362,6 +366,28 @@ function refuseRuleWithoutValidation(
     'spec.noValidationRows',
     `${where}: ${label(at) || axis}: 0 leaves no validation rows, but the rule's metric ${rule.metric} (converged.metric${ruleLine ? `, line ${ruleLine}` : ''}) is measured on them; use pop_mae (all seq_len + 1 rows) or a test_fraction above 0`,
   );
+}
+
+/** Names a comparison may select by: what a run is (its settings and seed), never how it ended. */
+const COMPARISON_NAMES: readonly string[] = [...PARAM_NAMES, 'seed', 'repeat'];
+
+/** A `compare:` entry parses, and names only settings (and seeds) in its groups and `by`. */
+function checkComparison(text: string, at: string): void {
+  let phrase;
+  try {
+    phrase = parseComparisonPhrase(text);
+  } catch (e) {
+    throw new ConvergeError('spec.invalid', `${at}: ${(e as Error).message}`);
+  }
+  const names = [phrase.a, phrase.b, ...(phrase.where ? [phrase.where] : [])].flatMap((p) => filterNames(p.filter));
+  const unknown = [...names.filter((n) => !COMPARISON_NAMES.includes(n)), ...phrase.by.filter((n) => !(PARAM_NAMES as readonly string[]).includes(n))];
+  if (unknown.length > 0) {
+    const hint = didYouMean(unknown[0]!, PARAM_NAMES);
+    throw new ConvergeError(
+      'spec.invalid',
+      `${at}: "${text}": "${unknown[0]}" is not a setting${hint ? ` (did you mean ${hint}?)` : ''}; a comparison selects runs by settings and seed: ${PARAM_NAMES.join(', ')}`,
+    );
+  }
 }
 
 function searchSpec(

@@ -177,6 +177,11 @@ export const SweepFileSchema = z
       .optional()
       .describe('explicit combinations (e.g. seq_len/n_samples pairs), crossed with grid'),
     converged: ConvergedSchema.optional(),
+    compare: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('named comparisons for the HTML report, each "A vs B [where W] [by SETTING]", e.g. "batch_size=1 vs batch_size=16 by n_samples"'),
     impossible: z
       .enum(['refuse', 'skip'])
       .default('refuse')
@@ -204,6 +209,8 @@ export interface SweepSpec {
   cases: Partial<Record<ParamName, ParamValue>>[];
   converged: Rule;
   impossible: 'refuse' | 'skip';
+  /** Named comparisons for the HTML report ("A vs B [where W] [by SETTING]"), checked at load. */
+  compare?: string[];
   /** Source file and text, kept for the store (spec hash) and for error messages. */
   source: { path: string; text: string; hash: string };
   /** Line of a YAML path (for errors found after validation, e.g. impossible cells). */
