@@ -6,26 +6,32 @@ import { ConvergeError } from '../errors';
 import {
   budgetCurves,
   CELL_FORMATS,
+  defaultThresholds,
   csvField,
   formatCells,
   headerLines,
   renderBoundarySection,
+  renderComparisonSection,
   renderHtmlReport,
   renderSvg,
   summarizeCells,
   thinValidationWarnings,
+  thresholdRates,
   type BoundaryFigureInput,
   type CellFormat,
+  type NamedComparison,
   type ReportContext,
 } from '../report';
 import { queryRuns, querySql, withReadOnlyDb, type Db } from '../store';
-import { alignTable, oneOf, writeErr, writeOut } from './common';
-import { registerCompare } from './compare';
-import { checkFlags, joinFlags, noteEmpty, parseFlag } from './filters';
+import { alignTable, collect, oneOf, writeErr, writeOut } from './common';
+import { checkBy, compareInDb, registerCompare, thresholdList } from './compare';
+import { checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
 import { OUTCOME_DOC, OUTCOMES } from '../outcome';
-import { addScoringOptions, readScored, reportNotes, type ScoringOptions } from './scoring';
+import { addScoringOptions, readScored, reportNotes, type Scored, type ScoringOptions } from './scoring';
 import { describeCell } from '../grid';
-import { parseSpec } from '../spec';
+import { parseSpec, type SweepSpec } from '../spec';
+import { isConvergeError } from '../errors';
+import { parseComparisonPhrase } from '../filter';
 import { boundaryJson, readSearch } from '../sweep/search';
 
 
@@ -65,13 +71,18 @@ export function registerReadCommands(program: Command): void {
       .argument('<db>', 'result database (.db)')
       .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')} (default: from the extension of --out, else table)`, oneOf('--format', [...CELL_FORMATS, 'html'] as const))
       .option('-o, --out <file>', 'write to a file instead of stdout (required for html); .html, .csv, .json or .md choose the format')
-      .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'"),
+      .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'")
+      .option('--compare <phrase>', 'html: add a comparison section, "A vs B [where W] [by SETTING]" (repeatable; the sweep file\'s compare: list is added too)', collect, [])
+      .option('--thresholds <list>', "json: each cell's rate at these thresholds (by_threshold); html: the comparisons' sensitivity tables (default: 0.6, 1, 1.4, 2 and 3 times the rule's)", thresholdList),
   )
-    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nOutcomes:\n${OUTCOMES.map((o) => `  ${o.padEnd(14)}${OUTCOME_DOC[o]}`).join('\n')}\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json`)
-    .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string } & ScoringOptions) => {
+    .addHelpText('after', `\nOutcomes are scored from the stored epochs by the sweep's rule; --metric/--threshold/--epoch re-score\nwithout writing. Failed and timed-out runs are listed apart and are not in n.\n\nComparisons (html): each --compare phrase and each entry of the sweep file's compare: list is a\nsection with the rates, the paired difference with its interval and p-value, per level of its\n"by" settings with a test that the levels agree, and the verdict across thresholds (see\n\`converge compare --help\`).\n\nOutcomes:\n${OUTCOMES.map((o) => `  ${o.padEnd(14)}${OUTCOME_DOC[o]}`).join('\n')}\n\nExamples:\n  converge report results/seed-finding.db --metric val_mae --threshold 0.05\n  converge report results/seed-finding.db --epoch 25 --format json\n  converge report results/answer-cases.db --out r.html --compare "batch_size=32 vs batch_size=1 where seq_len=200 by n_samples"`)
+    .action(async (file: string, given: { format?: CellFormat | 'html'; out?: string; where?: string; compare: string[]; thresholds?: number[] } & ScoringOptions) => {
       const opts = { ...given, format: given.format ?? formatOfFile(given.out) ?? 'table' };
+      if (opts.compare.length > 0 && opts.format !== 'html') {
+        throw new ConvergeError('cli.conflict', `report --compare adds a section to the HTML report (--out r.html); for ${opts.format} use \`converge compare <db> --a A --b B --by SETTING\` (with --json for JSON)`);
+      }
       const where = parseFlag('--where', opts.where);
-      const { input, context, curves, boundaries } = withReadOnlyDb(file, (db) => {
+      const { input, context, curves, byThreshold, boundaries, comparisons } = withReadOnlyDb(file, (db) => {
         checkFlags(db, [where]);
         const s = readScored(db, file, opts, undefined, joinFlags(where), opts.format === 'html' || opts.format === 'json');
         if (where) noteEmpty(db, `--where "${where.expr}"`, s.runs.length);
@@ -81,19 +92,28 @@ export function registerReadCommands(program: Command): void {
         };
         // Budget curves re-score every run at every epoch: only for the formats that show them.
         const curves = opts.format === 'json' || opts.format === 'html' ? budgetCurves(s.sweep.axes, s.stored, s.epochs, s.rule, opts.epoch) : null;
+        const thresholds = opts.thresholds ?? defaultThresholds(s.rule.threshold);
+        const spec = opts.format === 'html' ? storedSpec(s.sweep.specText, s.sweep.specPath) : null;
         return {
           input: { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null },
           context,
           curves,
-          boundaries: opts.format === 'html' ? boundariesOf(db, s.sweep.specText, s.sweep.specPath) : [],
+          byThreshold: opts.format === 'json' ? thresholdRates(s.sweep.axes, s.stored, s.epochs, s.rule.metric, thresholds, opts.epoch) : null,
+          boundaries: spec ? boundariesOf(db, spec) : [],
+          comparisons: opts.format === 'html' ? namedComparisons(db, s, where, spec?.compare ?? [], opts.compare, { epoch: opts.epoch, thresholds }) : [],
         };
       });
-      const cells = summarizeCells(input).map((c) => (curves?.has(c.key) ? { ...c, byEpoch: curves.get(c.key) } : c));
+      const cells = summarizeCells(input).map((c) => ({
+        ...c,
+        ...(curves?.has(c.key) ? { byEpoch: curves.get(c.key) } : {}),
+        ...(byThreshold?.has(c.key) ? { byThreshold: byThreshold.get(c.key) } : {}),
+      }));
       for (const line of [...thinValidationWarnings(input.axes, input.runs, input), ...reportNotes(cells)]) writeErr(line);
       if (opts.format === 'html') {
         if (!opts.out) throw new ConvergeError('cli.missingOut', 'report --format html needs --out FILE (e.g. --out report.html)');
         const boundary = await renderBoundarySection(searchAxisOf(boundaries), boundaries, renderSvg);
-        writeFileSync(opts.out, await renderHtmlReport(input, cells, context, boundary ? [boundary] : []));
+        const compared = await renderComparisonSection(comparisons, input.metric, input.threshold, renderSvg);
+        writeFileSync(opts.out, await renderHtmlReport(input, cells, context, [boundary, compared].filter((x) => x !== '')));
         writeOut(`wrote ${opts.out} (${cells.length} cells, ${input.runs.length} runs)`);
         return;
       }
@@ -129,14 +149,43 @@ export function registerReadCommands(program: Command): void {
   registerCompare(program);
 }
 
-/** The boundaries of a search sweep, recomputed from its runs (the search is a function of them). */
-function boundariesOf(db: Db, specText: string, specPath: string): (BoundaryFigureInput & { axis: string })[] {
-  let spec;
+/** The sweep's spec as recorded in the database, or null when this version cannot read it (then it has no boundary figure or named comparisons). */
+function storedSpec(specText: string, specPath: string): SweepSpec | null {
   try {
-    spec = parseSpec(specText, specPath);
+    return parseSpec(specText, specPath);
   } catch {
-    return []; // a spec this version cannot read has no boundary figure
+    return null;
   }
+}
+
+/**
+ * The named comparisons of the HTML report: the spec's `compare:` list, then --compare, each
+ * within the report's --where. A --compare that cannot be made is an error (exit 2); one from the
+ * spec is shown as not compared, with the reason, and said on stderr.
+ */
+function namedComparisons(db: Db, s: Scored, where: FlagFilter | null, fromSpec: readonly string[], fromFlags: readonly string[], opts: { epoch?: number; thresholds: number[] }): NamedComparison[] {
+  const asked = [...fromSpec.map((text) => ({ text, flag: false })), ...fromFlags.map((text) => ({ text, flag: true }))];
+  return asked.map(({ text, flag }) => {
+    try {
+      const p = parseComparisonPhrase(text);
+      const part = (name: string, x: { expr: string; filter: FlagFilter['filter'] }): FlagFilter => ({ flag: `${name} of "${text}"`, expr: x.expr, filter: x.filter });
+      const a = part('A', p.a);
+      const b = part('B', p.b);
+      const own = p.where ? part('where', p.where) : null;
+      checkFlags(db, [a, b, own]);
+      const req = { a, b, where: [where, own].filter((f): f is FlagFilter => f !== null), by: checkBy(p.by, `by of "${text}":`) };
+      return { phrase: text, ...compareInDb(db, s, req, { epoch: opts.epoch, thresholds: opts.thresholds }), error: null };
+    } catch (e) {
+      if (!isConvergeError(e)) throw e;
+      if (flag) throw e.message.includes(text) ? e : new ConvergeError(e.code, `--compare "${text}": ${e.message}`, { exitCode: e.exitCode });
+      writeErr(`converge: the sweep's compare: "${text}" is not in the report: ${e.message}`);
+      return { phrase: text, result: null, extra: [], error: e.message };
+    }
+  });
+}
+
+/** The boundaries of a search sweep, recomputed from its runs (the search is a function of them). */
+function boundariesOf(db: Db, spec: SweepSpec): (BoundaryFigureInput & { axis: string })[] {
   if (!spec.search) return [];
   const states = readSearch(db, spec);
   const axis = spec.search.axis;

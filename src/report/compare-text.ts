@@ -78,9 +78,12 @@ const pText = (p: number | null): string => (p === null ? DASH : formatP(p));
 const ciText = (lo: number | null, hi: number | null): string => (lo === null || hi === null ? DASH : `[${signed(lo)}, ${signed(hi)}]`);
 const diffText = (d: number | null): string => (d === null ? DASH : signed(d));
 
-type StratumRow = StratifiedComparison['strata'][number];
+export type StratumRow = StratifiedComparison['strata'][number];
 
-const STRATUM_COLUMNS: readonly TextColumn<StratumRow>[] = [
+const TEST_SHORT: Record<Comparison['test'], string> = { mcnemar_exact: 'McNemar', sign_flip_seed: 'sign-flip by seed', fisher_exact: 'Fisher' };
+
+/** The columns of the strata table (text and HTML): a row per level of the --by settings. */
+export const STRATUM_COLUMNS: readonly TextColumn<StratumRow>[] = [
   { header: 'stratum', align: 'left', cell: (s) => s.stratum || 'all runs' },
   { header: 'A', align: 'right', cell: (s) => kn(s.a.k, s.a.n) },
   { header: 'B', align: 'right', cell: (s) => kn(s.b.k, s.b.n) },
@@ -89,10 +92,12 @@ const STRATUM_COLUMNS: readonly TextColumn<StratumRow>[] = [
   { header: 'B − A', align: 'right', cell: (s) => diffText(s.difference) },
   { header: '95% CI', align: 'left', cell: (s) => ciText(s.difference_ci_low, s.difference_ci_high) },
   { header: 'p', align: 'right', cell: (s) => pText(s.p_value) },
+  { header: 'test', align: 'left', cell: (s) => TEST_SHORT[s.test] },
   { header: 'across thresholds', align: 'left', cell: (s) => (s.threshold_dependent === null ? DASH : s.threshold_dependent ? 'depends on the threshold' : 'holds') },
 ];
 
-function thresholdColumns(rule: number): TextColumn<ThresholdPoint>[] {
+/** The columns of the sensitivity table (text and HTML): a row per threshold, the rule's marked. */
+export function thresholdColumns(rule: number): TextColumn<ThresholdPoint>[] {
   return [
     { header: 'threshold', align: 'right', cell: (p) => `${p.threshold}${p.threshold === rule ? ' (rule)' : ''}` },
     { header: 'A', align: 'right', cell: (p) => kn(p.a_k, p.a_n) },

@@ -5,6 +5,7 @@
  * would add a dependency for what is twenty lines here.
  */
 import type { BudgetPoint } from './budget';
+import type { ThresholdRate } from './threshold';
 import { formatParamValue } from './cells';
 import { OUTCOMES } from './types';
 import type { CellSummary, Interval, Outcome, ParamValue } from './types';
@@ -52,6 +53,8 @@ export interface CellJson {
   converged_epoch_q3: number | null;
   /** The converged rate had every run stopped after epoch e = 1 … (the last entry is this cell's rate). */
   by_epoch?: BudgetPoint[];
+  /** The converged rate at thresholds around the rule's (same runs, re-scored from their stored epochs). */
+  by_threshold?: ThresholdRate[];
 }
 
 export function cellToJson(c: CellSummary): CellJson {
@@ -87,6 +90,7 @@ export function cellToJson(c: CellSummary): CellJson {
     converged_epoch_median: c.convergedEpoch.median,
     converged_epoch_q3: c.convergedEpoch.q3,
     ...(c.byEpoch ? { by_epoch: c.byEpoch } : {}),
+    ...(c.byThreshold ? { by_threshold: c.byThreshold } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite/build/index';
 import { cellKey, compareParamValues, formatParamValue, tallyRuns } from './cells';
 import { CHART_CONFIG, FONT, OUTCOME_DOMAIN, OUTCOME_RANGE, RATE_RANGE, SCHEMA, UNFINISHED, outcomeColor, renderSvg, wrapPairs } from './chart';
-import { humanColumns } from './format';
+import { humanColumns, type TextColumn } from './format';
 import { learningCurves, MAX_RUN_LINES } from './curves';
 import { headerFields, type ReportContext } from './header';
 import { OUTCOMES } from './types';
@@ -236,13 +236,17 @@ function curvesNote(input: ReportInput, figure: { lines: number; bands: number; 
   return `${what} The dashed line is the convergence threshold (${input.threshold}).`;
 }
 
-function cellsTable(cells: readonly CellSummary[], axes: readonly string[]): string {
-  const cols = humanColumns(cells, axes);
+/** A table of items with the same columns as the text tables, escaped, in a scrolling wrapper. */
+export function htmlTable<T>(cols: readonly TextColumn<T>[], items: readonly T[]): string {
   const head = cols.map((c) => `<th class="${c.align}">${escapeHtml(c.header)}</th>`).join('');
-  const body = cells
-    .map((cell) => `<tr>${cols.map((c) => `<td class="${c.align}">${escapeHtml(c.cell(cell))}</td>`).join('')}</tr>`)
+  const body = items
+    .map((item) => `<tr>${cols.map((c) => `<td class="${c.align}">${escapeHtml(c.cell(item))}</td>`).join('')}</tr>`)
     .join('\n');
   return `<div class="table-wrap"><table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
+}
+
+function cellsTable(cells: readonly CellSummary[], axes: readonly string[]): string {
+  return htmlTable(humanColumns(cells, axes), cells);
 }
 
 function summaryLine(input: ReportInput, cells: readonly CellSummary[]): string {
@@ -275,6 +279,7 @@ tbody tr:hover { background: #fafafa; }
 svg text { font-family: ${FONT}; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; font-size: .9rem; margin: .6rem 0; }
 dl.meta dt { color: #666; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+h3 { font-size: 1rem; margin: 1.6rem 0 .3rem; } p.warn { color: #8a4b00; font-size: .9rem; margin: .3rem 0; }
 `;
 
 /**

@@ -14,13 +14,15 @@ export type { Comparison, CompareTest, Group, GroupResult, Heterogeneity, Settin
 export { compareAcross } from './compare-by';
 export type { AcrossOptions, ComparisonAcross, StoredGroup, StratifiedComparison, Stratum } from './compare-by';
 export { formatAcross, formatComparison, heterogeneityLine, testName } from './compare-text';
+export { renderComparisonSection } from './comparison-section';
+export type { NamedComparison } from './comparison-section';
 export { chiSquareSf, discordantSplitTest, MAX_EXACT_TABLES } from './heterogeneity';
 export type { SplitCounts, SplitTest } from './heterogeneity';
 export { pairDesignEffect, signFlipTest } from './seed-unit';
 export type { SignedPair } from './seed-unit';
 export { defaultThresholds, sensitivityOf, THRESHOLD_FACTORS, thresholdRates, verdictOf } from './threshold';
 export type { Sensitivity, ThresholdPoint, ThresholdRate, Verdict } from './threshold';
-export { escapeHtml, renderHtmlReport, varyingAxes } from './html';
+export { escapeHtml, htmlTable, renderHtmlReport, varyingAxes } from './html';
 export { MAX_CURVE_POINTS, MAX_POINTS_PER_RUN, MAX_RUN_LINES, pointsPerRun } from './curves';
 export { wrapPairs } from './chart';
 export { downsampleSeries } from './series';

@@ -110,7 +110,8 @@ export function sensitivityOf(points: readonly ThresholdPoint[]): Sensitivity {
     const lo = Math.min(...judged.map((p) => p.threshold));
     const hi = Math.max(...judged.map((p) => p.threshold));
     const range = lo === hi ? `at threshold ${lo}` : `at every threshold from ${lo} to ${hi}`;
-    const pRange = ps.length === 1 ? `p = ${formatP(ps[0]!)}` : `p ${formatP(Math.min(...ps))} to ${formatP(Math.max(...ps))}`;
+    const [pLo, pHi] = [formatP(Math.min(...ps)), formatP(Math.max(...ps))];
+    const pRange = pLo === pHi ? `p = ${pLo}` : `p ${pLo} to ${pHi}`;
     return { threshold_dependent: false, threshold_summary: `${verdictText(verdicts[0]!)} ${range} (${pRange})` };
   }
   const parts = verdicts.map((v) => `${verdictText(v)} at ${judged.filter((p) => p.verdict === v).map((p) => p.threshold).join(', ')}`);

@@ -5,6 +5,7 @@
 
 import type { Outcome, RuleMetric, ScoredEpoch } from '../outcome';
 import type { BudgetPoint } from './budget';
+import type { ThresholdRate } from './threshold';
 
 export type { Outcome } from '../outcome';
 export type ParamValue = number | string | boolean;
@@ -85,4 +86,6 @@ export interface CellSummary {
   convergedEpoch: Quartiles;
   /** The budget curve (src/report/budget.ts), when the caller computed it. */
   byEpoch?: BudgetPoint[];
+  /** The rate at thresholds around the rule's (src/report/threshold.ts), when the caller computed it. */
+  byThreshold?: ThresholdRate[];
 }
