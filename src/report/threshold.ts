@@ -67,6 +67,8 @@ export interface ThresholdPoint {
   threshold: number;
   test: CompareTest;
   a_k: number; a_n: number; b_k: number; b_n: number;
+  /** Pairs where only A, only B converged (null for fisher_exact). */
+  discordant_ab: number | null; discordant_ba: number | null;
   difference: number | null; difference_ci_low: number | null; difference_ci_high: number | null;
   p_value: number | null;
   /** null when there is nothing to compare (no finished pair or run). */
@@ -81,7 +83,7 @@ export function verdictOf(c: Pick<Comparison, 'p_value' | 'difference'>): Verdic
 
 export function thresholdPoint(threshold: number, c: Comparison): ThresholdPoint {
   return {
-    threshold, test: c.test, a_k: c.a.k, a_n: c.a.n, b_k: c.b.k, b_n: c.b.n,
+    threshold, test: c.test, a_k: c.a.k, a_n: c.a.n, b_k: c.b.k, b_n: c.b.n, discordant_ab: c.discordant_ab, discordant_ba: c.discordant_ba,
     difference: c.difference, difference_ci_low: c.difference_ci_low, difference_ci_high: c.difference_ci_high,
     p_value: c.p_value, verdict: verdictOf(c),
   };
