@@ -124,7 +124,7 @@ function rejectionRate(rng: Rng, reps: number, seeds: number, alphas: readonly n
   return rejected / tested;
 }
 
-test('with no interaction the split test rejects at most 5% (plus Monte Carlo error), with shared seeds and unequal base rates', () => {
+test('with no interaction the split test rejects at most 5% (plus Monte Carlo error), with shared seeds and unequal base rates', (t) => {
   // The model: logit P(converge) = α_stratum + u_seed + β·[side B], sides independent given the
   // seed. The within-pair odds ratio exp(β) is the same in every stratum (no interaction) while
   // the base rates differ, so strata have very different numbers of discordant pairs.
@@ -138,11 +138,13 @@ test('with no interaction the split test rejects at most 5% (plus Monte Carlo er
     [20, [0, 0, 0, 0], 0.5],
   ] as const) {
     const rate = rejectionRate(rng, reps, seeds, alphas, alphas.map(() => beta));
+    t.diagnostic(`${seeds} seeds, α ${alphas.join('/')}, β ${beta}: false-positive rate ${rate.toFixed(4)} (bound ${bound.toFixed(4)})`);
     assert.ok(rate <= bound, `${seeds} seeds, α ${alphas.join('/')}, β ${beta}: false-positive rate ${rate.toFixed(4)} > ${bound.toFixed(4)}`);
   }
 });
 
-test('with an interaction (the effect reverses between strata) the split test finds it most of the time', () => {
+test('with an interaction (the effect reverses between strata) the split test finds it most of the time', (t) => {
   const rate = rejectionRate(createRng(7), 500, 30, [0, 0], [1.5, -1.5]);
+  t.diagnostic(`power ${rate.toFixed(3)}`);
   assert.ok(rate > 0.7, `power ${rate}`);
 });

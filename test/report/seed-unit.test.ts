@@ -56,7 +56,7 @@ test('Newcombe\'s paired interval with a design effect is the interval of the co
   assert.throws(() => newcombePaired(1, 2, 3, 4, undefined, 0.5), RangeError);
 });
 
-test('seeds shared by several cells: McNemar on the pooled pairs rejects too often, the sign-flip test by seed holds 5%', () => {
+test('seeds shared by several cells: McNemar on the pooled pairs rejects too often, the sign-flip test by seed holds 5%', (t) => {
   // No effect on average, but each seed leans one way or the other (γ ~ N(0, 2) between the
   // sides' logits), in every cell alike, as a seed's initial weights would: pairs of one seed agree.
   // The model is symmetric in A and B, so each seed's net discordance is symmetric about 0.
@@ -85,11 +85,12 @@ test('seeds shared by several cells: McNemar on the pooled pairs rejects too oft
     if (signFlipTest(net) < 0.05) byseed++;
   }
   const bound = 0.05 + 2 * Math.sqrt((0.05 * 0.95) / reps);
+  t.diagnostic(`false-positive rate: sign-flip by seed ${byseed / reps}, McNemar on pooled pairs ${mcnemar / reps} (bound ${bound.toFixed(4)})`);
   assert.ok(byseed / reps <= bound, `sign-flip by seed: ${byseed / reps}`);
   assert.ok(mcnemar / reps > bound, `McNemar on pooled pairs: ${mcnemar / reps} (expected too many rejections)`);
 });
 
-test('the interval widened by the design effect covers the paired difference at about 95% when seeds give several pairs; pairs taken as independent do not', () => {
+test('the interval widened by the design effect covers the paired difference at about 95% when seeds give several pairs; pairs taken as independent do not', (t) => {
   // The model of the test above with an effect (β = 0.5 on the logit) and strongly leaning seeds
   // (γ ~ N(0, 3)), 15 seeds × 3 cells. The true difference of the rates, by a large simulation.
   const rng = createRng(4242);
@@ -130,6 +131,7 @@ test('the interval widened by the design effect covers the paired difference at 
     if (wide.lo <= truth && truth <= wide.hi) widened++;
   }
   const floor = 0.95 - 2 * Math.sqrt((0.95 * 0.05) / reps);
+  t.diagnostic(`coverage: with the design effect ${widened / reps}, pairs as independent ${naive / reps}`);
   assert.ok(widened / reps >= floor, `with the design effect: coverage ${widened / reps}`);
   assert.ok(naive / reps < floor, `pairs as independent: coverage ${naive / reps} (expected below ${floor.toFixed(3)})`);
 });
