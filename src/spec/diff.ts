@@ -30,7 +30,7 @@ function diffValues(path: string, a: unknown, b: unknown, out: string[]): void {
 
 /**
  * The spec as validated: every key the user can write, with the schema's defaults. The spec hash
- * (load.ts specHash) covers the same minus $schema and description, so two specs with different
+ * (load.ts specHash) covers the same minus $schema, description and compare, so two specs with different
  * hashes always differ here. Labels are the YAML paths: `train.epochs`, `repeats.max`, `search.budget`.
  */
 function validatedFile(text: string): unknown {
