@@ -52,13 +52,7 @@ function compareStrata(a: Group, b: Group, differing: readonly string[], by: rea
     const values = Object.fromEntries(by.filter((n) => n in r.params).map((n) => [n, r.params[n]!]));
     levels.set(cellKey(by, r.params), values);
   }
-  const order = [...levels.entries()].sort(([, x], [, y]) => {
-    for (const n of by) {
-      const c = compareParamValues(x[n], y[n]);
-      if (c !== 0) return c;
-    }
-    return 0;
-  });
+  const order = [...levels.entries()].sort(([, x], [, y]) => by.reduce((c, n) => c || compareParamValues(x[n], y[n]), 0));
   const strata = by.length === 0 ? [] : order.map(([key, values]) => {
     const within = (g: Group): Group => ({ label: g.label, runs: g.runs.filter((r) => cellKey(by, r.params) === key) });
     return { values, stratum: key, comparison: compareGroups(within(a), within(b), differing, options) };

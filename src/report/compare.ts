@@ -10,7 +10,7 @@
  * them (src/report/heterogeneity.ts).
  */
 import { countOf, inN } from '../outcome';
-import { cellKey, tallyRuns } from './cells';
+import { cellKey, compareParamValues, tallyRuns } from './cells';
 import { formatP } from './format';
 import { discordantSplitTest, type SplitTest } from './heterogeneity';
 import { matchRuns } from './pairing';
@@ -163,18 +163,19 @@ interface CountedPair extends SignedPair { ra: RunRow }
  */
 function heterogeneityOf(pairs: readonly CountedPair[], over: readonly string[]): Heterogeneity | null {
   if (over.length === 0) return null;
-  const strata = new Map<string, { ab: number; ba: number; seeds: Set<number>; repeat: boolean }>();
+  const strata = new Map<string, { params: RunRow['params']; ab: number; ba: number; seeds: Set<number>; repeat: boolean }>();
   for (const p of pairs) {
     const key = cellKey(over, p.ra.params);
     let s = strata.get(key);
-    if (!s) strata.set(key, (s = { ab: 0, ba: 0, seeds: new Set(), repeat: false }));
+    if (!s) strata.set(key, (s = { params: p.ra.params, ab: 0, ba: 0, seeds: new Set(), repeat: false }));
     if (p.x < 0) s.ab++;
     if (p.x > 0) s.ba++;
     if (s.seeds.has(p.seed)) s.repeat = true;
     s.seeds.add(p.seed);
   }
   if (strata.size < 2) return null;
-  const list = [...strata.entries()];
+  // In value order, as the strata of --by are listed.
+  const list = [...strata.entries()].sort(([, x], [, y]) => over.reduce((c, n) => c || compareParamValues(x.params[n], y.params[n]), 0));
   return {
     ...discordantSplitTest(list.map(([, s]) => s)),
     over: [...over],
