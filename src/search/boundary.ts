@@ -200,12 +200,13 @@ export function nextSearchStep(s: SearchSettings, obs: readonly Observation[]): 
   const spread = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]];
   const thetas = spread.map(([dt, db]) => ({ theta: fit.theta + dt! * lim(seT, 1), b: fit.b + db! * lim(seB, Math.abs(fit.b) * 0.75) }));
   // Ties (equal variance, or none finite) go to the value nearest the estimate, then the smaller.
+  const infos = thetas.map((t) => expectedInformation(probes, s.target, t.theta, t.b));
   let best = candidates[0]!;
   let bestVar = Infinity;
   let bestDist = Infinity;
   for (const c of candidates) {
     let v = 0;
-    for (const t of thetas) v += thetaVarianceWith(probes, s.target, t.theta, t.b, Math.log(c), expected);
+    thetas.forEach((t, i) => (v += thetaVarianceWith(infos[i]!, s.target, t.theta, t.b, Math.log(c), expected)));
     const dist = Math.abs(Math.log(c) - thetaHere);
     const same = v === bestVar || Math.abs(v - bestVar) <= 1e-12 * Math.abs(bestVar);
     if ((!same && v < bestVar) || (same && dist < bestDist)) {
