@@ -154,6 +154,7 @@ function boundariesOf(db: Db, specText: string, specPath: string): (BoundaryFigu
       ciLow: a.ci_low,
       ciHigh: a.ci_high,
       slope: a.slope,
+      ceiling: st.step?.answer.ceiling ?? null,
       runs: a.runs,
       probes: a.probes,
     };
