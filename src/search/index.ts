@@ -2,7 +2,7 @@
 export { CHI2_1_95, expectedInformation, fitBoundary, logit, penalizedLoglik, sigmoid, thetaVarianceWith } from './logistic';
 export type { Estimate, Fit, FitOptions, Information, Probe } from './logistic';
 export { seedClusterCut, seedVariance } from './seed-clusters';
-export { fitToppedBoundary, lowestTop, toppedLoglik } from './topped';
+export { fitToppedBoundary, toppedLoglik } from './topped';
 export type { SeededRun, SeedVariance } from './seed-clusters';
 export { candidateValues, fitSearch, nextSearchStep, tallyProbes } from './boundary';
 export type { Among, BoundaryAnswer, Observation, RunRequest, SearchSettings, SearchStep, Verdict } from './boundary';

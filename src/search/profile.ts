@@ -72,7 +72,7 @@ function root(f: (x: number) => number, a: number, fa: number, c: number, fc: nu
 const GOLDEN = (Math.sqrt(5) - 1) / 2;
 
 /** Maximum of a function on [a, c] by golden-section search (assumes one peak there). */
-export function golden(f: (x: number) => number, a: number, c: number, iters = 40): { x: number; f: number } {
+function golden(f: (x: number) => number, a: number, c: number, iters = 40): { x: number; f: number } {
   let x1 = c - GOLDEN * (c - a);
   let x2 = a + GOLDEN * (c - a);
   let f1 = f(x1);

@@ -12,7 +12,7 @@ import { CHI2_1_95, firthFit, groupsOf, logit, logSigmoid, sigmoid, slopeLimit, 
 import { maximizeProfile, type Profile } from './profile';
 
 /** The lowest ceiling considered: a ceiling at the target itself puts the crossing at infinity. */
-export function lowestTop(target: number): number {
+function lowestTop(target: number): number {
   return target + 0.02 * (1 - target);
 }
 
