@@ -36,6 +36,7 @@ import { batchesOf, epochOrder, initWeights } from '../src/train/init';
 import { aliveAtInit, populationMetrics } from '../src/train/population';
 import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
 import { benchKernels, benchPopulation as benchWasmPopulation, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
+import { benchSearch } from './search';
 
 // ---------------------------------------------------------------------------------------------
 // Output: one JSON object per line with --json, text otherwise.
@@ -820,6 +821,12 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
   { name: 'rss', title: 'memory', run: benchRss },
   { name: 'sweep', title: 'the whole answer-cases grid through `converge run` (opt-in: --sweep)', optIn: true, run: benchAnswerCases },
   { name: 'scale', title: 'per-run overhead of `converge run`: 1,000 vs 100,000 trivial runs (L=9, N=10, 1 epoch, 2 workers; opt-in: --sweep)', optIn: true, run: benchScale },
+  {
+    name: 'search',
+    title: 'boundary search in simulation: interval coverage, and runs against a plain grid (opt-in: --only search [--searches N])',
+    optIn: true,
+    run: () => benchSearch({ log, emit: (o) => emit({ engine: 'none', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, ...o } as Row) }, process.argv),
+  },
 ];
 
 async function main(): Promise<void> {

@@ -203,6 +203,7 @@ function boundariesOf(db: Db, spec: SweepSpec): (BoundaryFigureInput & { axis: s
       ciLow: a.ci_low,
       ciHigh: a.ci_high,
       slope: a.slope,
+      ceiling: st.step?.answer.ceiling ?? null,
       runs: a.runs,
       probes: a.probes,
     };

@@ -19,6 +19,8 @@ export interface BoundaryFigureInput {
   ciLow: number | null;
   ciHigh: number | null;
   slope: number | null;
+  /** The fitted ceiling of the rate (1, or absent, for a curve that rises all the way). */
+  ceiling?: number | null;
   runs: number;
   probes: { value: number; k: number; n: number }[];
 }
@@ -36,10 +38,12 @@ export function boundaryChart(axis: string, boundaries: readonly BoundaryFigureI
       values.push({ boundary: b.label, kind: 'probe', x: p.value, rate: p.k / p.n, lo: ci.lo, hi: ci.hi, k: p.k, n: p.n });
     }
     if (b.estimate !== null && b.slope !== null) {
-      const l0 = Math.log(b.target / (1 - b.target));
+      // The search's model: top · σ(logit(target/top) + slope · (log x − log estimate)).
+      const top = b.ceiling ?? 1;
+      const l0 = Math.log(b.target / top / (1 - b.target / top));
       for (let i = 0; i <= 80; i++) {
         const x = b.lo * (b.hi / b.lo) ** (i / 80);
-        values.push({ boundary: b.label, kind: 'fit', x, rate: sigmoid(l0 + b.slope * (Math.log(x) - Math.log(b.estimate))) });
+        values.push({ boundary: b.label, kind: 'fit', x, rate: top * sigmoid(l0 + b.slope * (Math.log(x) - Math.log(b.estimate))) });
       }
     }
     if (b.bracketed && b.estimate !== null) {

@@ -5,8 +5,16 @@
  * killed at any point resumes exactly: the database holds the observations, and the next step is
  * a function of them. The same code drives a real search and the in-process synthetic one of the
  * validity test.
+ *
+ * Issue 19: a seed carries its own threshold across values (its runs at different N converge
+ * alike), so every run asks for a seed the boundary has not used, and the interval takes the
+ * seed, not the run, as the unit (seed-clusters.ts) for databases whose runs share seeds; alive
+ * seeds may top out below a rate of 1, which the ceiling model follows (topped.ts). The
+ * coverage and the runs against a plain grid are measured by `npm run bench -- --only search`.
  */
 import { expectedInformation, fitBoundary, thetaVarianceWith, type Fit, type Probe } from './logistic';
+import { seedClusterCut, type SeededRun } from './seed-clusters';
+import { fitToppedBoundary } from './topped';
 
 export type Among = 'alive' | 'all';
 
@@ -26,9 +34,31 @@ export interface SearchSettings {
   batch: number;
   /** Probes of the opening design, spread evenly in log value. @default 5 */
   initialProbes?: number;
+  /**
+   * Which seeds new runs get. `fresh`: a seed no run of the boundary has used, so runs are
+   * independent (a seed carries its own threshold across values, issue 19, and re-using it adds
+   * little). `shared`: seeds 0, 1, … at every value, as searches did before; kept to measure
+   * the difference (bench/search.ts). Runs already in a database count either way.
+   * @default 'fresh'
+   */
+  seeds?: 'fresh' | 'shared';
+  /**
+   * What the interval takes as independent: `seed` (a seed's runs are one cluster, see
+   * seed-clusters.ts) or `run` (every run, as before issue 19: too narrow when runs share seeds;
+   * kept to measure the difference).
+   * @default 'seed'
+   */
+  interval?: 'seed' | 'run';
+  /**
+   * The dose-response model: `ceiling` (the rate may top out below 1, as real alive seeds do,
+   * see topped.ts) or `logistic` (it rises from 0 to 1, as searches assumed before issue 19;
+   * kept to measure the difference).
+   * @default 'ceiling'
+   */
+  model?: 'logistic' | 'ceiling';
 }
 
-/** One finished run of the search. `repeat` r uses seed spec.seed + r. */
+/** One finished run of the search. `repeat` r uses seed spec.seed + r (at whatever value). */
 export interface Observation {
   value: number;
   repeat: number;
@@ -60,8 +90,10 @@ export interface BoundaryAnswer {
   /** 95 % profile-likelihood interval; null where it is open-ended. */
   ciLow: number | null;
   ciHigh: number | null;
-  /** Fitted slope of logit(rate) per unit of log value. */
+  /** Fitted slope of logit(rate / ceiling) per unit of log value. */
   slope: number | null;
+  /** Fitted ceiling of the rate (its upper asymptote; 1 when the rate rises all the way). */
+  ceiling: number | null;
   /** Runs used (every outcome). */
   runs: number;
   probes: Probe[];
@@ -84,7 +116,7 @@ export function tallyProbes(obs: readonly Observation[], among: Among): Probe[] 
   for (const o of obs) {
     let p = by.get(o.value);
     if (!p) by.set(o.value, (p = { value: o.value, k: 0, n: 0 }));
-    if (o.outcome === 'failed' || (among === 'alive' && !o.alive)) continue;
+    if (!counted(o, among)) continue;
     p.n += 1;
     if (o.outcome === 'converged') p.k += 1;
   }
@@ -97,13 +129,28 @@ function domain(s: SearchSettings): { min: number; max: number } {
   return { min: Math.log(s.lo) - w, max: Math.log(s.hi) + w };
 }
 
-export function fitSearch(s: SearchSettings, probes: readonly Probe[]): Fit | undefined {
+/** Is the run counted in n? (failed runs never are; dead-at-init ones only under `among: all`.) */
+function counted(o: Observation, among: Among): boolean {
+  return o.outcome !== 'failed' && (among === 'all' || o.alive);
+}
+
+/**
+ * The boundary fit of a search's runs. Its interval holds when runs share seeds (a database
+ * written before fresh seeds has seed r at every value; a plain grid does too): see seed-clusters.ts.
+ */
+export function fitSearch(s: SearchSettings, obs: readonly Observation[]): Fit | undefined {
   const d = domain(s);
-  return fitBoundary(probes, { target: s.target, thetaMin: d.min, thetaMax: d.max });
+  const probes = tallyProbes(obs, s.among);
+  const opts = { target: s.target, thetaMin: d.min, thetaMax: d.max };
+  const ceiling = s.model !== 'logistic';
+  const fit = ceiling ? fitToppedBoundary : fitBoundary;
+  if (s.interval === 'run') return fit(probes, opts);
+  const runs: SeededRun[] = obs.filter((o) => counted(o, s.among)).map((o) => ({ x: Math.log(o.value), converged: o.outcome === 'converged', seed: o.repeat }));
+  return fit(probes, { ...opts, chi2: seedClusterCut(runs, s.target, ceiling) });
 }
 
 function answerFrom(s: SearchSettings, fit: Fit | undefined, probes: Probe[], runs: number, final: boolean): { answer: BoundaryAnswer; settled: boolean } {
-  const base = { runs, probes, slope: fit ? fit.b : null };
+  const base = { runs, probes, slope: fit ? fit.b : null, ceiling: fit ? fit.top : null };
   if (!fit) {
     return { answer: { ...base, bracketed: false, verdict: 'undetermined', estimate: null, ciLow: null, ciHigh: null, stop: 'budget' }, settled: false };
   }
@@ -131,13 +178,14 @@ function answerFrom(s: SearchSettings, fit: Fit | undefined, probes: Probe[], ru
   return { answer: { ...base, ...interval, bracketed, verdict: bracketed ? 'crosses' : 'undetermined', stop: 'budget' }, settled: false };
 }
 
-/** The opening design: `initialProbes` values spread evenly in log value, `batch` seeds each (within budget). */
+/** The opening design: `initialProbes` values spread evenly in log value, `batch` seeds each (within budget), fresh seeds at each value unless `seeds: shared`. */
 function initialDesign(s: SearchSettings): RunRequest[] {
   const candidates = candidateValues(s.lo, s.hi);
   const p0 = Math.min(s.initialProbes ?? 5, candidates.length);
   const each = Math.max(1, Math.min(s.batch, Math.floor(s.budget / p0)));
   const picks = [...new Set(Array.from({ length: p0 }, (_, i) => candidates[Math.round((i * (candidates.length - 1)) / Math.max(1, p0 - 1))]!))];
-  return picks.flatMap((value) => Array.from({ length: each }, (_, repeat) => ({ value, repeat }))).slice(0, s.budget);
+  const first = (i: number) => (s.seeds === 'shared' ? 0 : i * each);
+  return picks.flatMap((value, i) => Array.from({ length: each }, (_, r) => ({ value, repeat: first(i) + r }))).slice(0, s.budget);
 }
 
 /**
@@ -150,8 +198,7 @@ function precisionAtPreviousLook(s: SearchSettings, obs: readonly Observation[])
   if (obs.length <= init) return false;
   const prev = init + Math.floor((obs.length - init - 1) / s.batch) * s.batch;
   const earlier = [...obs].sort((a, b) => a.order - b.order).slice(0, prev);
-  const probes = tallyProbes(earlier, s.among);
-  return answerFrom(s, fitSearch(s, probes), probes, prev, false).answer.stop === 'precision';
+  return answerFrom(s, fitSearch(s, earlier), tallyProbes(earlier, s.among), prev, false).answer.stop === 'precision';
 }
 
 /**
@@ -163,15 +210,19 @@ export function nextSearchStep(s: SearchSettings, obs: readonly Observation[]): 
   const candidates = candidateValues(s.lo, s.hi);
   const used = obs.length;
   const repeatsAt = new Map<number, number>();
-  for (const o of obs) repeatsAt.set(o.value, Math.max(repeatsAt.get(o.value) ?? 0, o.repeat + 1));
+  let nextSeed = 0;
+  for (const o of obs) {
+    repeatsAt.set(o.value, Math.max(repeatsAt.get(o.value) ?? 0, o.repeat + 1));
+    nextSeed = Math.max(nextSeed, o.repeat + 1);
+  }
   const ask = (value: number, count: number): RunRequest[] => {
-    const first = repeatsAt.get(value) ?? 0;
+    const first = s.seeds === 'shared' ? (repeatsAt.get(value) ?? 0) : nextSeed;
     return Array.from({ length: count }, (_, i) => ({ value, repeat: first + i }));
   };
   const probes = tallyProbes(obs, s.among);
   const remaining = s.budget - used;
   if (used === 0) return { done: false, runs: initialDesign(s), answer: answerFrom(s, undefined, probes, 0, false).answer };
-  const fit = fitSearch(s, probes);
+  const fit = fitSearch(s, obs);
   const now = answerFrom(s, fit, probes, used, remaining <= 0);
   if (now.settled && (now.answer.stop !== 'precision' || precisionAtPreviousLook(s, obs))) {
     return { done: true, runs: [], answer: now.answer };
@@ -187,25 +238,28 @@ export function nextSearchStep(s: SearchSettings, obs: readonly Observation[]): 
   }
   // Where do `count` more runs shrink the asymptotic variance of θ̂ most (a c-optimal sequential
   // design at the current estimate)? Expected counted runs scale by the alive fraction so far.
-  const counted = probes.reduce((a, p) => a + p.n, 0);
-  const expected = count * Math.max(0.05, counted / Math.max(1, used));
+  const countedRuns = probes.reduce((a, p) => a + p.n, 0);
+  const expected = count * Math.max(0.05, countedRuns / Math.max(1, used));
   const thetaHere = Math.min(Math.max(fit.theta, Math.log(s.lo)), Math.log(s.hi));
-  // Averaged over the parameters the data still allow (estimate, ± one standard error of θ and
-  // of the slope), so that an early, too-steep slope does not pile every seed on one value.
+  // Averaged over the parameters the data still allow (the estimate, ± one standard error of θ,
+  // and slopes 0.1 and 1.9 times the estimate), so that an early, too-steep slope does not pile
+  // every seed on one value. The slope's spread is not its standard error: that error comes from
+  // the same too-steep fit and is smallest exactly when the seeds already sit in a narrow band
+  // where the slope cannot be learned (at slope 1 such searches covered the truth less often).
   const info = expectedInformation(probes, s.target, fit.theta, fit.b);
   const det = info.tt * info.bb - info.tb * info.tb;
   const seT = det > 0 ? Math.sqrt(info.bb / det) : 0;
-  const seB = det > 0 ? Math.sqrt(info.tt / det) : 0;
   const lim = (v: number, m: number) => (Number.isFinite(v) ? Math.min(v, m) : m);
   const spread = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]];
-  const thetas = spread.map(([dt, db]) => ({ theta: fit.theta + dt! * lim(seT, 1), b: fit.b + db! * lim(seB, Math.abs(fit.b) * 0.75) }));
+  const thetas = spread.map(([dt, db]) => ({ theta: fit.theta + dt! * lim(seT, 1), b: fit.b * (1 + 0.9 * db!) }));
   // Ties (equal variance, or none finite) go to the value nearest the estimate, then the smaller.
+  const infos = thetas.map((t) => expectedInformation(probes, s.target, t.theta, t.b));
   let best = candidates[0]!;
   let bestVar = Infinity;
   let bestDist = Infinity;
   for (const c of candidates) {
     let v = 0;
-    for (const t of thetas) v += thetaVarianceWith(probes, s.target, t.theta, t.b, Math.log(c), expected);
+    thetas.forEach((t, i) => (v += thetaVarianceWith(infos[i]!, s.target, t.theta, t.b, Math.log(c), expected)));
     const dist = Math.abs(Math.log(c) - thetaHere);
     const same = v === bestVar || Math.abs(v - bestVar) <= 1e-12 * Math.abs(bestVar);
     if ((!same && v < bestVar) || (same && dist < bestDist)) {

@@ -11,6 +11,7 @@
  * which unlike a Wald interval follows the skew of the likelihood and may be open-ended.
  * Pure numerical code: no I/O, no randomness.
  */
+import { maximizeProfile, type Profile } from './profile';
 
 /** Observed evidence at one probed value: k of n counted runs converged. */
 export interface Probe {
@@ -22,14 +23,15 @@ export interface Probe {
 /** χ²₁ 0.95 quantile (1.959964²). */
 export const CHI2_1_95 = 3.841458820694124;
 
-interface Group {
+/** Counted runs at one value: k of n converged, x = log value. */
+export interface Group {
   x: number;
   k: number;
   n: number;
 }
 
 /** log σ(η), stable for large |η|. */
-function logSigmoid(eta: number): number {
+export function logSigmoid(eta: number): number {
   return eta >= 0 ? -Math.log1p(Math.exp(-eta)) : eta - Math.log1p(Math.exp(eta));
 }
 
@@ -65,32 +67,6 @@ export function penalizedLoglik(groups: readonly Group[], l0: number, theta: num
   if (!penalized) return ll;
   const det = s0 * s2 - s1 * s1;
   return ll + 0.5 * Math.log(Math.max(det, 1e-300));
-}
-
-const GOLDEN = (Math.sqrt(5) - 1) / 2;
-
-/** Maximum of a function on [a, c] by golden-section search (assumes one peak there). */
-function golden(f: (x: number) => number, a: number, c: number, iters = 40): { x: number; f: number } {
-  let x1 = c - GOLDEN * (c - a);
-  let x2 = a + GOLDEN * (c - a);
-  let f1 = f(x1);
-  let f2 = f(x2);
-  for (let i = 0; i < iters; i++) {
-    if (f1 >= f2) {
-      c = x2;
-      x2 = x1;
-      f2 = f1;
-      x1 = c - GOLDEN * (c - a);
-      f1 = f(x1);
-    } else {
-      a = x1;
-      x1 = x2;
-      f1 = f2;
-      x2 = a + GOLDEN * (c - a);
-      f2 = f(x2);
-    }
-  }
-  return f1 >= f2 ? { x: x1, f: f1 } : { x: x2, f: f2 };
 }
 
 /**
@@ -150,6 +126,8 @@ export interface Fit {
   theta: number;
   /** Slope in log v at the estimate. */
   b: number;
+  /** The rate's ceiling (its upper asymptote) at the estimate: 1 in the two-parameter model. */
+  top: number;
   /** Profile interval for θ; null where it reaches the edge of the domain (open-ended). */
   ciLow: number | null;
   ciHigh: number | null;
@@ -157,6 +135,15 @@ export interface Fit {
   thetaAtEdge: boolean;
   /** Profile deviance 2(ℓ*max − P(θ)) as a function, for the design and the tests. */
   deviance(theta: number): number;
+  /** The cut on the deviance that gave the interval. */
+  cut: number;
+}
+
+/** The estimate a deviance cut may depend on (the seed-cluster correction does). */
+export interface Estimate {
+  theta: number;
+  b: number;
+  top: number;
 }
 
 export interface FitOptions {
@@ -165,10 +152,58 @@ export interface FitOptions {
   /** Domain of θ (log values) searched for the estimate and the interval. */
   thetaMin: number;
   thetaMax: number;
-  /** Interval level as a χ²₁ quantile. @default CHI2_1_95 */
-  chi2?: number;
+  /**
+   * The cut on the profile deviance that bounds the interval: a χ²₁ quantile, or a function of the
+   * estimate when the cut depends on it.
+   * @default CHI2_1_95
+   */
+  chi2?: number | ((est: Estimate) => number);
   /** Firth penalty. @default true */
   penalized?: boolean;
+}
+
+/** The groups of a fit: probes with counted runs, x = log value. */
+export function groupsOf(probes: readonly Probe[]): Group[] {
+  return probes.filter((p) => p.n > 0).map((p) => ({ x: Math.log(p.value), k: p.k, n: p.n }));
+}
+
+/** The largest slope worth considering: 60 logits across the smallest gap between probed values. */
+export function slopeLimit(groups: readonly Group[]): number {
+  const xs = [...new Set(groups.map((g) => g.x))].sort((a, b) => a - b);
+  let gap = Infinity;
+  for (let i = 1; i < xs.length; i++) gap = Math.min(gap, xs[i]! - xs[i - 1]!);
+  return 60 / Math.max(gap, 1e-3);
+}
+
+/**
+ * max over b of the two-parameter ℓ*(θ, b) as a warm-started profile: a cold start takes the best
+ * slope of a coarse scan.
+ */
+export function slopeProfile(groups: readonly Group[], l0: number, penalized: boolean, bMax: number): Profile<number> {
+  const bSeeds: number[] = [0];
+  for (let u = 1e-3; u < 1; u *= 2.5) bSeeds.push(u * bMax, -u * bMax);
+  let lastB: number | undefined;
+  return {
+    at(theta) {
+      let start = lastB;
+      if (start === undefined) {
+        let bestF = -Infinity;
+        for (const s of bSeeds) {
+          const f = penalizedLoglik(groups, l0, theta, s, penalized);
+          if (f > bestF) {
+            bestF = f;
+            start = s;
+          }
+        }
+      }
+      const r = maximizeSlope(groups, l0, theta, start!, penalized, bMax);
+      lastB = r.b;
+      return { f: r.f, nuisance: r.b };
+    },
+    warm(b) {
+      lastB = b;
+    },
+  };
 }
 
 /**
@@ -177,7 +212,7 @@ export interface FitOptions {
  * weighted hat matrix (Firth 1993, eq. for exponential families in canonical form). Returns θ
  * in the boundary parametrisation a + b x = l0 + b (x − θ).
  */
-function firthFit(groups: readonly Group[], l0: number): { theta: number; b: number } | undefined {
+export function firthFit(groups: readonly Group[], l0: number): { theta: number; b: number } | undefined {
   let a = 0;
   let b = 0;
   for (let iter = 0; iter < 100; iter++) {
@@ -224,117 +259,51 @@ function firthFit(groups: readonly Group[], l0: number): { theta: number; b: num
  * (otherwise the slope is not identifiable and undefined is returned).
  */
 export function fitBoundary(probes: readonly Probe[], o: FitOptions): Fit | undefined {
-  const groups: Group[] = probes.filter((p) => p.n > 0).map((p) => ({ x: Math.log(p.value), k: p.k, n: p.n }));
+  const groups = groupsOf(probes);
   if (new Set(groups.map((g) => g.x)).size < 2) return undefined;
   const l0 = logit(o.target);
-  const chi2 = o.chi2 ?? CHI2_1_95;
   const penalized = o.penalized ?? true;
-  // Slopes up to 60 logits across the smallest gap between probes cover every fit that matters;
-  // the Firth optimum is far inside this even under complete separation.
-  const xs = [...new Set(groups.map((g) => g.x))].sort((a, b) => a - b);
-  let gap = Infinity;
-  for (let i = 1; i < xs.length; i++) gap = Math.min(gap, xs[i]! - xs[i - 1]!);
-  const bMax = 60 / Math.max(gap, 1e-3);
-  // Slopes that start the warm chain: the best of a coarse scan at the first θ asked.
-  const bSeeds: number[] = [0];
-  for (let u = 1e-3; u < 1; u *= 2.5) bSeeds.push(u * bMax, -u * bMax);
-  let lastB: number | undefined;
-  const profileB = (theta: number): { b: number; f: number } => {
-    let start = lastB;
-    if (start === undefined) {
-      let bestF = -Infinity;
-      for (const s of bSeeds) {
-        const f = penalizedLoglik(groups, l0, theta, s, penalized);
-        if (f > bestF) {
-          bestF = f;
-          start = s;
-        }
-      }
-    }
-    const r = maximizeSlope(groups, l0, theta, start!, penalized, bMax);
-    lastB = r.b;
-    return r;
-  };
-  const profile = (theta: number) => profileB(theta).f;
-
-  const nGrid = 64;
-  const step = (o.thetaMax - o.thetaMin) / nGrid;
   // The global maximum: Firth's Newton iteration on (a, b) is fast and exact when the estimate is
   // inside the domain; otherwise (the data push the crossing out, or the slope is ~0) scan θ.
-  let theta: number;
-  let max: number;
   const direct = penalized ? firthFit(groups, l0) : undefined;
-  if (direct && direct.b !== 0 && Number.isFinite(direct.theta) && direct.theta > o.thetaMin && direct.theta < o.thetaMax) {
-    theta = direct.theta;
-    lastB = direct.b;
-    max = penalizedLoglik(groups, l0, theta, direct.b, true);
-  } else {
-    const grid: number[] = [];
-    for (let i = 0; i <= nGrid; i++) grid.push(o.thetaMin + step * i);
-    const vals = grid.map(profile);
-    let bi = 0;
-    for (let i = 1; i < vals.length; i++) if (vals[i]! > vals[bi]!) bi = i;
-    lastB = undefined;
-    lastB = profileB(grid[bi]!).b;
-    const gold = golden(profile, grid[Math.max(0, bi - 1)]!, grid[Math.min(nGrid, bi + 1)]!);
-    theta = gold.f >= vals[bi]! ? gold.x : grid[bi]!;
-    max = Math.max(gold.f, vals[bi]!);
-  }
-  const b = profileB(theta).b;
-  const deviance = (t: number) => Math.max(0, 2 * (max - profile(t)));
-  const edgeTol = ((o.thetaMax - o.thetaMin) / nGrid) * 1e-3;
-  const thetaAtEdge = theta - o.thetaMin < edgeTol || o.thetaMax - theta < edgeTol;
-  // Walk out from θ̂ along the grid to the first point beyond the cut, then bisect.
-  const crossing = (dir: -1 | 1): number | null => {
-    let inside = theta;
-    lastB = b;
-    for (let t = theta + dir * step; dir < 0 ? t >= o.thetaMin - 1e-12 : t <= o.thetaMax + 1e-12; t += dir * step) {
-      if (deviance(t) > chi2) {
-        let lo = inside;
-        let hi = t;
-        for (let i = 0; i < 24; i++) {
-          const mid = (lo + hi) / 2;
-          if (deviance(mid) > chi2) hi = mid;
-          else lo = mid;
-        }
-        return (lo + hi) / 2;
-      }
-      inside = t;
-    }
-    const end = dir < 0 ? o.thetaMin : o.thetaMax;
-    return deviance(end) > chi2 ? end : null;
-  };
-  return { max, theta, b, ciLow: crossing(-1), ciHigh: crossing(1), thetaAtEdge, deviance };
+  const chi2 = o.chi2;
+  const fit = maximizeProfile(slopeProfile(groups, l0, penalized, slopeLimit(groups)), {
+    thetaMin: o.thetaMin,
+    thetaMax: o.thetaMax,
+    ...(direct && direct.b !== 0 ? { direct: { theta: direct.theta, nuisance: direct.b } } : {}),
+    cut: typeof chi2 === 'function' ? (theta, b) => chi2({ theta, b, top: 1 }) : (chi2 ?? CHI2_1_95),
+  });
+  return { max: fit.max, theta: fit.theta, b: fit.nuisance, top: 1, ciLow: fit.ciLow, ciHigh: fit.ciHigh, thetaAtEdge: fit.thetaAtEdge, deviance: fit.deviance, cut: fit.cut };
 }
 
 /**
  * Asymptotic variance of θ̂ (from the expected information in (θ, b)) if `extra` runs were added
- * at log value `x` to the groups: used to place the next probe where it shrinks the interval most.
+ * at log value `x` to probes whose information at (theta, b) is `info` (expectedInformation):
+ * used to place the next probe where it shrinks the interval most.
  */
-export function thetaVarianceWith(probes: readonly Probe[], target: number, theta: number, b: number, x: number, extra: number): number {
-  const l0 = logit(target);
-  let itt = 0;
-  let itb = 0;
-  let ibb = 0;
-  const add = (gx: number, n: number) => {
-    const p = sigmoid(l0 + b * (gx - theta));
-    const w = n * p * (1 - p);
-    const d = gx - theta;
-    itt += w * b * b;
-    itb += -w * b * d;
-    ibb += w * d * d;
-  };
-  for (const p of probes) if (p.n > 0) add(Math.log(p.value), p.n);
-  add(x, extra);
+export function thetaVarianceWith(info: Information, target: number, theta: number, b: number, x: number, extra: number): number {
+  const p = sigmoid(logit(target) + b * (x - theta));
+  const w = extra * p * (1 - p);
+  const d = x - theta;
+  const itt = info.tt + w * b * b;
+  const itb = info.tb - w * b * d;
+  const ibb = info.bb + w * d * d;
   const det = itt * ibb - itb * itb;
   return det > 0 ? ibb / det : Infinity;
+}
+
+/** Expected information of (θ, b): entries θθ, θb, bb. */
+export interface Information {
+  tt: number;
+  tb: number;
+  bb: number;
 }
 
 /**
  * Expected information of (θ, b) at the probes, under the model at (theta, b): the standard
  * errors it implies are used by the stopping rule.
  */
-export function expectedInformation(probes: readonly Probe[], target: number, theta: number, b: number): { tt: number; tb: number; bb: number } {
+export function expectedInformation(probes: readonly Probe[], target: number, theta: number, b: number): Information {
   const l0 = logit(target);
   let tt = 0;
   let tb = 0;

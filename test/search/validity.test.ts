@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitSearch, type SearchSettings } from '../../src/search';
-import { drawRun, simulateSearch, trueBoundary, type Truth } from './synthetic';
+import type { SearchSettings } from '../../src/search';
+import { logGrid, simulateGrid, simulateSearch, trueBoundary, type Truth } from './synthetic';
 
 // The validity figures of `converge search` (README, section "search"): 200 simulated searches
 // per scenario against the synthetic source, each with its own world seed.
 const SEARCHES = 200;
+// The slower scenarios (searches that need 200–300 runs) run 100 here; `npm run bench -- --only
+// search` runs 200 of each, and shallower boundaries.
+const FEWER = 100;
 const settings: SearchSettings = { lo: 10, hi: 501, target: 0.5, among: 'alive', precision: 0.25, budget: 400, batch: 4 };
 // A boundary like the seed's at L = 500: range [10, L+1], 30 % of seeds dead at initialisation,
 // the rate among alive seeds going from 10 % to 90 % between N = 69 and N = 144.
@@ -27,14 +30,14 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function runSearches(s: SearchSettings, t: Truth): Summary & { verdicts: Record<string, number> } {
+function runSearches(s: SearchSettings, t: Truth, searches = SEARCHES): Summary & { verdicts: Record<string, number> } {
   const target = trueBoundary(t, s.target, s.among)!;
   let covered = 0;
   let bracketed = 0;
   let runs = 0;
   const widths: number[] = [];
   const verdicts: Record<string, number> = {};
-  for (let world = 1; world <= SEARCHES; world++) {
+  for (let world = 1; world <= searches; world++) {
     const a = simulateSearch(s, t, world);
     verdicts[a.verdict] = (verdicts[a.verdict] ?? 0) + 1;
     if (a.bracketed) bracketed += 1;
@@ -42,7 +45,7 @@ function runSearches(s: SearchSettings, t: Truth): Summary & { verdicts: Record<
     if (a.ciLow !== null && a.ciHigh !== null && a.ciLow <= target && target <= a.ciHigh) covered += 1;
     widths.push(relWidth(a.ciLow, a.ciHigh, a.estimate));
   }
-  return { coverage: covered / SEARCHES, bracketed: bracketed / SEARCHES, meanRuns: runs / SEARCHES, medianWidth: median(widths), verdicts };
+  return { coverage: covered / searches, bracketed: bracketed / searches, meanRuns: runs / searches, medianWidth: median(widths), verdicts };
 }
 
 const main = runSearches(settings, truth);
@@ -56,36 +59,45 @@ test('the 95 % interval of the boundary covers the true N50 in at least 90 % of 
   assert.ok(main.coverage >= 0.9, `coverage ${main.coverage} < 0.90`);
 });
 
-test('counting all runs (dead ones as failures) the interval still covers that boundary in at least 85 % of searches', () => {
-  // Among all runs the rate tops out at the alive fraction (0.7 here), so the logistic model is
-  // misspecified and coverage drops below nominal: the README says so and recommends among: alive.
-  const all = runSearches({ ...settings, among: 'all' }, truth);
+// Seeds as real seeds behave (issue 19): each seed has its own threshold N, shared by its runs at
+// every value (a run at N converges iff its seed is alive and N is above the seed's threshold),
+// and half the seeds are dead at initialisation, as at L=200. Before fresh seeds and the
+// seed-cluster interval, searches covered the truth in only about 70 % of such worlds.
+const bySeed: Truth = { n50: 40, slope: 6, deadFraction: 0.5, shared: 1 };
+const bySeedSettings: SearchSettings = { ...settings, hi: 201 };
+
+test('when each seed carries its own threshold across values, the interval covers the true N50 in at least 90 % of 200 searches', () => {
+  const r = runSearches(bySeedSettings, bySeed);
+  console.log(`search validity (a threshold per seed): coverage ${(r.coverage * 100).toFixed(1)} %; mean runs ${r.meanRuns.toFixed(1)}; median relative CI width ${r.medianWidth.toFixed(3)}`);
+  assert.ok(r.coverage >= 0.9, `coverage ${r.coverage} < 0.90`);
+});
+
+test('when seeds carry thresholds and alive seeds top out at a rate of 0.85, the interval covers the true boundary in at least 90 % of 100 searches', () => {
+  const topped = { ...bySeed, top: 0.85 };
+  const r = runSearches(bySeedSettings, topped, FEWER);
+  console.log(`search validity (a threshold per seed, ceiling 0.85, true boundary ${trueBoundary(topped, 0.5, 'alive')!.toFixed(1)}): coverage ${(r.coverage * 100).toFixed(1)} %; mean runs ${r.meanRuns.toFixed(1)}`);
+  assert.ok(r.coverage >= 0.9, `coverage ${r.coverage} < 0.90`);
+});
+
+test('counting all runs (dead ones as failures) the interval covers that boundary in at least 90 % of 100 searches', () => {
+  // Among all runs the rate tops out at the alive fraction (0.7 here): the ceiling model follows
+  // it (a two-parameter logistic could not, and covered 89 % of 200 searches).
+  const all = runSearches({ ...settings, among: 'all' }, truth, FEWER);
   console.log(`search validity (among: all, true boundary ${trueBoundary(truth, 0.5, 'all')!.toFixed(1)}): coverage ${(all.coverage * 100).toFixed(1)} %; mean runs ${all.meanRuns.toFixed(1)}`);
-  assert.ok(all.coverage >= 0.85, `coverage ${all.coverage} < 0.85`);
+  assert.ok(all.coverage >= 0.9, `coverage ${all.coverage} < 0.90`);
 });
 
 test('the search needs at most a third of the runs of a 10-value log grid over the same range for the same interval width', () => {
   // The grid a user would write: 10 values of N evenly spaced in log over [10, 501], r seeds each,
   // fitted with the same model. r grows until the grid's median interval is as narrow as the search's.
-  const values = [...new Set(Array.from({ length: 10 }, (_, i) => Math.round(settings.lo * (settings.hi / settings.lo) ** (i / 9))))];
+  const values = logGrid(settings.lo, settings.hi, 10);
   let gridRuns = Infinity;
   let gridWidth = Infinity;
   for (let r = 8; r <= 64; r += 4) {
     const widths: number[] = [];
     for (let world = 1; world <= SEARCHES; world++) {
-      const probes = values.map((value) => {
-        let k = 0;
-        let n = 0;
-        for (let repeat = 0; repeat < r; repeat++) {
-          const o = drawRun(truth, 100_000 + world, value, repeat);
-          if (!o.alive) continue;
-          n += 1;
-          if (o.outcome === 'converged') k += 1;
-        }
-        return { value, k, n };
-      });
-      const fit = fitSearch(settings, probes);
-      widths.push(fit && !fit.thetaAtEdge && fit.ciLow !== null && fit.ciHigh !== null ? relWidth(Math.exp(fit.ciLow), Math.exp(fit.ciHigh), Math.exp(fit.theta)) : Infinity);
+      const g = simulateGrid(settings, truth, 100_000 + world, values, r);
+      widths.push(relWidth(g.ciLow, g.ciHigh, g.estimate));
     }
     gridWidth = median(widths);
     if (gridWidth <= main.medianWidth) {
