@@ -7,3 +7,4 @@ export { mergeInto, type MergeResult } from './merge';
 export { readRunsOfCells, type CellRunRow } from './cell-runs';
 export { compileFilter, filterColumns, FILTER_COLUMNS, type CompiledFilter } from './filter-sql';
 export { rescoreAll, scoredEpochColumns } from './rescore';
+export { expireDeadOwners, ownerId } from './owner';

@@ -1,7 +1,7 @@
-import { hostname } from 'node:os';
 import type { PlanSync } from '../store';
 import {
   claimRuns,
+  expireDeadOwners,
   failRun,
   finishRun,
   heartbeat,
@@ -73,33 +73,6 @@ export interface ExecuteResult {
 
 /** Consecutive failed heartbeats after which a runner stops claiming and gives its runs back. */
 export const MAX_FAILED_HEARTBEATS = 3;
-
-
-/**
- * Runs on this host whose owning process is gone (kill -9, power loss of that process) get
- * their lease expired at once, so the same command resumes them without waiting for the lease.
- * Owners on other hosts are left to their lease.
- */
-export function expireDeadOwners(db: Db): number {
-  const host = hostname();
-  const owners = db.prepare(`SELECT DISTINCT owner FROM runs WHERE status = 'running' AND owner IS NOT NULL`).pluck().all() as string[];
-  let n = 0;
-  for (const owner of owners) {
-    const [h, pidText] = owner.split(':');
-    if (h !== host) continue;
-    const pid = Number(pidText);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive || pid === process.pid) {
-      n += db.prepare(`UPDATE runs SET lease_until = 0 WHERE owner = ? AND status = 'running'`).run(owner).changes;
-    }
-  }
-  return n;
-}
 
 /**
  * Train every claimable run of the plan on the pool, keeping `pool.workers` runs in flight.
