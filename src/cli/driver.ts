@@ -119,6 +119,9 @@ export class Session {
     if (execution && this.interrupted) execution.stop();
   }
 
+  /** Said when the command's writes have waited long for another process's lock; they keep waiting (store/busy.ts). */
+  readonly onLockWait = (seconds: number): void => writeErr(`waiting for the database lock held by another process (${Math.round(seconds)} s)`);
+
   /** What every SweepExecution of the command is given, with the command's own events added. */
   executeOptions(events: ExecuteEvents = {}): Omit<ExecuteOptions, 'db' | 'spec' | 'keys'> {
     return {
@@ -140,6 +143,7 @@ export class Session {
           }
           events.onRunEnd?.(end);
         },
+        onLockWait: this.onLockWait,
         onWaitForOthers: (held) => {
           if (this.chatty) writeErr(`waiting for ${held} run(s) held by other \`converge ${this.command}\` processes (redone here if their owner stops heartbeating)`);
         },

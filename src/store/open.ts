@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConvergeError, EXIT } from '../errors';
+import { retryWhileBusySync, writerBusyTimeoutMs } from './busy';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
 import { openReader } from './wal';
 
@@ -103,7 +104,8 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
   checkFile(file, readonly);
   let db: Db | undefined;
   try {
-    db = readonly ? openReader(file) : new Database(file, { readonly, fileMustExist: readonly, timeout: 15000 });
+    // A writer's busy timeout is one attempt's wait: its writes retry past it (store/busy.ts).
+    db = readonly ? openReader(file) : new Database(file, { readonly, fileMustExist: readonly, timeout: writerBusyTimeoutMs() });
     // Check what the file is before anything can write to it: switching a file to WAL rewrites
     // its header, so doing that first would modify another app's SQLite file, a newer
     // converge's database, or (closeDb leaves a finished database in rollback mode) a converge
@@ -117,7 +119,7 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
       if (options.sweep !== undefined) refuseOtherSweep(db, file, options.sweep);
     }
     if (!readonly) {
-      db.pragma('journal_mode = WAL');
+      retryWhileBusySync('open', () => db!.pragma('journal_mode = WAL'));
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
@@ -125,7 +127,7 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
       if (v === 0) throw storeError('store.notConverge', `${file}: holds no converge sweep yet`);
       return db;
     }
-    if (v < SCHEMA_VERSION) migrate(db, file);
+    if (v < SCHEMA_VERSION) retryWhileBusySync('migrate', () => migrate(db!, file));
     return db;
   } catch (e) {
     db?.close();
