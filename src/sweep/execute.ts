@@ -274,9 +274,15 @@ export class SweepExecution {
         this.o.events?.onEpoch?.(run.id, m);
       });
     };
+    // What the worker trains on (fused-wasm-simd, fused-js, tfjs…) once it has chosen; until then
+    // (a thread that died while starting) the engine the run asked for. A failed run records it too.
+    let backend: string = request.engine;
+    const onBackend = (b: string) => {
+      backend = b;
+    };
     let end: RunEnd;
     try {
-      const res = await this.o.pool.train(request, onEpoch, controller.signal);
+      const res = await this.o.pool.train(request, { onEpoch, onBackend }, controller.signal);
       const seconds = (performance.now() - t0) / 1000;
       await epochWrites;
       // Port messages may trail the result (pool.train closes the port with it), or were skipped
@@ -309,8 +315,9 @@ export class SweepExecution {
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, metric: spec.converged.metric, metricValue: c.value, seconds, backend: res.summary.backend, ...(res.summary.notice !== undefined ? { notice: res.summary.notice } : {}) };
       } else {
         const error = `${res.error.code}: ${res.error.message}`;
-        if (!(await this.write('fail', () => failRun(db, claim, 'failed', error, seconds, res.backend)))) return loseClaim();
-        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: res.error.message };
+        if (res.backend !== undefined) backend = res.backend;
+        if (!(await this.write('fail', () => failRun(db, claim, 'failed', error, seconds, backend)))) return loseClaim();
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: res.error.message, backend };
       }
     } catch (e) {
       const seconds = (performance.now() - t0) / 1000;
@@ -320,8 +327,8 @@ export class SweepExecution {
         : `worker died: ${(e as { code?: string }).code ? `${(e as { code?: string }).code}: ` : ''}${(e as Error).message}`;
       await epochWrites; // epochs_run counts them
       if (lost) return;
-      if (!(await this.write('fail', () => failRun(db, claim, timedOut ? 'timed_out' : 'failed', message, seconds)))) return loseClaim();
-      end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: message };
+      if (!(await this.write('fail', () => failRun(db, claim, timedOut ? 'timed_out' : 'failed', message, seconds, backend)))) return loseClaim();
+      end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: message, backend };
     } finally {
       if (timer) clearTimeout(timer);
       // No epoch write outlives its run (they skip themselves once the run is released or lost).
