@@ -1,9 +1,8 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, integrity, readRuns, sandbox, start, waitForDb, withDb, writeSpec, type Child } from './harness';
+import { integrity, readRuns, sandbox, start, waitForDb, withDb, writeSpec } from './harness';
 
 // Two runners on one database, as two containers with one hostname but their own PID namespaces
 // would run them: one in a PID namespace of its own (unshare, as root), one outside it.
@@ -12,25 +11,8 @@ const SPEC = ['name: ns', 'seed: 1', 'repeats: 8', 'data: {seq_len: 20, n_sample
 // Each run held 1.5 s before it trains, so both runners hold a run most of the time.
 const SLOW = { CONVERGE_FAULT: 'slow:1500' };
 
-/** `converge <args>` in a PID namespace of its own; killing the returned process (unshare) kills the namespace. */
-function startInOwnPidNamespace(t: TestContext, cwd: string, args: string[], env: Record<string, string>): Child {
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, CLI, ...args], {
-    cwd,
-    env: { ...process.env, CONVERGE_FAULT: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const finished = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err }));
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { process: child, finished, stderr: () => err, stdout: () => out };
-}
+/** Starts a command in a PID namespace of its own; killing unshare kills the namespace (--kill-child). */
+const OWN_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
 
 /** The pid of the process unshare started (the runner, pid 1 in its namespace), as this namespace sees it. */
 function runnerPid(unsharePid: number): number {
@@ -48,7 +30,7 @@ test("a runner in its own PID namespace and one outside it on the same database 
   const args = ['run', 'ns.yaml', '--db', 'ns.db', '--workers', '1', '--quiet'];
   const outside = start(t, dir, args, SLOW);
   await waitForDb(db, 'the runner outside to hold a run', (d) => d.prepare(`SELECT count(*) FROM runs WHERE status = 'running'`).pluck().get() === 1);
-  const inside = startInOwnPidNamespace(t, dir, args, SLOW);
+  const inside = start(t, dir, args, SLOW, OWN_PID_NAMESPACE);
   const [a, b] = await Promise.all([outside.finished, inside.finished]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);
@@ -69,7 +51,7 @@ test('kill -9 of a runner in its own PID namespace: the runner outside takes its
   const env = { ...SLOW, CONVERGE_LEASE_SECONDS: '3' };
   const outside = start(t, dir, args, env);
   await waitForDb(db, 'the runner outside to hold a run', (d) => d.prepare(`SELECT count(*) FROM runs WHERE status = 'running'`).pluck().get() === 1);
-  const inside = startInOwnPidNamespace(t, dir, args, env);
+  const inside = start(t, dir, args, env, OWN_PID_NAMESPACE);
   const outsidePid = outside.process.pid!;
   await waitForDb(db, 'the runner inside to hold a run', (d) =>
     (d.prepare(`SELECT owner FROM runs WHERE status = 'running'`).pluck().all() as string[]).some((o) => ownerPid(o) !== outsidePid),

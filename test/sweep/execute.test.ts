@@ -25,12 +25,17 @@ function holdWriteLock(file: string) {
   return { locked, release: () => child.stdin.write('go\n'), exited: new Promise((r) => child.on('exit', r)) };
 }
 
-test(`after ${MAX_FAILED_HEARTBEATS} failed heartbeats in a row a runner stops claiming, stops its runs and says why`, { timeout: 60_000 }, async () => {
-  const dir = tempDir();
-  const file = join(dir, 'hb.db');
-  const spec = parseSpec('name: hb\nseed: 1\nrepeats: 4\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 2}\n', 'hb.yaml');
+/** A new database holding the plan of sweep `name` (`yaml`: the spec after its name and seed). */
+function plannedDb(name: string, yaml: string) {
+  const file = join(tempDir(), `${name}.db`);
+  const spec = parseSpec(`name: ${name}\nseed: 1\n${yaml}`, `${name}.yaml`);
   const db = openDb(file);
   syncPlan(db, file, spec, expandPlan(spec));
+  return { db, file, spec };
+}
+
+test(`after ${MAX_FAILED_HEARTBEATS} failed heartbeats in a row a runner stops claiming, stops its runs and says why`, { timeout: 60_000 }, async () => {
+  const { db, spec } = plannedDb('hb', 'repeats: 4\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 2}\n');
   // Every run hangs in its worker (a real thread, busy), so nothing but the heartbeat touches the database.
   const saved = process.env.CONVERGE_FAULT;
   process.env.CONVERGE_FAULT = 'hang';
@@ -65,11 +70,7 @@ test(`after ${MAX_FAILED_HEARTBEATS} failed heartbeats in a row a runner stops c
 });
 
 test('an epoch the database refuses to record stops the runner with the reason instead of crashing the process', { timeout: 60_000 }, async () => {
-  const dir = tempDir();
-  const file = join(dir, 'ep.db');
-  const spec = parseSpec('name: ep\nseed: 1\nrepeats: 2\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 100000}\n', 'ep.yaml');
-  const db = openDb(file);
-  syncPlan(db, file, spec, expandPlan(spec));
+  const { db, spec } = plannedDb('ep', 'repeats: 2\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 100000}\n');
   const pool = new TrainPool({ workers: 1 });
   try {
     // The default 30 s lease: no heartbeat falls in this test, only epoch writes are refused.
@@ -88,12 +89,8 @@ test('an epoch the database refuses to record stops the runner with the reason i
 });
 
 test('a runner whose database another process keeps locked past the busy timeout waits for the lock and trains every run', { timeout: 60_000 }, async () => {
-  const dir = tempDir();
-  const file = join(dir, 'wait.db');
   // Runs of about a second each, so both workers are mid-run when the lock is taken.
-  const spec = parseSpec('name: wait\nseed: 1\nrepeats: 4\ndata: {seq_len: 200, n_samples: 130}\ntrain: {epochs: 20}\n', 'wait.yaml');
-  const db = openDb(file);
-  syncPlan(db, file, spec, expandPlan(spec));
+  const { db, file, spec } = plannedDb('wait', 'repeats: 4\ndata: {seq_len: 200, n_samples: 130}\ntrain: {epochs: 20}\n');
   // Each attempt gives up inside SQLite after 50 ms (as a 15 s timeout would on a long hold), so
   // every kind of write (claim, epoch, finish, the heartbeat every second) meets the lock many times over.
   db.pragma('busy_timeout = 50');
