@@ -110,13 +110,17 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
     // its header, so doing that first would modify another app's SQLite file, a newer
     // converge's database, or (closeDb leaves a finished database in rollback mode) a converge
     // database of another sweep or a damaged one before refusing it.
-    const v = userVersion(db, file);
+    // A file in rollback mode (new, or left so by closeDb) is read under another writer's lock
+    // while that writer switches it to WAL: these reads wait it out like every write.
+    const v = retryWhileBusySync('open', () => userVersion(db!, file));
     if (!readonly && v > 0) {
       // A writer must not build on a damaged file: SQLite only notices corruption on the pages a
       // statement happens to read, so without this `run` could train for hours into a broken
       // database. quick_check reads every page once: ~0.4 s for 10,000 runs of 50 epochs (40 MB).
-      checkIntegrity(db, file);
-      if (options.sweep !== undefined) refuseOtherSweep(db, file, options.sweep);
+      retryWhileBusySync('open', () => {
+        checkIntegrity(db!, file);
+        if (options.sweep !== undefined) refuseOtherSweep(db!, file, options.sweep);
+      });
     }
     if (!readonly) {
       retryWhileBusySync('open', () => db!.pragma('journal_mode = WAL'));
