@@ -62,6 +62,10 @@ Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem
 
 type Why = 'SIGINT' | 'SIGTERM' | 'output closed';
 
+function sayLockWait(seconds: number): void {
+  writeErr(`waiting for the database lock held by another process (${Math.round(seconds)} s)`);
+}
+
 /** What a finished execution (or a search's rounds of them) reports back to the driver. */
 export interface Executed {
   trained: number;
@@ -120,7 +124,7 @@ export class Session {
   }
 
   /** Said when the command's writes have waited long for another process's lock; they keep waiting (store/busy.ts). */
-  readonly onLockWait = (seconds: number): void => writeErr(`waiting for the database lock held by another process (${Math.round(seconds)} s)`);
+  readonly onLockWait = sayLockWait;
 
   /** What every SweepExecution of the command is given, with the command's own events added. */
   executeOptions(events: ExecuteEvents = {}): Omit<ExecuteOptions, 'db' | 'spec' | 'keys'> {
@@ -210,7 +214,7 @@ export async function drive(command: 'run' | 'search', spec: SweepSpec, opts: Tr
   // The default folder is ours to make; a folder the user named must exist (a typo there should
   // not silently start a new database somewhere else).
   if (opts.db === undefined) mkdirSync('results', { recursive: true });
-  const db = openDb(dbPath, { sweep: spec.name });
+  const db = openDb(dbPath, { sweep: spec.name, onLockWait: sayLockWait });
   let session: Session | undefined;
   let stopListening = () => {};
   try {

@@ -16,6 +16,8 @@ export interface OpenOptions {
    * store.otherSweep before anything is written to the file (syncPlan refuses it too, later).
    */
   sweep?: string;
+  /** Told how long (seconds) a writer's open has waited for another process's lock; it keeps waiting (store/busy.ts). */
+  onLockWait?(seconds: number): void;
 }
 
 const storeError = (code: string, message: string, cause?: unknown) =>
@@ -112,7 +114,8 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
     // database of another sweep or a damaged one before refusing it.
     // A file in rollback mode (new, or left so by closeDb) is read under another writer's lock
     // while that writer switches it to WAL: these reads wait it out like every write.
-    const v = retryWhileBusySync('open', () => userVersion(db!, file));
+    const wait = { onWait: options.onLockWait };
+    const v = retryWhileBusySync('open', () => userVersion(db!, file), wait);
     if (!readonly && v > 0) {
       // A writer must not build on a damaged file: SQLite only notices corruption on the pages a
       // statement happens to read, so without this `run` could train for hours into a broken
@@ -120,10 +123,10 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
       retryWhileBusySync('open', () => {
         checkIntegrity(db!, file);
         if (options.sweep !== undefined) refuseOtherSweep(db!, file, options.sweep);
-      });
+      }, wait);
     }
     if (!readonly) {
-      retryWhileBusySync('open', () => db!.pragma('journal_mode = WAL'));
+      retryWhileBusySync('open', () => db!.pragma('journal_mode = WAL'), wait);
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
@@ -131,7 +134,7 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
       if (v === 0) throw storeError('store.notConverge', `${file}: holds no converge sweep yet`);
       return db;
     }
-    if (v < SCHEMA_VERSION) retryWhileBusySync('migrate', () => migrate(db!, file));
+    if (v < SCHEMA_VERSION) retryWhileBusySync('migrate', () => migrate(db!, file), wait);
     return db;
   } catch (e) {
     db?.close();
