@@ -89,22 +89,27 @@ test('an epoch the database refuses to record stops the runner with the reason i
 });
 
 test('a runner whose database another process keeps locked past the busy timeout waits for the lock and trains every run', { timeout: 60_000 }, async () => {
-  // Runs of about a second each, so both workers are mid-run when the lock is taken.
-  const { db, file, spec } = plannedDb('wait', 'repeats: 4\ndata: {seq_len: 200, n_samples: 130}\ntrain: {epochs: 20}\n');
+  const { db, file, spec } = plannedDb('wait', 'repeats: 4\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 20}\n');
   // Each attempt gives up inside SQLite after 50 ms (as a 15 s timeout would on a long hold), so
-  // every kind of write (claim, epoch, finish, the heartbeat every second) meets the lock many times over.
+  // every kind of write (epoch, finish, claim, the heartbeat every second) meets the lock many times over.
   db.pragma('busy_timeout = 50');
+  // Each run waits 1 s in its worker before it trains (CONVERGE_FAULT=slow, numbers unchanged):
+  // the lock is taken while both workers hold a run, whose epochs and end then arrive under it.
+  const saved = process.env.CONVERGE_FAULT;
+  process.env.CONVERGE_FAULT = 'slow:1000';
   const pool = new TrainPool({ workers: 2 });
+  process.env.CONVERGE_FAULT = saved ?? '';
   let lock: ReturnType<typeof holdWriteLock> | undefined;
   const waits: number[] = [];
   try {
     const execution = new SweepExecution({ db, spec, pool, owner: 'me', retries: 0, timeoutSeconds: 0, leaseSeconds: 4, events: { onLockWait: (s) => waits.push(s) } });
     const running = execution.execute();
-    while ((db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number) < 1) await new Promise((r) => setTimeout(r, 10));
+    const held = () => db.prepare(`SELECT count(*) FROM runs WHERE status = 'running'`).pluck().get() as number;
+    while (held() < 2) await new Promise((r) => setTimeout(r, 10));
     lock = holdWriteLock(file);
     await lock.locked;
-    assert.equal(db.prepare(`SELECT count(*) FROM runs WHERE status = 'running'`).pluck().get(), 2, 'both workers are mid-run under the lock');
-    await new Promise((r) => setTimeout(r, 1500)); // 30 attempts' worth of busy timeouts
+    assert.ok(held() >= 1, 'runs are in flight under the lock');
+    await new Promise((r) => setTimeout(r, 2000)); // 40 attempts' worth of busy timeouts
     lock.release();
     await lock.exited;
     const result = await running;
@@ -113,7 +118,7 @@ test('a runner whose database another process keeps locked past the busy timeout
     assert.equal(result.trained, 4);
     assert.equal(db.prepare(`SELECT count(*) FROM runs WHERE status = 'done' AND attempts = 1`).pluck().get(), 4);
     assert.equal(db.prepare(`SELECT count(*) FROM epochs`).pluck().get(), 4 * 20, 'every epoch of every run recorded once');
-    assert.deepEqual(waits, [], 'a wait of 1.5 s is not announced (only past BUSY_NOTICE_MS)');
+    assert.deepEqual(waits, [], 'a wait of 2 s is not announced (only past BUSY_NOTICE_MS)');
   } finally {
     lock?.release();
     await pool.destroy();
