@@ -37,6 +37,7 @@ import { aliveAtInit, populationMetrics } from '../src/train/population';
 import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
 import { benchKernels, benchPopulation as benchWasmPopulation, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
 import { benchSearch } from './search';
+import { benchWriteLocks, lockBenchLines } from './locks';
 
 // ---------------------------------------------------------------------------------------------
 // Output: one JSON object per line with --json, text otherwise.
@@ -819,6 +820,16 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
   { name: 'calibration', title: 'cost model calibration (src/grid/cost.ts)', run: benchCalibration },
   { name: 'sweep16', title: '2 workers vs 1 through `converge run`', run: benchMixedSweep },
   { name: 'rss', title: 'memory', run: benchRss },
+  {
+    name: 'locks',
+    title: 'write lock: the longest write transaction during a two-runner sweep',
+    async run() {
+      const r = await benchWriteLocks(CLI);
+      const base = { case: 'write_lock_two_runners', engine: 'fused', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null };
+      emit({ ...base, runs: r.runs, wall_seconds: r.wallSeconds, longest_write_ms: r.longest.ms, longest_write_kind: r.longest.kind, longest_wait_ms: r.longestWaitMs, by_kind: r.byKind });
+      for (const line of lockBenchLines(r)) log(line);
+    },
+  },
   { name: 'sweep', title: 'the whole answer-cases grid through `converge run` (opt-in: --sweep)', optIn: true, run: benchAnswerCases },
   { name: 'scale', title: 'per-run overhead of `converge run`: 1,000 vs 100,000 trivial runs (L=9, N=10, 1 epoch, 2 workers; opt-in: --sweep)', optIn: true, run: benchScale },
   {

@@ -62,6 +62,10 @@ Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem
 
 type Why = 'SIGINT' | 'SIGTERM' | 'output closed';
 
+function sayLockWait(seconds: number): void {
+  writeErr(`waiting for the database lock held by another process (${Math.round(seconds)} s)`);
+}
+
 /** What a finished execution (or a search's rounds of them) reports back to the driver. */
 export interface Executed {
   trained: number;
@@ -119,6 +123,9 @@ export class Session {
     if (execution && this.interrupted) execution.stop();
   }
 
+  /** Said when the command's writes have waited long for another process's lock; they keep waiting (store/busy.ts). */
+  readonly onLockWait = sayLockWait;
+
   /** What every SweepExecution of the command is given, with the command's own events added. */
   executeOptions(events: ExecuteEvents = {}): Omit<ExecuteOptions, 'db' | 'spec' | 'keys'> {
     return {
@@ -140,6 +147,7 @@ export class Session {
           }
           events.onRunEnd?.(end);
         },
+        onLockWait: this.onLockWait,
         onWaitForOthers: (held) => {
           if (this.chatty) writeErr(`waiting for ${held} run(s) held by other \`converge ${this.command}\` processes (redone here if their owner stops heartbeating)`);
         },
@@ -206,7 +214,7 @@ export async function drive(command: 'run' | 'search', spec: SweepSpec, opts: Tr
   // The default folder is ours to make; a folder the user named must exist (a typo there should
   // not silently start a new database somewhere else).
   if (opts.db === undefined) mkdirSync('results', { recursive: true });
-  const db = openDb(dbPath, { sweep: spec.name });
+  const db = openDb(dbPath, { sweep: spec.name, onLockWait: sayLockWait });
   let session: Session | undefined;
   let stopListening = () => {};
   try {

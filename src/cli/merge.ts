@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConvergeError } from '../errors';
 import { sameSpec } from '../spec';
-import { closeDb, mergeInto, openDb, readSweep } from '../store';
+import { closeDb, mergeInto, openDb, readSweep, retryWhileBusySync } from '../store';
 import { writeOut } from './common';
 
 export function registerMerge(program: Command): void {
@@ -29,7 +29,7 @@ export function registerMerge(program: Command): void {
         }
         const out = openDb(outFile);
         try {
-          const r = mergeInto(out, outFile, ins);
+          const r = retryWhileBusySync('merge', () => mergeInto(out, outFile, ins));
           if (opts.json) writeOut(JSON.stringify(r));
           else writeOut(`merged ${r.inputs} databases into ${outFile}: ${r.runsAdded} runs added, ${r.runsReplaced} replaced by a finished copy, ${r.runsSkipped} already present`);
         } finally {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ConvergeError, EXIT } from '../errors';
 import { expandPlan, type PlannedRun } from '../grid';
 import { loadSpec } from '../spec';
-import { readCounts, readProgress, readRuns, readSweep, readSweepPace, syncPlan } from '../store';
+import { readCounts, readProgress, readRuns, readSweep, readSweepPace, retryWhileBusy, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
 import { adaptivePlan } from '../sweep/adaptive';
 import { sweepEtaSeconds } from '../sweep/eta';
@@ -82,7 +82,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const { db, dbPath } = session;
     let plan = adaptivePlan(db, spec, initial);
     if (keys) for (const r of plan.runs) if (shardOf(r)) keys.add(r.runKey);
-    const sync = syncPlan(db, dbPath, spec, plan);
+    const sync = await retryWhileBusy('sync', () => syncPlan(db, dbPath, spec, plan), { onWait: session.onLockWait });
     const human = !opts.json;
     if (human) {
       for (const s of plan.skipped) writeErr(`skipped impossible cell: ${Object.entries(s.axisValues).map(([k, v]) => `${k}=${String(v)}`).join(' ')}: ${s.reason}`);
@@ -121,7 +121,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
         if (grown.runs.length === plan.runs.length) break;
         plan = grown;
         if (keys) for (const r of plan.runs) if (shardOf(r)) keys.add(r.runKey);
-        syncPlan(db, dbPath, spec, plan);
+        await retryWhileBusy('sync', () => syncPlan(db, dbPath, spec, plan), { onWait: session.onLockWait });
         const more = await execution.execute();
         result = { ...more, trained: result.trained + more.trained, converged: result.converged + more.converged, failed: result.failed + more.failed };
       }

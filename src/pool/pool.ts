@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { EpochMetrics, TrainRequest } from '../train/contract';
-import type { EpochMessage, TaskResult, TrainTask } from './protocol';
+import type { RunMessage, TaskResult, TrainTask } from './protocol';
 
 export interface PoolOptions {
   /** Worker threads. @default the number of cores */
@@ -17,6 +17,12 @@ export interface PoolOptions {
 
 export function defaultWorkers(): number {
   return availableParallelism();
+}
+
+/** What a run reports while it trains (pool.train). */
+export interface RunStream {
+  onEpoch(m: EpochMetrics): void;
+  onBackend?(backend: string): void;
 }
 
 /** A Piscina pool of training threads, one task per run. */
@@ -48,14 +54,15 @@ export class TrainPool {
   readonly strayErrors: unknown[] = [];
 
   /**
-   * Train one run. Epoch metrics arrive through `onEpoch` while it trains; the promise
-   * resolves with the worker's result or rejects when the thread died or `signal` aborted it
-   * (Piscina then terminates that thread and starts a fresh one).
+   * Train one run. Its backend and then its epoch metrics arrive through `stream` while it
+   * trains; the promise resolves with the worker's result or rejects when the thread died or
+   * `signal` aborted it (Piscina then terminates that thread and starts a fresh one).
    */
-  async train(request: TrainRequest, onEpoch: (m: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskResult> {
+  async train(request: TrainRequest, stream: RunStream, signal?: AbortSignal): Promise<TaskResult> {
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (msg: EpochMessage) => {
-      if (msg.type === 'epoch') onEpoch(msg.metrics);
+    port1.on('message', (msg: RunMessage) => {
+      if (msg.type === 'epoch') stream.onEpoch(msg.metrics);
+      else stream.onBackend?.(msg.backend);
     });
     const task: TrainTask = { request, port: port2 };
     try {

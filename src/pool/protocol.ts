@@ -17,6 +17,14 @@ export interface EpochMessage {
   metrics: EpochMetrics;
 }
 
+/** Sent once, before the first epoch: the backend the run trains on (a run whose thread dies later still records it). */
+export interface BackendMessage {
+  type: 'backend';
+  backend: string;
+}
+
+export type RunMessage = EpochMessage | BackendMessage;
+
 export type TaskResult =
   | { ok: true; summary: TrainSummary; epochs: EpochMetrics[] }
   | { ok: false; error: { code: string; message: string }; epochs: EpochMetrics[]; backend?: string };

@@ -1,5 +1,5 @@
 import type { Engine, EpochMetrics, EngineName } from '../train/contract';
-import type { EpochMessage, TaskResult, TrainTask } from './protocol';
+import type { RunMessage, TaskResult, TrainTask } from './protocol';
 
 /** Engines load lazily: a worker that only trains `fused` never loads TF.js. */
 function engineFor(name: EngineName): Engine {
@@ -44,14 +44,19 @@ function injectFault(task: TrainTask): void {
 
 export default async function train(task: TrainTask): Promise<TaskResult> {
   const epochs: EpochMetrics[] = [];
+  let backend: string | undefined;
+  const post = (msg: RunMessage) => task.port.postMessage(msg);
   try {
     injectFault(task);
     const engine = engineFor(task.request.engine);
     const summary = await engine.train(task.request, {
+      onBackend: (b) => {
+        backend = b;
+        post({ type: 'backend', backend: b });
+      },
       onEpoch: (m) => {
         epochs.push(m);
-        const msg: EpochMessage = { type: 'epoch', metrics: m };
-        task.port.postMessage(msg);
+        post({ type: 'epoch', metrics: m });
       },
     });
     return { ok: true, summary, epochs };
@@ -61,6 +66,7 @@ export default async function train(task: TrainTask): Promise<TaskResult> {
       ok: false,
       error: { code: typeof err.code === 'string' ? err.code : 'train.failed', message: String(err.message ?? e) },
       epochs,
+      ...(backend !== undefined ? { backend } : {}),
     };
   } finally {
     task.port.close();

@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConvergeError, EXIT } from '../errors';
+import { retryWhileBusySync, writerBusyTimeoutMs } from './busy';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
 import { openReader } from './wal';
 
@@ -15,6 +16,8 @@ export interface OpenOptions {
    * store.otherSweep before anything is written to the file (syncPlan refuses it too, later).
    */
   sweep?: string;
+  /** Told how long (seconds) a writer's open has waited for another process's lock; it keeps waiting (store/busy.ts). */
+  onLockWait?(seconds: number): void;
 }
 
 const storeError = (code: string, message: string, cause?: unknown) =>
@@ -103,21 +106,27 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
   checkFile(file, readonly);
   let db: Db | undefined;
   try {
-    db = readonly ? openReader(file) : new Database(file, { readonly, fileMustExist: readonly, timeout: 15000 });
+    // A writer's busy timeout is one attempt's wait: its writes retry past it (store/busy.ts).
+    db = readonly ? openReader(file) : new Database(file, { readonly, fileMustExist: readonly, timeout: writerBusyTimeoutMs() });
     // Check what the file is before anything can write to it: switching a file to WAL rewrites
     // its header, so doing that first would modify another app's SQLite file, a newer
     // converge's database, or (closeDb leaves a finished database in rollback mode) a converge
     // database of another sweep or a damaged one before refusing it.
-    const v = userVersion(db, file);
+    // A file in rollback mode (new, or left so by closeDb) is read under another writer's lock
+    // while that writer switches it to WAL: these reads wait it out like every write.
+    const wait = { onWait: options.onLockWait };
+    const v = retryWhileBusySync('open', () => userVersion(db!, file), wait);
     if (!readonly && v > 0) {
       // A writer must not build on a damaged file: SQLite only notices corruption on the pages a
       // statement happens to read, so without this `run` could train for hours into a broken
       // database. quick_check reads every page once: ~0.4 s for 10,000 runs of 50 epochs (40 MB).
-      checkIntegrity(db, file);
-      if (options.sweep !== undefined) refuseOtherSweep(db, file, options.sweep);
+      retryWhileBusySync('open', () => {
+        checkIntegrity(db!, file);
+        if (options.sweep !== undefined) refuseOtherSweep(db!, file, options.sweep);
+      }, wait);
     }
     if (!readonly) {
-      db.pragma('journal_mode = WAL');
+      retryWhileBusySync('open', () => db!.pragma('journal_mode = WAL'), wait);
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
@@ -125,7 +134,7 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
       if (v === 0) throw storeError('store.notConverge', `${file}: holds no converge sweep yet`);
       return db;
     }
-    if (v < SCHEMA_VERSION) migrate(db, file);
+    if (v < SCHEMA_VERSION) retryWhileBusySync('migrate', () => migrate(db!, file), wait);
     return db;
   } catch (e) {
     db?.close();

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { ConvergeError, EXIT } from '../errors';
 import { resolvedParamsJson, runCost, type Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
@@ -66,11 +65,6 @@ export interface RunFinish {
 
 function boolToInt(v: unknown): unknown {
   return typeof v === 'boolean' ? (v ? 1 : 0) : v;
-}
-
-/** A unique name for this process's claims: host:pid:start. */
-export function ownerId(): string {
-  return `${hostname()}:${process.pid}:${Date.now().toString(36)}`;
 }
 
 /**

@@ -1,12 +1,14 @@
-import { hostname } from 'node:os';
 import type { PlanSync } from '../store';
 import {
+  BUSY_NOTICE_MS,
   claimRuns,
+  expireDeadOwners,
   failRun,
   finishRun,
   heartbeat,
   recordEpoch,
   releaseRuns,
+  retryWhileBusy,
   runsHeldByOthers,
   type ClaimedRun,
   type Db,
@@ -60,6 +62,8 @@ export interface ExecuteEvents {
   onWaitForOthers?(held: number): void;
   /** Another process took this run over (this one's lease expired): its work here was stopped. */
   onClaimLost?(run: { id: number; seed: number }): void;
+  /** This runner's writes have waited `seconds` for the lock another process holds; they keep waiting. */
+  onLockWait?(seconds: number): void;
 }
 
 export interface ExecuteResult {
@@ -71,35 +75,11 @@ export interface ExecuteResult {
   databaseFailed?: string;
 }
 
-/** Consecutive failed heartbeats after which a runner stops claiming and gives its runs back. */
-export const MAX_FAILED_HEARTBEATS = 3;
-
-
 /**
- * Runs on this host whose owning process is gone (kill -9, power loss of that process) get
- * their lease expired at once, so the same command resumes them without waiting for the lease.
- * Owners on other hosts are left to their lease.
+ * Consecutive failed heartbeats after which a runner stops claiming and gives its runs back.
+ * A heartbeat that waits for another process's lock has not failed: it keeps waiting.
  */
-export function expireDeadOwners(db: Db): number {
-  const host = hostname();
-  const owners = db.prepare(`SELECT DISTINCT owner FROM runs WHERE status = 'running' AND owner IS NOT NULL`).pluck().all() as string[];
-  let n = 0;
-  for (const owner of owners) {
-    const [h, pidText] = owner.split(':');
-    if (h !== host) continue;
-    const pid = Number(pidText);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive || pid === process.pid) {
-      n += db.prepare(`UPDATE runs SET lease_until = 0 WHERE owner = ? AND status = 'running'`).run(owner).changes;
-    }
-  }
-  return n;
-}
+export const MAX_FAILED_HEARTBEATS = 3;
 
 /**
  * Train every claimable run of the plan on the pool, keeping `pool.workers` runs in flight.
@@ -116,6 +96,7 @@ export class SweepExecution {
   private readonly lease: number;
   /** Ends the current wait for other processes early (stop()). */
   private wake: (() => void) | undefined;
+  private lockNoticeAt = -Infinity;
 
   constructor(o: ExecuteOptions) {
     this.o = o;
@@ -134,22 +115,50 @@ export class SweepExecution {
     return this.stopping;
   }
 
+  /**
+   * Every store write of this runner: while another process holds the lock it waits and tries
+   * again (store/busy.ts) instead of failing, so a busy database never stops a runner.
+   */
+  private write<T>(what: string, fn: () => T): Promise<T> {
+    return retryWhileBusy(what, fn, {
+      onWait: (seconds) => {
+        // Claims, epochs and heartbeats wait for the same lock: one line for all of them.
+        if (Date.now() - this.lockNoticeAt < BUSY_NOTICE_MS) return;
+        this.lockNoticeAt = Date.now();
+        this.o.events?.onLockWait?.(seconds);
+      },
+    });
+  }
+
   async execute(): Promise<ExecuteResult> {
     const { db, pool } = this.o;
     const result: ExecuteResult = { trained: 0, converged: 0, failed: 0, interrupted: false };
-    expireDeadOwners(db);
+    await this.write('expire', () => expireDeadOwners(db));
     let failedBeats = 0;
+    let beating = false;
     const beat = setInterval(() => {
-      try {
+      if (beating) return; // the last one still waits for the lock
+      beating = true;
+      this.write('heartbeat', () => {
         const held = heartbeat(db, this.o.owner, this.lease);
-        failedBeats = 0;
+        // Checked in the same turn as the heartbeat, before a later claim adds runs it did not see.
         for (const [id, lose] of this.losers) if (!held.has(id)) lose();
-      } catch (e) {
-        // A busy database delays one heartbeat; the lease has slack for several. Past that, the
-        // leases run out and other processes take the runs over: stop claiming, give runs back.
-        failedBeats += 1;
-        if (failedBeats >= MAX_FAILED_HEARTBEATS) this.giveUp(`${MAX_FAILED_HEARTBEATS} heartbeats in a row failed (${(e as Error).message})`);
-      }
+      })
+        .then(
+          () => {
+            failedBeats = 0;
+          },
+          (e: unknown) => {
+            // A database that refuses writes (not one that is busy: that write waits) fails the
+            // heartbeat; the lease has slack for several. Past that, the leases run out and other
+            // processes take the runs over: stop claiming, give runs back.
+            failedBeats += 1;
+            if (failedBeats >= MAX_FAILED_HEARTBEATS) this.giveUp(`${MAX_FAILED_HEARTBEATS} heartbeats in a row failed (${(e as Error).message})`);
+          },
+        )
+        .finally(() => {
+          beating = false;
+        });
     }, (this.lease * 1000) / 4);
     const inFlight = new Set<Promise<void>>();
     let waitAnnounced = false;
@@ -157,7 +166,10 @@ export class SweepExecution {
       for (;;) {
         if (this.stopping) break;
         const free = pool.workers - inFlight.size;
-        const claimed = free > 0 ? claimRuns(db, { owner: this.o.owner, limit: free, leaseSeconds: this.lease, retries: this.o.retries, keys: this.o.keys, maxAttempts: this.o.maxAttempts }) : [];
+        const claim = { owner: this.o.owner, limit: free, leaseSeconds: this.lease, retries: this.o.retries, keys: this.o.keys, maxAttempts: this.o.maxAttempts };
+        const claimed = free > 0 ? await this.write('claim', () => claimRuns(db, claim)) : [];
+        // Stopped while the claim waited: execute() gives these runs back below.
+        if (this.stopping) break;
         for (const run of claimed) {
           const p = this.trainOne(run, result).finally(() => inFlight.delete(p));
           inFlight.add(p);
@@ -172,7 +184,7 @@ export class SweepExecution {
           if (!waitAnnounced) this.o.events?.onWaitForOthers?.(held);
           waitAnnounced = true;
           await this.pause(Math.min(1000, (this.lease * 1000) / 4));
-          expireDeadOwners(db);
+          await this.write('expire', () => expireDeadOwners(db));
           continue;
         }
         await Promise.race(inFlight);
@@ -182,7 +194,7 @@ export class SweepExecution {
       clearInterval(beat);
       if (this.stopping) {
         try {
-          releaseRuns(db, this.o.owner);
+          await this.write('release', () => releaseRuns(db, this.o.owner));
         } catch (e) {
           // Only when the database is failing (heartbeats too): the leases expire and the runs are redone.
           if (!this.databaseError) throw e;
@@ -241,62 +253,86 @@ export class SweepExecution {
         : undefined;
     const t0 = performance.now();
     this.o.events?.onRunStart?.({ id: run.id, params, seed: run.seed, attempt: run.attempts });
-    const streamed = new Set<number>();
+    const recorded = new Set<number>();
+    const released = () => (this.stopping && !timedOut) || lost;
+    // Epochs are written in the order they arrive, one after another: a write that waits for the
+    // lock holds the next ones back, and the run is finished only after the last one (epochWrites).
+    let epochWrites = Promise.resolve();
     const onEpoch = (m: EpochMetrics) => {
-      if ((this.stopping && !timedOut) || lost) return;
-      streamed.add(m.epoch);
-      let held: boolean;
-      try {
-        held = recordEpoch(db, claim, m);
-      } catch (e) {
-        // Thrown here it would be uncaught (a port message listener) and kill the process.
-        return this.giveUp(`recording an epoch failed (${(e as Error).message})`);
-      }
-      if (!held) return loseClaim();
-      this.o.events?.onEpoch?.(run.id, m);
+      if (released()) return;
+      epochWrites = epochWrites.then(async () => {
+        if (released()) return;
+        let held: boolean;
+        try {
+          held = await this.write('epoch', () => recordEpoch(db, claim, m));
+        } catch (e) {
+          return this.giveUp(`recording an epoch failed (${(e as Error).message})`);
+        }
+        if (released()) return; // given back while this write waited: not a lost claim
+        if (!held) return loseClaim();
+        recorded.add(m.epoch);
+        this.o.events?.onEpoch?.(run.id, m);
+      });
+    };
+    // What the worker trains on (fused-wasm-simd, fused-js, tfjs…) once it has chosen; until then
+    // (a thread that died while starting) the engine the run asked for. A failed run records it too.
+    let backend: string = request.engine;
+    const onBackend = (b: string) => {
+      backend = b;
     };
     let end: RunEnd;
     try {
-      const res = await this.o.pool.train(request, onEpoch, controller.signal);
+      const res = await this.o.pool.train(request, { onEpoch, onBackend }, controller.signal);
       const seconds = (performance.now() - t0) / 1000;
-      // Port messages may trail the result: the result carries every epoch, record what is missing.
+      await epochWrites;
+      // Port messages may trail the result (pool.train closes the port with it), or were skipped
+      // while stopping: the result carries every epoch, record what is missing.
       if (lost) return;
-      db.transaction(() => {
-        for (const m of res.epochs) if (!streamed.has(m.epoch) && !recordEpoch(db, claim, m)) return loseClaim();
-      })();
+      const missing = res.epochs.filter((m) => !recorded.has(m.epoch));
+      if (missing.length > 0) {
+        await this.write('epochs', () =>
+          db.transaction(() => {
+            for (const m of missing) if (!recordEpoch(db, claim, m)) return loseClaim();
+          })(),
+        );
+      }
       if (lost) return;
       if (res.ok) {
         // Scored from the epochs exactly as stored, so re-scoring them later gives the same outcome.
         const c = scoreRun(res.epochs.map(toScoredEpoch), { failure: null, outputActivation: request.model.outputActivation, aliveAtInit: res.summary.aliveAtInit }, spec.converged);
         const final = res.epochs[res.epochs.length - 1];
-        if (
-          !finishRun(db, claim, {
-            backend: res.summary.backend,
-            outcome: c.outcome,
-            aliveAtInit: res.summary.aliveAtInit,
-            rule: spec.converged,
-            final,
-            convergedEpoch: c.convergedEpoch,
-            epochsRun: res.summary.epochsRun,
-            seconds,
-          })
-        )
-          return loseClaim();
+        const finish = {
+          backend: res.summary.backend,
+          outcome: c.outcome,
+          aliveAtInit: res.summary.aliveAtInit,
+          rule: spec.converged,
+          final,
+          convergedEpoch: c.convergedEpoch,
+          epochsRun: res.summary.epochsRun,
+          seconds,
+        };
+        if (!(await this.write('finish', () => finishRun(db, claim, finish)))) return loseClaim();
         end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: c.outcome, metric: spec.converged.metric, metricValue: c.value, seconds, backend: res.summary.backend, ...(res.summary.notice !== undefined ? { notice: res.summary.notice } : {}) };
       } else {
-        if (!failRun(db, claim, 'failed', `${res.error.code}: ${res.error.message}`, seconds, res.backend)) return loseClaim();
-        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: res.error.message };
+        const error = `${res.error.code}: ${res.error.message}`;
+        if (res.backend !== undefined) backend = res.backend;
+        if (!(await this.write('fail', () => failRun(db, claim, 'failed', error, seconds, backend)))) return loseClaim();
+        end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: res.error.message, backend };
       }
     } catch (e) {
       const seconds = (performance.now() - t0) / 1000;
-      if ((this.stopping && !timedOut) || lost) return; // released to pending by execute(), or another process holds it
+      if (released()) return; // released to pending by execute(), or another process holds it
       const message = timedOut
         ? `timed out after ${this.o.timeoutSeconds} s (--timeout)`
         : `worker died: ${(e as { code?: string }).code ? `${(e as { code?: string }).code}: ` : ''}${(e as Error).message}`;
-      if (!failRun(db, claim, timedOut ? 'timed_out' : 'failed', message, seconds)) return loseClaim();
-      end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: message };
+      await epochWrites; // epochs_run counts them
+      if (lost) return;
+      if (!(await this.write('fail', () => failRun(db, claim, timedOut ? 'timed_out' : 'failed', message, seconds, backend)))) return loseClaim();
+      end = { id: run.id, runKey: run.runKey, params, seed: run.seed, outcome: timedOut ? 'timed_out' : 'failed', metric: spec.converged.metric, metricValue: null, seconds, error: message, backend };
     } finally {
       if (timer) clearTimeout(timer);
+      // No epoch write outlives its run (they skip themselves once the run is released or lost).
+      await epochWrites;
       this.controllers.delete(run.id);
       this.losers.delete(run.id);
     }

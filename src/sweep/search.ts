@@ -8,7 +8,7 @@
 import type { Plan, PlannedRun } from '../grid';
 import { expandSearch, searchCellKeys, searchRun, searchStates, type BoundaryAnswer, type BoundaryState, type SearchPlan } from '../search';
 import type { SweepSpec } from '../spec';
-import { readRunsOfCells, syncPlan, type Db } from '../store';
+import { readRunsOfCells, retryWhileBusy, syncPlan, type Db } from '../store';
 import { SweepExecution, type ExecuteOptions } from './execute';
 
 export interface SearchResult {
@@ -73,7 +73,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
     o.onRound?.(ownStates(states), fresh);
     if (fresh === 0 && unfinished === 0) return { plan, states: ownStates(states), trained, failed, interrupted: false };
     const full: Plan = { name: o.spec.name, axes: plan.axes, cells: [], runs, skipped: [], timestepEpochs: 0 };
-    syncPlan(o.db, o.dbPath, o.spec, full, othersCells);
+    await retryWhileBusy('sync', () => syncPlan(o.db, o.dbPath, o.spec, full, othersCells), { onWait: (s) => o.events?.onLockWait?.(s) });
     // A shard claims only its own boundaries' runs.
     const execution = new SweepExecution({ ...o, db: o.db, spec: o.spec, ...(o.shard ? { keys: new Set(runs.map((r) => r.runKey)) } : {}) });
     o.onExecution?.(execution);

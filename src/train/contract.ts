@@ -96,6 +96,8 @@ export interface TrainSummary {
 
 export interface TrainHooks {
   onEpoch(m: EpochMetrics): void;
+  /** The compute backend (TrainSummary.backend), once chosen, before the first epoch: a run that fails later still has it. */
+  onBackend?(backend: string): void;
   /** Checked between batches; when aborted the engine rejects with an AbortError-like error. */
   signal?: AbortSignal;
 }

@@ -24,6 +24,7 @@ export async function runEpochs(
   req: TrainRequest,
   hooks: TrainHooks,
 ): Promise<TrainSummary> {
+  hooks.onBackend?.(trainer.backend);
   let diverged = false;
   let epochsRun = 0;
   const relu = req.model.outputActivation === 'relu';

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { converge, integrity, planKeys, readRuns, sandbox, slowSpec, start, waitForDb, writeSpec } from './harness';
@@ -29,15 +28,17 @@ test('two `converge run` on the same spec and new database at once train every r
   assert.equal(integrity(db), 'ok');
 });
 
-test('a claim whose owner died is reclaimed: at once for a dead process on this host, after the lease for another host, never while the lease holds', { timeout: 60_000 }, async (t) => {
+test('a claim whose owner died is reclaimed: at once for a dead process of this host and PID namespace, after the lease for another host, never while the lease holds', { timeout: 60_000 }, async (t) => {
   const dir = sandbox(t);
   writeSpec(dir, 'lease.yaml', ['name: lease', 'seed: 1', 'repeats: 4', 'data:', '  seq_len: 20', '  n_samples: 20', 'train:', '  epochs: 5', ''].join('\n'));
   const first = await converge(t, dir, ['run', 'lease.yaml', '--db', 'lease.db', '--quiet']);
   assert.equal(first.code, 0, first.stderr);
   const db = join(dir, 'lease.db');
 
-  // Fake three claims left behind by processes that are gone.
-  const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  // Fake three claims left behind by processes that are gone; the one on this host under the
+  // owner id it gave itself (it names its PID namespace: store/owner.ts).
+  const store = JSON.stringify(join(__dirname, '../../src/store'));
+  const deadOwner = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${store}).ownerId())`], { encoding: 'utf8' }).stdout;
   const now = Date.now() / 1000;
   const heldUntil = now + 6;
   const w = new Database(db);
@@ -47,7 +48,7 @@ test('a claim whose owner died is reclaimed: at once for a dead process on this 
   w.transaction(() => {
     claim.run('otherhost:4242:old', now - 60, new Date().toISOString(), 1); // other host, lease expired
     claim.run('otherhost:4243:held', heldUntil, new Date().toISOString(), 2); // other host, lease still held
-    claim.run(`${hostname()}:${deadPid}:gone`, now + 3600, new Date().toISOString(), 3); // this host, dead pid
+    claim.run(deadOwner, now + 3600, new Date().toISOString(), 3); // this host and PID namespace, dead pid
     w.prepare(`DELETE FROM epochs WHERE run_id IN (SELECT id FROM runs WHERE seed IN (1, 2, 3))`).run();
   })();
   w.close();

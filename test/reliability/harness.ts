@@ -38,10 +38,12 @@ export function sandbox(t: TestContext): string {
 
 /**
  * Start `converge <args>` in `cwd`. CONVERGE_FAULT is cleared unless `env` sets it, so a
- * variable exported in the developer's shell cannot leak into a test.
+ * variable exported in the developer's shell cannot leak into a test. `through` is a command
+ * that starts it (e.g. `unshare --pid --fork …`); none by default.
  */
-export function start(t: TestContext, cwd: string, args: string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function start(t: TestContext, cwd: string, args: string[], env: Record<string, string> = {}, through: string[] = []): Child {
+  const [file, ...rest] = [...through, process.execPath, CLI, ...args];
+  const child = spawn(file!, rest, {
     cwd,
     env: { ...process.env, CONVERGE_FAULT: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

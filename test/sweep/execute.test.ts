@@ -25,20 +25,22 @@ function holdWriteLock(file: string) {
   return { locked, release: () => child.stdin.write('go\n'), exited: new Promise((r) => child.on('exit', r)) };
 }
 
-test(`after ${MAX_FAILED_HEARTBEATS} failed heartbeats in a row a runner stops claiming, stops its runs and says why`, { timeout: 60_000 }, async () => {
-  const dir = tempDir();
-  const file = join(dir, 'hb.db');
-  const spec = parseSpec('name: hb\nseed: 1\nrepeats: 4\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 2}\n', 'hb.yaml');
+/** A new database holding the plan of sweep `name` (`yaml`: the spec after its name and seed). */
+function plannedDb(name: string, yaml: string) {
+  const file = join(tempDir(), `${name}.db`);
+  const spec = parseSpec(`name: ${name}\nseed: 1\n${yaml}`, `${name}.yaml`);
   const db = openDb(file);
   syncPlan(db, file, spec, expandPlan(spec));
-  // A short busy timeout so each heartbeat fails quickly while another process holds the lock.
-  db.pragma('busy_timeout = 50');
+  return { db, file, spec };
+}
+
+test(`after ${MAX_FAILED_HEARTBEATS} failed heartbeats in a row a runner stops claiming, stops its runs and says why`, { timeout: 60_000 }, async () => {
+  const { db, spec } = plannedDb('hb', 'repeats: 4\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 2}\n');
   // Every run hangs in its worker (a real thread, busy), so nothing but the heartbeat touches the database.
   const saved = process.env.CONVERGE_FAULT;
   process.env.CONVERGE_FAULT = 'hang';
   const pool = new TrainPool({ workers: 1 });
   process.env.CONVERGE_FAULT = saved ?? '';
-  let lock: ReturnType<typeof holdWriteLock> | undefined;
   try {
     const execution = new SweepExecution({ db, spec, pool, owner: 'me', retries: 0, timeoutSeconds: 0, leaseSeconds: 0.4 });
     const claimedBeforeLock = new Promise<void>((resolve) => {
@@ -52,42 +54,71 @@ test(`after ${MAX_FAILED_HEARTBEATS} failed heartbeats in a row a runner stops c
     const running = execution.execute();
     await claimedBeforeLock;
     const claimsBefore = db.prepare(`SELECT sum(attempts) FROM runs`).pluck().get();
-    lock = holdWriteLock(file); // only now, so the first claim was not refused
-    await lock.locked;
+    // Only now, so the first claim was not refused. The database refuses every write from here
+    // on (a lock that is merely busy is waited for instead: the next tests).
+    db.pragma('query_only = ON');
     const result = await running; // returns on its own: the runner gave up
-    assert.match(result.databaseFailed ?? '', new RegExp(`^${MAX_FAILED_HEARTBEATS} heartbeats in a row failed \\(database is locked\\)`));
+    assert.match(result.databaseFailed ?? '', new RegExp(`^${MAX_FAILED_HEARTBEATS} heartbeats in a row failed \\(attempt to write a readonly database\\)`));
     assert.equal(result.interrupted, true);
     assert.equal(result.trained, 0);
-    lock.release();
-    await lock.exited;
+    db.pragma('query_only = OFF');
     assert.equal(db.prepare(`SELECT sum(attempts) FROM runs`).pluck().get(), claimsBefore, 'no run was claimed after the heartbeats failed');
   } finally {
-    lock?.release();
     await pool.destroy();
     db.close();
   }
 });
 
 test('an epoch the database refuses to record stops the runner with the reason instead of crashing the process', { timeout: 60_000 }, async () => {
-  const dir = tempDir();
-  const file = join(dir, 'ep.db');
-  const spec = parseSpec('name: ep\nseed: 1\nrepeats: 2\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 100000}\n', 'ep.yaml');
-  const db = openDb(file);
-  syncPlan(db, file, spec, expandPlan(spec));
-  db.pragma('busy_timeout = 50');
+  const { db, spec } = plannedDb('ep', 'repeats: 2\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 100000}\n');
   const pool = new TrainPool({ workers: 1 });
-  let lock: ReturnType<typeof holdWriteLock> | undefined;
   try {
-    // The default 30 s lease: no heartbeat falls in this test, only epoch writes meet the lock.
+    // The default 30 s lease: no heartbeat falls in this test, only epoch writes are refused.
     const execution = new SweepExecution({ db, spec, pool, owner: 'me', retries: 0, timeoutSeconds: 0 });
     const running = execution.execute();
     while ((db.prepare(`SELECT count(*) FROM epochs`).pluck().get() as number) < 1) await new Promise((r) => setTimeout(r, 10));
-    lock = holdWriteLock(file);
-    await lock.locked;
+    db.pragma('query_only = ON');
     const result = await running;
-    assert.match(result.databaseFailed ?? '', /^recording an epoch failed \(database is locked\)/);
+    assert.match(result.databaseFailed ?? '', /^recording an epoch failed \(attempt to write a readonly database\)/);
     assert.equal(result.interrupted, true);
     assert.equal(result.trained, 0);
+  } finally {
+    await pool.destroy();
+    db.close();
+  }
+});
+
+test('a runner whose database another process keeps locked past the busy timeout waits for the lock and trains every run', { timeout: 60_000 }, async () => {
+  const { db, file, spec } = plannedDb('wait', 'repeats: 4\ndata: {seq_len: 20, n_samples: 20}\ntrain: {epochs: 20}\n');
+  // Each attempt gives up inside SQLite after 50 ms (as a 15 s timeout would on a long hold), so
+  // every kind of write (epoch, finish, claim, the heartbeat every second) meets the lock many times over.
+  db.pragma('busy_timeout = 50');
+  // Each run waits 1 s in its worker before it trains (CONVERGE_FAULT=slow, numbers unchanged):
+  // the lock is taken while both workers hold a run, whose epochs and end then arrive under it.
+  const saved = process.env.CONVERGE_FAULT;
+  process.env.CONVERGE_FAULT = 'slow:1000';
+  const pool = new TrainPool({ workers: 2 });
+  process.env.CONVERGE_FAULT = saved ?? '';
+  let lock: ReturnType<typeof holdWriteLock> | undefined;
+  const waits: number[] = [];
+  try {
+    const execution = new SweepExecution({ db, spec, pool, owner: 'me', retries: 0, timeoutSeconds: 0, leaseSeconds: 4, events: { onLockWait: (s) => waits.push(s) } });
+    const running = execution.execute();
+    const held = () => db.prepare(`SELECT count(*) FROM runs WHERE status = 'running'`).pluck().get() as number;
+    while (held() < 2) await new Promise((r) => setTimeout(r, 10));
+    lock = holdWriteLock(file);
+    await lock.locked;
+    assert.ok(held() >= 1, 'runs are in flight under the lock');
+    await new Promise((r) => setTimeout(r, 2000)); // 40 attempts' worth of busy timeouts
+    lock.release();
+    await lock.exited;
+    const result = await running;
+    assert.equal(result.databaseFailed, undefined);
+    assert.equal(result.interrupted, false);
+    assert.equal(result.trained, 4);
+    assert.equal(db.prepare(`SELECT count(*) FROM runs WHERE status = 'done' AND attempts = 1`).pluck().get(), 4);
+    assert.equal(db.prepare(`SELECT count(*) FROM epochs`).pluck().get(), 4 * 20, 'every epoch of every run recorded once');
+    assert.deepEqual(waits, [], 'a wait of 2 s is not announced (only past BUSY_NOTICE_MS)');
   } finally {
     lock?.release();
     await pool.destroy();
