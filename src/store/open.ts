@@ -154,7 +154,11 @@ export function lastOpenedDb(): string | undefined {
 }
 
 function refuseOtherSweep(db: Db, file: string, sweep: string): void {
-  const held = db.prepare(`SELECT name FROM sweep WHERE id = 1`).pluck().get() as string | undefined;
+  checkSameSweep(file, db.prepare(`SELECT name FROM sweep WHERE id = 1`).pluck().get() as string | undefined, sweep);
+}
+
+/** store.otherSweep when the database (`held`: its sweep's name, undefined when new) holds another sweep than `sweep`. */
+export function checkSameSweep(file: string, held: string | undefined, sweep: string): void {
   if (held !== undefined && held !== sweep) {
     throw new ConvergeError('store.otherSweep', `${file}: holds sweep "${held}", not "${sweep}"; use --db to choose another database for this spec`, { exitCode: EXIT.badInput });
   }

@@ -1,9 +1,8 @@
-import { ConvergeError, EXIT } from '../errors';
 import { resolvedParamsJson, runCost, type Plan } from '../grid';
 import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
 import { formatRule, sameRule, type Outcome, type Rule } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
-import type { Db } from './open';
+import { checkSameSweep, type Db } from './open';
 import { rescoreAll } from './rescore';
 import { prepared } from './prepared';
 import { fillRunCosts } from './run-cost';
@@ -84,13 +83,7 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keep
       const sweep = db
         .prepare(`SELECT name, spec_hash, spec_text, converged_metric AS metric, converged_threshold AS threshold FROM sweep WHERE id = 1`)
         .get() as { name: string; spec_hash: string; spec_text: string } & Rule | undefined;
-      if (sweep && sweep.name !== spec.name) {
-        throw new ConvergeError(
-          'store.otherSweep',
-          `${file}: holds sweep "${sweep.name}", not "${spec.name}"; use --db to choose another database for this spec`,
-          { exitCode: EXIT.badInput },
-        );
-      }
+      checkSameSweep(file, sweep?.name, spec.name);
       const specChanged = sweep !== undefined && sweep.spec_hash !== spec.source.hash;
       const changes = sweep && specChanged ? diffSpecText(sweep.spec_text, spec) : [];
       db.prepare(
