@@ -13,7 +13,7 @@
  * tables are too many to enumerate the counts are large, and Pearson's chi-square on the same
  * table (K − 1 degrees of freedom) takes over.
  */
-import { lgamma } from './stats';
+import { lgamma, logChoose } from './stats';
 
 /** One stratum's discordant pairs: `ab` pairs where only A converged, `ba` where only B did. */
 export interface SplitCounts { ab: number; ba: number }
@@ -34,10 +34,6 @@ export interface SplitTest {
 
 /** Above this many tables with the observed margins, the chi-square approximation is used. */
 export const MAX_EXACT_TABLES = 2_000_000;
-
-function logChoose(n: number, k: number): number {
-  return lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1);
-}
 
 /**
  * Upper tail of the chi-square distribution, P(X ≥ x) for `df` degrees of freedom: the

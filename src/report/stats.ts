@@ -73,7 +73,8 @@ export function lgamma(x: number): number {
   return (x - 0.5) * Math.log(x) - x + HALF_LOG_2PI + series - shift;
 }
 
-function logChoose(n: number, k: number): number {
+/** log C(n, k), through lgamma (for counts in the thousands). */
+export function logChoose(n: number, k: number): number {
   return lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1);
 }
 
