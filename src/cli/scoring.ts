@@ -7,7 +7,7 @@ import { oneOf, positiveInt } from './common';
 
 /** `--metric`, `--threshold`, `--epoch` of report, compare and query: re-score at read time, never writing. */
 export interface ScoringOptions {
-  metric?: RuleMetric;
+  metric?: string;
   threshold?: number;
   epoch?: number;
 }
@@ -67,7 +67,7 @@ export function reportNotes(cells: readonly CellSummary[]): string[] {
   const lacking = cells.reduce((s, c) => s + c.lacksMetric, 0);
   if (lacking > 0) {
     const metric = cells[0]!.metric;
-    out.push(`${lacking} finished run${lacking === 1 ? '' : 's'} lack ${metric} (recorded before population metrics, unseen_mae with every row drawn, or a validation metric with test_fraction 0): not in n; score them with --metric ${VALIDATION_METRICS.has(metric) ? 'pop_mae' : 'val_mae'}`);
+    out.push(`${lacking} finished run${lacking === 1 ? '' : 's'} lack ${metric} (recorded before population metrics, unseen_mae with every row drawn, or a validation metric with test_fraction 0): not in n; score them with --metric ${VALIDATION_METRICS.has(metric as RuleMetric) ? 'pop_mae' : 'val_mae'}`);
   }
   for (const c of cells) {
     if (c.failedRuns.length === 0) continue;

@@ -6,9 +6,10 @@
  * Pure: no I/O, no clock.
  */
 import { testCount } from '../data/sequences';
+import type { MetricDirection, RuleEpoch } from '../trainer/types';
 
 /** Every outcome, in the order tables and legends show them (best first, infrastructure last). */
-export const OUTCOMES = ['converged', 'not_converged', 'dead_at_init', 'dead', 'diverged', 'failed', 'timed_out'] as const;
+export const OUTCOMES = ['converged', 'not_converged', 'dead_at_init', 'dead', 'diverged', 'no_metric', 'failed', 'timed_out'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** What each outcome means, for help texts and the README. */
@@ -18,6 +19,7 @@ export const OUTCOME_DOC: Record<Outcome, string> = {
   dead_at_init: 'the ReLU output was <= 0 on every training row before the first update: every gradient is 0 forever',
   dead: 'alive at init, but the ReLU output is <= 0 on every one of the L+1 population rows at the scored epoch',
   diverged: 'a NaN or Inf loss appeared (training stopped there)',
+  no_metric: "finished without ever reporting the rule's metric (a user trainer): not counted in n, listed like failed",
   failed: 'the worker failed (an error, out of memory): infrastructure, not a property of the setting',
   timed_out: 'stopped by --timeout: infrastructure, not a property of the setting',
 };
@@ -38,17 +40,26 @@ export const MIN_VALIDATION_ROWS = 10;
  * val_mae 0 when that row is the all-zero row), else null.
  */
 export function thinValidationWarning(rule: Rule, cell: string, p: { n_samples: number; test_fraction: number }): string | null {
-  if (!VALIDATION_METRICS.has(rule.metric)) return null;
+  if (!VALIDATION_METRICS.has(rule.metric as RuleMetric)) return null;
   const rows = testCount(p.n_samples, p.test_fraction);
   if (rows >= MIN_VALIDATION_ROWS) return null;
   if (rows === 0) return `warning: ${cell || 'all runs'}: the rule's metric ${rule.metric} has no validation rows here (test_fraction ${p.test_fraction}): its runs lack it; pop_mae scores all seq_len + 1 rows`;
   return `warning: ${cell || 'all runs'}: the rule's metric ${rule.metric} rests on ${rows} validation row${rows === 1 ? '' : 's'} (fewer than ${MIN_VALIDATION_ROWS}); pop_mae scores all seq_len + 1 rows`;
 }
 
-/** When a run counts as converged: `metric < threshold` at the scored epoch. */
+/**
+ * When a run counts as converged: `metric < threshold` at the scored epoch (direction `below`,
+ * the default), or `metric > threshold` (direction `above`, e.g. an accuracy). `at: best` reads
+ * the best epoch for that direction instead of the last one. A built-in rule names one of
+ * RULE_METRICS; a user trainer's rule names any metric it reports.
+ */
 export interface Rule {
-  metric: RuleMetric;
+  metric: string;
   threshold: number;
+  /** @default 'below' */
+  direction?: MetricDirection;
+  /** @default 'last' */
+  at?: RuleEpoch;
 }
 
 /**
@@ -79,6 +90,8 @@ export interface ScoredEpoch {
   popMae: number | null;
   unseenMae: number | null;
   popMaxOutput: number | null;
+  /** A user trainer's metrics by name (null: reported non-finite). Absent for built-in runs. */
+  extra?: Readonly<Record<string, number | null>>;
 }
 
 /** The activation of a run's output layer, as the output_activation parameter names it. */
@@ -116,8 +129,9 @@ export interface Score {
   lacksMetric: boolean;
 }
 
-export function metricOf(e: ScoredEpoch, metric: RuleMetric): number | null {
-  switch (metric) {
+export function metricOf(e: ScoredEpoch, metric: string): number | null {
+  if (e.extra) return e.extra[metric] ?? null;
+  switch (metric as RuleMetric) {
     case 'pop_mae':
       return e.popMae;
     case 'pop_loss':
@@ -132,6 +146,8 @@ export function metricOf(e: ScoredEpoch, metric: RuleMetric): number | null {
       return e.mae;
     case 'loss':
       return e.loss;
+    default:
+      return null;
   }
 }
 

@@ -3,7 +3,6 @@
  * interval and p-value, whether pooled cells agree, and, with --by and the threshold sensitivity,
  * one table row per stratum and per threshold.
  */
-import type { RuleMetric } from '../outcome';
 import { ALPHA, type Comparison, type GroupResult, type Heterogeneity } from './compare';
 import type { StratifiedComparison } from './compare-by';
 import { alignColumns, formatP, signed, type TextColumn } from './format';
@@ -113,7 +112,7 @@ export function thresholdColumns(rule: number): TextColumn<ThresholdPoint>[] {
  * The whole `compare` text: the pooled comparison, the strata side by side (with --by), and the
  * verdict across thresholds of `metric`, with the rule's threshold marked.
  */
-export function formatAcross(result: StratifiedComparison, metric: RuleMetric, ruleThreshold: number): string {
+export function formatAcross(result: StratifiedComparison, metric: string, ruleThreshold: number): string {
   const out = [formatComparison(result, false, result.by.length > 0).trimEnd()];
   if (result.by.length > 0) {
     out.push('', `within each level of ${result.by.join(', ')}:`, alignColumns(STRATUM_COLUMNS, result.strata).trimEnd());

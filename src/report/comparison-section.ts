@@ -5,7 +5,6 @@
  * differences, and the verdict across thresholds.
  */
 import type { TopLevelSpec } from 'vega-lite/build/index';
-import type { RuleMetric } from '../outcome';
 import { CHART_CONFIG, SCHEMA } from './chart';
 import type { StratifiedComparison } from './compare-by';
 import { heterogeneityLine, STRATUM_COLUMNS, testName, thresholdColumns, type StratumRow } from './compare-text';
@@ -62,7 +61,7 @@ function pooledSentence(r: StratifiedComparison): string {
   );
 }
 
-async function renderOne(item: NamedComparison, index: number, metric: RuleMetric, threshold: number, render: (spec: TopLevelSpec) => Promise<string>): Promise<string> {
+async function renderOne(item: NamedComparison, index: number, metric: string, threshold: number, render: (spec: TopLevelSpec) => Promise<string>): Promise<string> {
   const head = `<section class="comparison" id="comparison-${index + 1}">\n<h3>${escapeHtml(item.phrase)}</h3>`;
   if (item.result === null) return `${head}\n<p class="warn">${escapeHtml(`Not compared: ${item.error ?? 'unknown reason'}`)}</p>\n</section>`;
   const r = item.result;
@@ -89,7 +88,7 @@ async function renderOne(item: NamedComparison, index: number, metric: RuleMetri
 }
 
 /** The section, or '' when there are no named comparisons. */
-export async function renderComparisonSection(items: readonly NamedComparison[], metric: RuleMetric, threshold: number, render: (spec: TopLevelSpec) => Promise<string>): Promise<string> {
+export async function renderComparisonSection(items: readonly NamedComparison[], metric: string, threshold: number, render: (spec: TopLevelSpec) => Promise<string>): Promise<string> {
   if (items.length === 0) return '';
   const body = await Promise.all(items.map((item, i) => renderOne(item, i, metric, threshold, render)));
   return (

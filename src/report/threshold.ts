@@ -4,7 +4,6 @@
  * it. Every run is re-scored from its stored epochs at thresholds around the rule's by the outcome
  * module (through scoreRows): nothing is retrained and nothing is written.
  */
-import type { RuleMetric } from '../outcome';
 import { cellKey, tallyRuns } from './cells';
 import { ALPHA, type Comparison, type CompareTest } from './compare';
 import { formatP } from './format';
@@ -35,7 +34,7 @@ export function thresholdRates(
   axes: readonly string[],
   runs: readonly RunRow[],
   epochs: readonly EpochRow[],
-  metric: RuleMetric,
+  metric: string,
   thresholds: readonly number[],
   budget?: number,
 ): Map<string, ThresholdRate[]> {

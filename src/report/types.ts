@@ -3,7 +3,7 @@
  * src/report opens a database, so these types are the whole contract between the two.
  */
 
-import type { Outcome, RuleMetric, ScoredEpoch } from '../outcome';
+import type { Outcome, ScoredEpoch } from '../outcome';
 import type { BudgetPoint } from './budget';
 import type { ThresholdRate } from './threshold';
 
@@ -18,7 +18,7 @@ export interface RunRow {
   /** The rule's metric at the scored epoch, when the run was scored at read time (src/report/score.ts). */
   ruleValue?: number | null;
   /** The last epoch's metrics as stored in the runs table (final_*); absent columns are null. */
-  finalMetrics?: Partial<Record<RuleMetric, number | null>>;
+  finalMetrics?: Readonly<Record<string, number | null>>;
   /** True when the run finished but lacks the rule's metric (recorded before population metrics). */
   lacksMetric?: boolean;
   finalValMae: number | null; finalLoss: number | null; convergedEpoch: number | null; epochsRun: number | null; seconds: number | null;
@@ -30,7 +30,7 @@ export interface ReportInput {
   runs: RunRow[];
   epochs?: EpochRow[];
   threshold: number;
-  metric: RuleMetric;
+  metric: string;
   /** The epoch budget the runs were scored at (--epoch), or null for each run's last epoch. */
   epoch?: number | null;
 }
@@ -77,7 +77,7 @@ export interface CellSummary {
   /** Median over the n finished runs of the rule's metric at the scored epoch (null when not scored at read time). */
   ruleMedian: number | null;
   /** The rule the outcomes were scored with, and the epoch budget (null: each run's last epoch). */
-  metric: RuleMetric;
+  metric: string;
   threshold: number;
   epoch: number | null;
   /** Final validation MAE over finished runs with a finite value. */

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
-import { DEFAULT_RULE, VALIDATION_METRICS, type Rule } from '../outcome';
+import { DEFAULT_RULE, VALIDATION_METRICS, type Rule, type RuleMetric } from '../outcome';
 import { filterNames, parseComparisonPhrase } from '../filter';
 import { INTEGER_PARAMS, PARAM_NAMES, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec } from './schema';
 
@@ -335,6 +335,8 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
     cases,
     converged,
     impossible: f.impossible,
+    trainer: { kind: 'builtin' },
+    declared: {},
     ...(f.compare ? { compare: f.compare } : {}),
     source: { path, text: overrides.length ? recordedText(doc, overrides) : text, hash: specHash(f) },
     lineOf,
@@ -352,7 +354,7 @@ function refuseRuleWithoutValidation(
   locate: ReturnType<typeof locator>,
   ruleLine: number | undefined,
 ): void {
-  if (!VALIDATION_METRICS.has(rule.metric)) return;
+  if (!VALIDATION_METRICS.has(rule.metric as RuleMetric)) return;
   const axis = 'test_fraction';
   const zeroAt = (values: ParamValue[] | undefined) => (values ?? []).indexOf(0);
   let at: Path | undefined;

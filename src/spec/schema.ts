@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_RULE, RULE_METRICS, type Rule } from '../outcome';
+import type { DeclaredParam, TrainerSpec } from '../trainer/types';
 
 /**
  * The sweep format: types and runtime checks side by side, in one place. Every trainable
@@ -113,7 +114,7 @@ export const ConvergedSchema = z
   .strictObject({
     metric: z
       .enum(RULE_METRICS)
-      .default(DEFAULT_RULE.metric)
+      .default('pop_mae')
       .describe('metric compared to the threshold at the final epoch: pop_mae/pop_loss over all L+1 rows (default), unseen_mae over the rows not drawn, val_mae/val_loss over the validation split, mae/loss over the train split'),
     threshold: positive.default(DEFAULT_RULE.threshold).describe('a run converged when its final metric is below this'),
   })
@@ -209,6 +210,10 @@ export interface SweepSpec {
   cases: Partial<Record<ParamName, ParamValue>>[];
   converged: Rule;
   impossible: 'refuse' | 'skip';
+  /** Whose code trains the runs: the built-in LSTM (the default), a JS module or a command. */
+  trainer: TrainerSpec;
+  /** The parameters a module or command trainer declares (`params:`); empty for the built-in trainer. */
+  declared: Readonly<Record<string, DeclaredParam>>;
   /** Named comparisons for the HTML report ("A vs B [where W] [by SETTING]"), checked at load. */
   compare?: string[];
   /** Source file and text, kept for the store (spec hash) and for error messages. */

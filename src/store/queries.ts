@@ -1,5 +1,5 @@
 import { ConvergeError, EXIT } from '../errors';
-import { OUTCOMES, type RuleMetric } from '../outcome';
+import { OUTCOMES } from '../outcome';
 import type { EpochRow, RunRow } from '../report/types';
 import type { CostParams } from '../grid';
 import { PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
@@ -15,7 +15,7 @@ export interface SweepInfo {
   specHash: string;
   specText: string;
   axes: ParamName[];
-  metric: RuleMetric;
+  metric: string;
   threshold: number;
   createdAt: string;
   updatedAt: string;

@@ -14,7 +14,7 @@ import {
   type Db,
 } from '../store';
 import type { ResolvedParams, SweepSpec } from '../spec';
-import { scoreRun, toScoredEpoch, type Outcome, type RuleMetric } from '../outcome';
+import { scoreRun, toScoredEpoch, type Outcome } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
 import { toRequest } from './request';
 import type { TrainPool } from '../pool/pool';
@@ -45,7 +45,7 @@ export interface RunEnd {
   /** null: the run lacks the rule's metric (unseen_mae when every row was drawn). */
   outcome: Outcome | null;
   /** The sweep rule's metric, and its value at the epoch the outcome was scored on (null: not stored, or the run failed). */
-  metric: RuleMetric;
+  metric: string;
   metricValue: number | null;
   seconds: number;
   error?: string;
