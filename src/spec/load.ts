@@ -49,7 +49,7 @@ function allowedKeys(path: Path): string[] {
   }
   if (head === 'grid' || head === 'cases') return Object.keys(PARAMS);
   if (head === 'converged') return ['metric', 'threshold'];
-  if (head === 'search') return path.length === 1 ? ['axis', 'for', 'range', 'target', 'among', 'precision', 'budget'] : Object.keys(PARAMS);
+  if (head === 'search') return path.length === 1 ? ['axis', 'for', 'range', 'target', 'among', 'precision', 'budget', 'budgets'] : Object.keys(PARAMS);
   if (head === 'repeats') return path.length === 1 ? ['min', 'max', 'batch', 'until'] : ['ci_width', 'decide'];
   return [];
 }
@@ -320,6 +320,7 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
   }
   const repeats = typeof rep === 'number' ? rep : rep.min;
   const search = f.search ? searchSpec(f.search, { path, lineOf, repeats, grid, cases }) : undefined;
+  if (search) checkBudgets(search, { path, lineOf, base, grid, cases });
   const converged = f.converged ?? { ...DEFAULT_RULE };
   refuseRuleWithoutValidation(converged, { base, grid, cases, forAxes: search?.for ?? {} }, locate, lineOf(['converged', 'metric']));
   f.compare?.forEach((text, i) => checkComparison(text, `${path}:${lineOf(['compare', i]) ?? 1}: compare[${i}]`));
@@ -419,7 +420,22 @@ function searchSpec(
   // Runs dead at initialisation never train (an exact fixed point), so by default they say
   // nothing about where learning starts; `all` counts them as failures.
   const among = raw.among ?? 'alive';
-  return { axis, for: forAxes, range: raw.range as [number | string, number | string], target: raw.target, among, precision: raw.precision, budget: raw.budget };
+  const budgets = raw.budgets ? [...new Set(raw.budgets)].sort((a, b) => a - b) : undefined;
+  return { axis, for: forAxes, range: raw.range as [number | string, number | string], target: raw.target, among, precision: raw.precision, budget: raw.budget, ...(budgets ? { budgets } : {}) };
+}
+
+/**
+ * Epoch budgets are read from stored epochs, so every run must train at least the largest one:
+ * refused when a cell's epochs (base, grid or search.for) is below it.
+ */
+function checkBudgets(search: SearchSpec, c: { path: string; lineOf: (p: Path) => number | undefined; base: Partial<Record<ParamName, ParamValue>>; grid: Partial<Record<ParamName, ParamValue[]>>; cases: Partial<Record<ParamName, ParamValue>>[] }): void {
+  if (!search.budgets) return;
+  const top = search.budgets[search.budgets.length - 1]!;
+  const epochs = [c.base.epochs, ...(c.grid.epochs ?? []), ...(search.for.epochs ?? []), ...c.cases.map((x) => x.epochs)].filter((e): e is number => typeof e === 'number');
+  const fewest = Math.min(...(epochs.length ? epochs : [PARAMS.epochs.default]));
+  if (fewest < top) {
+    throw new ConvergeError('spec.invalid', `${c.path}:${c.lineOf(['search', 'budgets']) ?? 1}: search.budgets: ${top} epochs is more than the runs train (train.epochs ${fewest}); set train.epochs to at least ${top}`);
+  }
 }
 
 /**

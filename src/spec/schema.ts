@@ -149,6 +149,11 @@ const SearchSchema = z
     among: z.enum(['alive', 'all']).optional().describe('count runs alive at initialisation only (alive, the default) or all runs'),
     precision: positive.default(0.25).describe('stop when the 95% interval of the boundary is narrower than this fraction of it'),
     budget: posInt.default(400).describe('at most this many runs per boundary'),
+    budgets: z
+      .array(posInt)
+      .min(1)
+      .optional()
+      .describe('epoch budgets, e.g. [25, 50, 100, 200]: one answer per budget from the same runs re-scored at that epoch (no extra training); each at most train.epochs'),
   })
   .describe('search for the value of an axis where the convergence rate crosses a target (`converge search`)');
 
@@ -239,6 +244,8 @@ export interface SearchSpec {
   among: 'alive' | 'all';
   precision: number;
   budget: number;
+  /** Epoch budgets (ascending, distinct), each answered from the same runs re-scored at that epoch. */
+  budgets?: number[];
 }
 
 /** Parameters a search may run along: the integer-valued ones. */
