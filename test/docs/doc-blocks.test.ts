@@ -3,18 +3,19 @@
  * in a scratch copy of the repository (one per document), through the README's own set-up line
  * (`alias converge=…`): a block either runs and exits 0, or carries
  * `<!-- doc-test: skip (why) -->` on the line before it. `<!-- doc-test: set key=value … -->`
- * adds `--set` overrides to the block's plan/run/search commands, to keep long ones small. Output
+ * adds `--set` overrides to the block's plan/run/search commands, to keep long ones small;
+ * `<!-- doc-test: file PATH -->` saves a block (a sweep file) there for the blocks after it. Output
  * quoted in a `console` block is checked in shape: its header line appears in the real output,
  * and every quoted row starts like a real one.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ROOT } from '../helpers';
-import { anchors, blocks, commandsOf, docs, overrides, relativeLinks, runsConverge, SHELL_LANGS, skipReason, type Block } from './markdown';
+import { anchors, blocks, commandsOf, docs, overrides, relativeLinks, runsConverge, savedAs, SHELL_LANGS, skipReason, type Block } from './markdown';
 
 const DOCS = docs();
 
@@ -85,12 +86,23 @@ after(() => {
 });
 
 for (const doc of DOCS) {
-  const shell = blocks(doc).filter((b) => SHELL_LANGS.has(b.lang) && commandsOf(b).some(runsConverge));
-  if (!shell.length) continue;
+  const shell = blocks(doc).filter((b) => savedAs(b) !== undefined || (SHELL_LANGS.has(b.lang) && commandsOf(b).some(runsConverge)));
+  if (!shell.some((b) => savedAs(b) === undefined)) continue;
   describe(`the shell examples of ${doc.file}`, () => {
     let dir = '';
     for (const block of shell) {
       const where = `${block.file}:${block.line}`;
+      const file = savedAs(block);
+      if (file !== undefined) {
+        it(`the ${block.lang} block at ${where} is saved as ${file} for the examples after it`, () => {
+          if (!dir) scratchDirs.push((dir = scratch()));
+          const path = resolve(dir, file);
+          assert.ok(!relative(dir, path).startsWith('..'), `${where}: ${file} is outside the project`);
+          mkdirSync(dirname(path), { recursive: true });
+          writeFileSync(path, block.body + '\n');
+        });
+        continue;
+      }
       const reason = skipReason(block);
       if (reason !== undefined) {
         it(`the ${block.lang || 'untagged'} block at ${where} says why it is not run here`, () => {

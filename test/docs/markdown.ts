@@ -83,6 +83,15 @@ export function skipReason(block: Block): string | undefined {
   return undefined;
 }
 
+/** The path a `<!-- doc-test: file PATH -->` marker saves the block as, or undefined. */
+export function savedAs(block: Block): string | undefined {
+  for (const m of block.markers) {
+    const r = /<!--\s*doc-test:\s*file\s+(\S+)\s*-->/.exec(m);
+    if (r) return r[1]!;
+  }
+  return undefined;
+}
+
 /** `--set` overrides a `<!-- doc-test: set a=1 b=2 -->` marker asks for (plan, run and search only). */
 export function overrides(block: Block): string[] {
   for (const m of block.markers) {
