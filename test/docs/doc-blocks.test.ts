@@ -29,12 +29,15 @@ function setupLine(): string {
   assert.fail('README.md has no block with the set-up line `alias converge=…`');
 }
 
-/** A scratch copy of the repository: the build and the dependencies linked, the sweeps copied. */
+/** A scratch copy of the repository: the build and the dependencies linked, sweeps and examples copied. */
 function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), 'converge-doc-'));
   symlinkSync(join(ROOT, 'dist'), join(dir, 'dist'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  cpSync(join(ROOT, 'sweeps'), join(dir, 'sweeps'), { recursive: true });
+  // Examples write results beside their sweep files: copies, so the repository stays clean.
+  for (const folder of ['sweeps', 'examples']) {
+    if (existsSync(join(ROOT, folder))) cpSync(join(ROOT, folder), join(dir, folder), { recursive: true });
+  }
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   return dir;
 }
