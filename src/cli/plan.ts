@@ -41,6 +41,7 @@ export function planToJson(plan: Plan, rule?: Rule, workers = defaultWorkers(), 
  */
 export function searchPlanToJson(spec: SweepSpec, workers = defaultWorkers()) {
   const plan = expandSearch(spec);
+  const builtin = spec.trainer.kind === 'builtin';
   const spread = (seconds: number, runs: number) => seconds / Math.max(1, Math.min(workers, runs));
   const boundaries = plan.boundaries.map((b) => {
     const opening = nextSearchStep(b.settings, []).runs;
@@ -66,8 +67,9 @@ export function searchPlanToJson(spec: SweepSpec, workers = defaultWorkers()) {
     opening_runs: openingRuns,
     max_runs: maxRuns,
     /** From the cost model (src/grid/cost.ts), on `estimate_workers` worker threads. */
-    estimated_seconds_opening: spread(boundaries.reduce((t, b) => t + b.openingSeconds, 0), openingRuns),
-    estimated_seconds_max: spread(boundaries.reduce((t, b) => t + b.budgetSeconds, 0), maxRuns),
+    // A user trainer's time is unknown before it runs: null, not a guess.
+    estimated_seconds_opening: builtin ? spread(boundaries.reduce((t, b) => t + b.openingSeconds, 0), openingRuns) : null,
+    estimated_seconds_max: builtin ? spread(boundaries.reduce((t, b) => t + b.budgetSeconds, 0), maxRuns) : null,
     estimate_workers: workers,
     boundaries: boundaries.map(({ openingSeconds: _o, budgetSeconds: _b, ...rest }) => rest),
   };
@@ -84,6 +86,10 @@ function printSearchPlan(spec: SweepSpec, workers: number): void {
     String(b.budget),
   ]);
   writeOut(alignTable(['boundary', `${j.axis} range`, `opening design (${j.axis}×seeds)`, 'budget'], rows));
+  if (j.estimated_seconds_opening === null || j.estimated_seconds_max === null) {
+    writeOut("estimated time: unknown (your trainer's speed is measured once it runs; `converge status` shows the pace)");
+    return;
+  }
   writeOut(
     `estimated time: the opening design ~${formatDuration(j.estimated_seconds_opening)}, the whole budget at most ~${formatDuration(j.estimated_seconds_max)} ` +
       `on ${plural(workers, 'worker')} (cost model of src/grid/cost.ts; a search stops once its interval is narrow enough, usually well before its budget)`,

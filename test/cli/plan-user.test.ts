@@ -51,6 +51,17 @@ describe('converge plan on a user-trainer sweep', () => {
     assert.deepEqual(j.runs[0]!.params, { epochs: 2000, hidden: 5, learning_rate: 0.5 });
   });
 
+  it('a search along a declared integer prints its boundaries and says its time is unknown', () => {
+    const text = MODULE.replace('grid: {hidden: [2, 3, 4], learning_rate: [0.5, 2]}', 'grid: {learning_rate: [0.5, 2]}\nsearch: {axis: hidden, range: [1, 16]}').replace('repeats: 20', 'repeats: 4');
+    const r = runCli(['plan', writeSpec(dir, 'search.yaml', text)], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^search xor: 2 boundaries along hidden \(rate 0\.5\)/);
+    assert.match(r.stdout, /\nlearning_rate=0\.5 +\[1, 16\] /);
+    assert.match(r.stdout, /estimated time: unknown/);
+    const j = JSON.parse(runCli(['plan', join(dir, 'search.yaml'), '--json'], { cwd: dir }).stdout) as { axis: string; estimated_seconds_max: null };
+    assert.deepEqual([j.axis, j.estimated_seconds_max], ['hidden', null]);
+  });
+
   it('a bad --set value and a program not on PATH exit 2 with one line', () => {
     let r = runCli(['plan', writeSpec(dir, 'xor.yaml', MODULE), '--set', 'grid.hidden=[0]'], { cwd: dir });
     assert.equal(r.code, 2);
