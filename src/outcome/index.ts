@@ -217,7 +217,8 @@ const none = (outcome: Outcome | null, epoch: number | null = null, value: numbe
  * 3. dead_at_init: the ReLU output was dead before the first update (its gradients are 0 forever).
  * 4. dead: pop_max_output <= 0 at the scored epoch (a run without it: recorded `dead`, scored at its last epoch).
  *    3 and 4 only for a ReLU output: a linear output is never dead.
- * 5. converged: the rule's metric < threshold at the scored epoch; else not_converged.
+ * 5. converged: the rule's metric < threshold at the scored epoch; else not_converged. With
+ *    `at: best`, the lowest value over the epochs up to the budget, converged at that epoch.
  * A dead net can never be converged. A run without the rule's metric at the scored epoch gets
  * outcome null and `lacksMetric` (rates exclude it and say how many).
  *
@@ -237,6 +238,7 @@ export function scoreRun(epochs: readonly ScoredEpoch[], flags: RunFlags, rule: 
     const dead = last.popMaxOutput !== null ? last.popMaxOutput <= 0 : flags.legacyDead === true && last === epochs[epochs.length - 1];
     if (dead) return none('dead', last.epoch, value);
   }
+  if (rule.at === 'best') return scoreBestEpoch(seen, rule, last.epoch);
   if (value === null) return none(null, last.epoch, null, true);
   if (!(value < rule.threshold)) return none('not_converged', last.epoch, value);
   let first = last.epoch;
@@ -297,6 +299,26 @@ export function scoreUserRun(epochs: readonly ScoredEpoch[], rule: Rule, budget?
     else break;
   }
   return { outcome: 'converged', convergedEpoch: first, epoch: scored.epoch, value, lacksMetric: false };
+}
+
+/**
+ * A built-in run under `at: best` (once it is known not diverged and not dead at its last epoch):
+ * the lowest value of the rule's metric over the epochs seen, converged at that epoch when it is
+ * below the threshold.
+ */
+function scoreBestEpoch(seen: readonly ScoredEpoch[], rule: Rule, lastEpoch: number): Score {
+  let best: ScoredEpoch | undefined;
+  let bestValue = Infinity;
+  for (const e of seen) {
+    const v = metricOf(e, rule.metric);
+    if (v !== null && v < bestValue) {
+      best = e;
+      bestValue = v;
+    }
+  }
+  if (!best) return none(null, lastEpoch, null, true);
+  if (!(bestValue < rule.threshold)) return none('not_converged', best.epoch, bestValue);
+  return { outcome: 'converged', convergedEpoch: best.epoch, epoch: best.epoch, value: bestValue, lacksMetric: false };
 }
 
 /** Outcomes that say nothing about the setting: the run did not finish training. */

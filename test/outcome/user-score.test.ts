@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countOf, formatRule, sameRule, scoreStoredRun, scoreUserRun, userScoredEpoch, type Rule, type ScoredEpoch } from '../../src/outcome';
+import { countOf, formatRule, sameRule, scoreRun, scoreStoredRun, scoreUserRun, userScoredEpoch, type Rule, type ScoredEpoch } from '../../src/outcome';
 
 /** A user epoch reporting `metrics` (NaN/Inf become null as the store keeps them). */
 const ep = (epoch: number, metrics: Record<string, number>): ScoredEpoch => userScoredEpoch({ epoch, metrics });
@@ -91,5 +91,23 @@ describe('scoring a user trainer run', () => {
     assert.equal(sameRule({ metric: 'accuracy', threshold: 0.9, direction: 'below' }, above(0.9)), false);
     assert.equal(formatRule(above(0.9, 'best')), 'accuracy > 0.9 at the best epoch');
     assert.equal(formatRule({ metric: 'pop_mae', threshold: 0.05 }), 'pop_mae < 0.05');
+  });
+});
+
+describe('a built-in rule at the best epoch', () => {
+  const builtin = (epoch: number, popMae: number, popMaxOutput = 0.7): ScoredEpoch => ({ epoch, loss: 0.1, mae: 0.1, valLoss: 0.1, valMae: 0.1, popLoss: 0.1, popMae, unseenMae: 0.1, popMaxOutput });
+  const alive = { failure: null, outputActivation: 'relu', aliveAtInit: true } as const;
+  const rule = { metric: 'pop_mae', threshold: 0.05, at: 'best' } as const;
+
+  it('scores the lowest value over the epochs up to the budget, converged at that epoch', () => {
+    const epochs = [builtin(1, 0.3), builtin(2, 0.04), builtin(3, 0.2)];
+    const s = scoreRun(epochs, alive, rule);
+    assert.deepEqual([s.outcome, s.convergedEpoch, s.epoch, s.value], ['converged', 2, 2, 0.04]);
+    assert.equal(scoreRun(epochs, alive, { metric: 'pop_mae', threshold: 0.05 }).outcome, 'not_converged');
+    assert.equal(scoreRun(epochs, alive, rule, 1).outcome, 'not_converged');
+  });
+
+  it('a net dead at its last epoch stays dead whatever its best epoch was', () => {
+    assert.equal(scoreRun([builtin(1, 0.01), builtin(2, 0.3, 0)], alive, rule).outcome, 'dead');
   });
 });
