@@ -339,14 +339,15 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
   };
 }
 
-/** The built-in trainer's rule: `threshold:` or its synonym `below:` (default DEFAULT_RULE.threshold), at the last epoch. */
+/** The built-in trainer's rule: `threshold:` or its synonym `below:` (default DEFAULT_RULE.threshold), at the last epoch or the best. */
 function builtinRule(c: ParsedSweepFile['converged'], locate: Locate): Rule {
   if (!c) return { ...DEFAULT_RULE };
   if (c.threshold !== undefined && c.below !== undefined) {
     const { where } = locate(['converged', 'below']);
     throw new ConvergeError('spec.conflict', `${where}: converged.below: the rule already has threshold: (the same thing); give one of them`);
   }
-  return { metric: c.metric, threshold: c.threshold ?? c.below ?? DEFAULT_RULE.threshold };
+  // `at: last` is what a rule without `at` means: left out, so such rules equal the ones stored before it existed.
+  return { metric: c.metric, threshold: c.threshold ?? c.below ?? DEFAULT_RULE.threshold, ...(c.at === 'best' ? { at: 'best' as const } : {}) };
 }
 
 /**

@@ -123,7 +123,7 @@ export const ConvergedSchema = z
       .describe('metric compared to the threshold at the final epoch: pop_mae/pop_loss over all L+1 rows (default), unseen_mae over the rows not drawn, val_mae/val_loss over the validation split, mae/loss over the train split'),
     threshold: positive.optional().describe(`a run converged when its final metric is below this (default ${DEFAULT_RULE.threshold})`),
     below: positive.optional().describe('the same as threshold: a run converged when its final metric is below this'),
-    at: z.enum(['last']).optional().describe('the epoch scored: the last one (the built-in trainer scores its last epoch)'),
+    at: z.enum(['last', 'best']).optional().describe('the epoch scored: the last one (default) or the one where the metric is lowest'),
   })
   .describe('when a run counts as converged; changing it re-scores the stored runs, it trains nothing');
 

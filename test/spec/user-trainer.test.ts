@@ -280,6 +280,11 @@ describe('the built-in trainer with the new keys', () => {
     assert.equal(e.code, 'spec.conflict');
   });
 
+  it('at: best is kept on a built-in rule; at: last is what no at: means', () => {
+    assert.deepEqual(parseSpec(`${BUILTIN}converged: {metric: pop_mae, at: best}\n`, 'x.yaml').converged, { metric: 'pop_mae', threshold: 0.05, at: 'best' });
+    assert.deepEqual(parseSpec(`${BUILTIN}converged: {metric: pop_mae, at: last}\n`, 'x.yaml').converged, { metric: 'pop_mae', threshold: 0.05 });
+  });
+
   it('params: on a built-in sweep says what it is for', () => {
     const e = refusal(() => parseSpec(`${BUILTIN}params: {h: {type: integer}}\n`, 'x.yaml'));
     assert.match(e.message, /^x\.yaml:3: params: declares the parameters of your own trainer/);
