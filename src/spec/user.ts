@@ -158,7 +158,11 @@ export function parseUserSpec(d: SpecDocument, exported: TrainerExports): SweepS
   checkTrainerShape(d);
   const fileDeclared = (raw.params !== null && typeof raw.params === 'object' ? Object.keys(raw.params) : []) as string[];
   const parsed = UserSweepFileSchema.safeParse(raw);
-  if (!parsed.success) refuseIssue(d, parsed.error.issues[0]!, userKeysAt([...fileDeclared, ...Object.keys(exported.params ?? {})]));
+  const known = [...fileDeclared, ...Object.keys(exported.params ?? {})];
+  // A declared parameter written at the top level: say where its values go.
+  const misplaced = (ipath: Path, key: string) =>
+    ipath.length === 0 && known.includes(key) ? `${key} is a declared parameter: give its value as params.${key}.default, or several under grid: (grid: {${key}: [...]})` : undefined;
+  if (!parsed.success) refuseIssue(d, parsed.error.issues[0]!, userKeysAt(known), misplaced);
   const f = parsed.data;
   const kind = 'module' in f.trainer ? 'module' : 'command';
   // The trainer first: a missing module or program explains the rest (e.g. names only the module declares).

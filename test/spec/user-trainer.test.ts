@@ -135,6 +135,13 @@ describe('a module trainer sweep', () => {
     assert.match(e2.message, /^--set grid\.hiddn=\[4\]: grid: "hiddn" is not a declared parameter \(did you mean "hidden"\?\)/);
   });
 
+  it('a declared parameter at the top level (or --set at the top level) says where its values go', async () => {
+    const e = await refusalAsync(() => moduleSpec(MODULE('hidden: 4')));
+    assert.match(e.message, /m\.yaml:10: hidden is a declared parameter: give its value as params\.hidden\.default, or several under grid:/);
+    const s = await moduleSpec(MODULE(), ['params.learning_rate.default=0.25']);
+    assert.equal(s.base.learning_rate, 0.25);
+  });
+
   it('cases name declared parameters too, and may not repeat a grid axis', async () => {
     const s = await moduleSpec(MODULE('cases:\n  - {learning_rate: 1, activation: tanh}\n  - {learning_rate: 2}'));
     assert.deepEqual(s.cases, [{ learning_rate: 1, activation: 'tanh' }, { learning_rate: 2 }]);
