@@ -296,23 +296,7 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
       throw new ConvergeError('spec.duplicateValue', `${path}:${lineOf(['grid', axis]) ?? 1}: grid.${axis}: a value is listed twice`);
     }
   }
-  const rep = f.repeats;
-  let adaptive: AdaptiveRepeatsSpec | undefined;
-  if (typeof rep !== 'number') {
-    if (rep.max < rep.min) {
-      throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'max']) ?? 1}: repeats.max: expected at least min (${rep.min}), got ${rep.max}`);
-    }
-    if (rep.until.ci_width === undefined && rep.until.decide === undefined) {
-      throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'until']) ?? 1}: repeats.until: expected ci_width, decide or both, got neither`);
-    }
-    adaptive = {
-      min: rep.min,
-      max: rep.max,
-      ...(rep.batch !== undefined ? { batch: rep.batch } : {}),
-      until: { ...(rep.until.ci_width !== undefined ? { ciWidth: rep.until.ci_width } : {}), ...(rep.until.decide !== undefined ? { decide: rep.until.decide } : {}) },
-    };
-  }
-  const repeats = typeof rep === 'number' ? rep : rep.min;
+  const { repeats, adaptive } = repeatsOf(f.repeats, path, lineOf);
   const search = f.search ? searchSpec(f.search, { path, lineOf, repeats, grid, cases }) : undefined;
   const converged = builtinRule(f.converged, locate);
   refuseRuleWithoutValidation(converged, { base, grid, cases, forAxes: search?.for ?? {} }, locate, lineOf(['converged', 'metric']));
@@ -337,6 +321,24 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
     source: { path, text: overrides.length ? recordedText(doc, overrides) : text, hash: specHash(f) },
     lineOf,
   };
+}
+
+/** `repeats:` as a number of seeds, or adaptive repeats {min, max, batch, until} checked for consistency. */
+export function repeatsOf(rep: ParsedSweepFile['repeats'], path: string, lineOf: (p: Path) => number | undefined): { repeats: number; adaptive?: AdaptiveRepeatsSpec } {
+  if (typeof rep === 'number') return { repeats: rep };
+  if (rep.max < rep.min) {
+    throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'max']) ?? 1}: repeats.max: expected at least min (${rep.min}), got ${rep.max}`);
+  }
+  if (rep.until.ci_width === undefined && rep.until.decide === undefined) {
+    throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'until']) ?? 1}: repeats.until: expected ci_width, decide or both, got neither`);
+  }
+  const adaptive: AdaptiveRepeatsSpec = {
+    min: rep.min,
+    max: rep.max,
+    ...(rep.batch !== undefined ? { batch: rep.batch } : {}),
+    until: { ...(rep.until.ci_width !== undefined ? { ciWidth: rep.until.ci_width } : {}), ...(rep.until.decide !== undefined ? { decide: rep.until.decide } : {}) },
+  };
+  return { repeats: rep.min, adaptive };
 }
 
 /** The built-in trainer's rule: `threshold:` or its synonym `below:` (default DEFAULT_RULE.threshold), at the last epoch or the best. */

@@ -5,8 +5,8 @@ import type { Rule } from '../outcome';
 import { checkArgv, RUN_PLACEHOLDERS } from '../trainer/argv';
 import { checkProgram } from '../trainer/program';
 import type { DeclaredParam, MetricDirection, TrainerSpec } from '../trainer/types';
-import { checkComparison, recordedText, refuseIssue, specHash, type SpecDocument, type TrainerExports } from './load';
-import { type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ResolvedParams, type SearchSpec, type SweepSpec, type UserSweepFile, UserSweepFileSchema } from './schema';
+import { checkComparison, recordedText, refuseIssue, repeatsOf, specHash, type SpecDocument, type TrainerExports } from './load';
+import { type ParamName, type ParamValue, type ResolvedParams, type SearchSpec, type SweepSpec, type UserSweepFile, UserSweepFileSchema } from './schema';
 import { keyLine, pathString, type Path } from './where';
 
 /**
@@ -218,21 +218,7 @@ export function parseUserSpec(d: SpecDocument, exported: TrainerExports): SweepS
     }
   });
 
-  const rep = f.repeats;
-  let adaptive: AdaptiveRepeatsSpec | undefined;
-  if (typeof rep !== 'number') {
-    if (rep.max < rep.min) throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'max']) ?? 1}: repeats.max: expected at least min (${rep.min}), got ${rep.max}`);
-    if (rep.until.ci_width === undefined && rep.until.decide === undefined) {
-      throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'until']) ?? 1}: repeats.until: expected ci_width, decide or both, got neither`);
-    }
-    adaptive = {
-      min: rep.min,
-      max: rep.max,
-      ...(rep.batch !== undefined ? { batch: rep.batch } : {}),
-      until: { ...(rep.until.ci_width !== undefined ? { ciWidth: rep.until.ci_width } : {}), ...(rep.until.decide !== undefined ? { decide: rep.until.decide } : {}) },
-    };
-  }
-  const repeats = typeof rep === 'number' ? rep : rep.min;
+  const { repeats, adaptive } = repeatsOf(f.repeats, path, lineOf);
 
   let search: SearchSpec | undefined;
   if (f.search) {

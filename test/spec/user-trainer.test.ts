@@ -213,6 +213,14 @@ describe('a module trainer sweep', () => {
     assert.match(e.message, /compare\[0\]: "units=2 vs units=3": "units" is not a setting/);
   });
 
+  it('adaptive repeats work as for the built-in trainer', async () => {
+    const s = await moduleSpec(MODULE().replace('repeats: 2', 'repeats: {min: 4, max: 20, until: {ci_width: 0.3}}'));
+    assert.equal(s.repeats, 4);
+    assert.deepEqual(s.adaptive, { min: 4, max: 20, until: { ciWidth: 0.3 } });
+    const e = await refusalAsync(() => moduleSpec(MODULE().replace('repeats: 2', 'repeats: {min: 4, max: 2, until: {ci_width: 0.3}}')));
+    assert.match(e.message, /repeats\.max: expected at least min \(4\), got 2$/);
+  });
+
   it('devices: are kept as strings, and do not change the spec hash', async () => {
     const a = await moduleSpec(MODULE());
     const b = await moduleSpec(MODULE('devices: [0, 1, cuda:2]'));
