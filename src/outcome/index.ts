@@ -298,7 +298,7 @@ export interface CountedRun {
 export function countOf(run: CountedRun, among: Among): Count {
   if (run.status === 'pending' || run.status === 'running') return 'unfinished';
   if (run.status === 'failed' || isInfrastructure(run.outcome)) return 'infrastructure';
-  if (run.outcome === null) return 'lacks_metric';
+  if (run.outcome === null || run.outcome === 'no_metric') return 'lacks_metric';
   if (among === 'alive' && !countsAsAlive(run)) return 'not_alive';
   return run.outcome === 'converged' ? 'converged' : 'not_converged';
 }

@@ -8,6 +8,6 @@ export { readRunsOfCells, type CellRunRow } from './cell-runs';
 export { compileFilter, filterColumns, FILTER_COLUMNS, type CompiledFilter } from './filter-sql';
 export { currentRule, rescoreAll, sameStoredRule, scoredEpochColumns } from './rescore';
 export { failUserRun, finishUserRun, orphanRecords, readUserEpochsByRun, recordRunProcess, recordUserEpoch, type UserRunFinish } from './user-runs';
-export { scoreUserEpochs } from './user-score';
+export { scoreUserRun } from './user-score';
 export { expireDeadOwners, ownerGoneHere, ownerId } from './owner';
 export { BUSY_NOTICE_MS, isBusy, retryWhileBusy, retryWhileBusySync } from './busy';

@@ -2,7 +2,7 @@ import { scoreStoredRun, type Outcome, type OutputActivation, type Rule, type Sc
 import type { Db } from './open';
 import { prepared } from './prepared';
 import { readUserEpochsByRun } from './user-runs';
-import { scoreUserEpochs } from './user-score';
+import { scoreUserRun } from './user-score';
 
 /**
  * Columns of `epochs` as ScoredEpoch fields. A database written before schema 4 (read by a
@@ -69,7 +69,7 @@ export function rescoreAll(db: Db, rule: Rule, only?: number): number {
   for (const r of runs) {
     if (r.trainer !== 'builtin') {
       const failure = r.status === 'failed' ? (r.outcome === 'timed_out' ? 'timed_out' : 'failed') : null;
-      const s = scoreUserEpochs(user.get(r.id) ?? [], failure, rule);
+      const s = scoreUserRun(user.get(r.id) ?? [], rule, undefined, failure);
       update.run(s.outcome, s.convergedEpoch, r.id);
       continue;
     }

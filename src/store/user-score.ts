@@ -1,5 +1,5 @@
 /**
- * TO BE REPLACED by src/outcome's scoreUserRun (owner: outcome) once it lands: a local copy of the
+ * TO BE REPLACED by src/outcome's scoreUserRun (same name and signature) once it lands: a local copy of the
  * scoring the design fixes for a user trainer's run, so the store can re-score user runs on a rule
  * change. Same semantics: diverged when any reported metric of an epoch up to the budget is null;
  * no_metric when the run never reported the rule's metric; `at: last` reads the last epoch that
@@ -11,10 +11,10 @@ const meets = (v: number, rule: Rule) => ((rule.direction ?? 'below') === 'above
 const better = (a: number, b: number, rule: Rule) => ((rule.direction ?? 'below') === 'above' ? a > b : a < b);
 
 const none = (outcome: Outcome | null, epoch: number | null = null, value: number | null = null): Score => ({
-  outcome, convergedEpoch: null, epoch, value, lacksMetric: false,
+  outcome, convergedEpoch: null, epoch, value, lacksMetric: outcome === 'no_metric',
 });
 
-export function scoreUserEpochs(epochs: readonly ScoredEpoch[], failure: 'failed' | 'timed_out' | null, rule: Rule, budget?: number): Score {
+export function scoreUserRun(epochs: readonly ScoredEpoch[], rule: Rule, budget?: number, failure: 'failed' | 'timed_out' | null = null): Score {
   if (failure) return none(failure);
   const seen = budget === undefined ? epochs : epochs.filter((e) => e.epoch <= budget);
   const last = seen[seen.length - 1];

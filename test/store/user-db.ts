@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { canonicalJson, cellKeyOf, runKeyOf, type Plan } from '../../src/grid';
 import type { Rule } from '../../src/outcome';
 import { parseSpec, type SweepSpec } from '../../src/spec';
-import { claimRuns, failUserRun, finishUserRun, openDb, recordUserEpoch, scoreUserEpochs, syncPlan, type Db } from '../../src/store';
+import { claimRuns, failUserRun, finishUserRun, openDb, recordUserEpoch, scoreUserRun, syncPlan, type Db } from '../../src/store';
 import type { DeclaredParam } from '../../src/trainer/types';
 import { tempDir } from '../helpers';
 
@@ -95,7 +95,7 @@ export function trainAll(db: Db, rule: Rule, script: (p: Record<string, unknown>
       continue;
     }
     const extra = s.epochs.map((m, i) => ({ epoch: i + 1, loss: null, mae: null, valLoss: null, valMae: null, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, extra: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number.isFinite(v) ? v : null])) }));
-    const score = scoreUserEpochs(extra, null, rule);
+    const score = scoreUserRun(extra, rule);
     finishUserRun(db, claim, { outcome: score.outcome!, convergedEpoch: score.convergedEpoch, epochsRun: s.epochs.length, seconds: 0.1, rule, code });
   }
 }
