@@ -441,11 +441,12 @@ export function readSweepPace(db: Db, recent = 50): SweepPace {
   };
 }
 
+/** A user trainer's runs have no cost model (no engine): they are left out, and the pace comes from finished runs. */
 function readUnfinished(db: Db): SweepPace['unfinished'] {
   const groups = db
     .prepare(
       `SELECT engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking, count(*) AS n FROM runs
-       WHERE in_plan = 1 AND status IN ('pending', 'running') GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+       WHERE in_plan = 1 AND status IN ('pending', 'running') AND engine IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7`,
     )
     .all() as (Omit<CostParams, 'masking'> & { masking: number; n: number })[];
   return groups.map(({ n, masking, ...p }) => ({ params: { ...p, masking: Boolean(masking) }, count: n }));

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  claimRuns, failUserRun, finishUserRun, openDb, orphanRecords, recordRunProcess, recordUserEpoch, releaseRuns, syncPlan,
+  claimRuns, failUserRun, finishUserRun, mergeInto, openDb, orphanRecords, recordRunProcess, recordUserEpoch, releaseRuns, syncPlan,
 } from '../../src/store';
 import { ROOT, tempDir } from '../helpers';
 import { buildUserDb, userSpecAndPlan } from './user-db';
@@ -175,5 +175,26 @@ describe('user-trainer runs in the store', () => {
       { name: 'activation', value: 'sigmoid' }, { name: 'hidden', value: 2 }, { name: 'learning_rate', value: 0.5 },
     ]);
     db.close();
+  });
+});
+
+describe('merging shards of a user sweep', () => {
+  it('copies every run with its trainer columns, its metric rows and its final metrics', () => {
+    const script = (_p: Record<string, unknown>, seed: number) => ({ epochs: [{ loss: 0.5, accuracy: 0.5 }, { loss: seed / 100, accuracy: 1 }], codeHash: `h${seed}` });
+    const a = buildUserDb(script);
+    const outFile = join(tempDir(), 'merged.db');
+    const out = openDb(outFile);
+    const input = openDb(a.file, { readonly: true });
+    const res = mergeInto(out, outFile, [{ db: input, file: a.file }]);
+    assert.equal(res.runsAdded, 8);
+    const rows = (db: typeof out) => ({
+      runs: db.prepare(`SELECT run_key, trainer, params_json, outcome, code_hash, command_line FROM runs ORDER BY run_key`).all(),
+      metrics: db.prepare(`SELECT r.run_key, m.epoch, m.name, m.value FROM epoch_metrics m JOIN runs r ON r.id = m.run_id ORDER BY 1, 2, 3`).all(),
+      finals: db.prepare(`SELECT r.run_key, f.name, f.final, f.best, f.best_epoch FROM run_metrics f JOIN runs r ON r.id = f.run_id ORDER BY 1, 2`).all(),
+      sweep: db.prepare(`SELECT name, converged_metric, converged_direction FROM sweep`).get(),
+    });
+    assert.deepEqual(rows(out), rows(input));
+    input.close();
+    out.close();
   });
 });
