@@ -7,6 +7,7 @@ import type { Filter, FilterClause, FilterOp } from '../filter';
 import { OUTCOMES } from '../outcome';
 import { PARAM_NAMES } from '../spec';
 import type { Db } from './open';
+import { readTrainerKind } from './trainer-kind';
 
 /** The `runs` columns a filter may name: identity, every parameter, status and outcome, the final metrics. */
 export const FILTER_COLUMNS: readonly string[] = [
@@ -46,8 +47,7 @@ const USER_RUN_COLUMNS: readonly string[] = ['id', 'run_key', 'seed', 'repeat', 
  * a user run has. Undefined for a database without user runs.
  */
 function userColumns(db: Db): Map<string, ColumnInfo> | undefined {
-  const hasTrainer = db.prepare(`SELECT 1 FROM pragma_table_info('runs') WHERE name = 'trainer'`).get() !== undefined;
-  if (!hasTrainer || db.prepare(`SELECT 1 FROM runs WHERE in_plan = 1 AND trainer <> 'builtin' LIMIT 1`).get() === undefined) return undefined;
+  if (readTrainerKind(db) === 'builtin') return undefined;
   const out = new Map<string, ColumnInfo>();
   const numericCols = new Set(['id', 'seed', 'repeat', 'converged_epoch', 'epochs_run', 'seconds', 'attempts']);
   for (const name of USER_RUN_COLUMNS) out.set(name, { name, numeric: numericCols.has(name) });

@@ -9,6 +9,7 @@ import type { Db } from './open';
 import { prepared } from './prepared';
 import { ruleColumns, scoredEpochColumns, storedRule } from './rescore';
 import { readUserEpochsByRun } from './user-runs';
+import { hasUserRuns, readTrainerKind, type TrainerKind } from './trainer-kind';
 import type { MetricDirection, RuleEpoch } from '../trainer/types';
 
 export interface SweepInfo {
@@ -28,19 +29,12 @@ export interface SweepInfo {
   updatedAt: string;
 }
 
-export type TrainerKind = 'builtin' | 'module' | 'command';
+export { readTrainerKind, type TrainerKind } from './trainer-kind';
 
 /** The metric names a user trainer's runs reported, sorted (none for a built-in sweep). */
 export function reportedMetrics(db: Db): string[] {
   if (!inSchema(db, 'table', 'epoch_metrics')) return [];
   return db.prepare(`SELECT DISTINCT name FROM run_metrics UNION SELECT DISTINCT name FROM epoch_metrics ORDER BY 1`).pluck().all() as string[];
-}
-
-/** The trainer of the plan's runs: a user trainer when any run of the plan has one. */
-export function readTrainerKind(db: Db): TrainerKind {
-  if (!hasColumn(db, 'runs', 'trainer')) return 'builtin';
-  const t = db.prepare(`SELECT trainer FROM runs WHERE in_plan = 1 AND trainer <> 'builtin' LIMIT 1`).pluck().get() as TrainerKind | undefined;
-  return t ?? 'builtin';
 }
 
 export function readSweep(db: Db, file: string): SweepInfo {
@@ -288,7 +282,7 @@ export function readRuns(db: Db, options: ReadOptions = {}): RunRow[] {
   // memory of reading a big sweep (`run`'s summary, `report`).
   const runs: RunRow[] = [];
   const cells = new Map<unknown, Readonly<Record<string, ParamValue>>>();
-  const finals = readTrainerKind(db) === 'builtin' && !options.includeRetired ? undefined : readFinals(db);
+  const finals = (options.includeRetired ? hasUserRuns(db) : readTrainerKind(db) !== 'builtin') ? readFinals(db) : undefined;
   for (const r of db.prepare(`SELECT r.* FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).iterate(...w.params) as Iterable<Record<string, unknown>>) runs.push(toRunRow(r, cells, finals));
   return runs;
 }
@@ -302,7 +296,7 @@ export function selectRunIds(db: Db, options: ReadOptions): Set<number> {
 export function readEpochs(db: Db, options: ReadOptions = {}): EpochRow[] {
   const w = runsWhere(db, options);
   // A user trainer's epochs are metric rows: read apart and merged in run order.
-  const user = hasColumn(db, 'runs', 'trainer') && (db.prepare(`SELECT 1 FROM runs WHERE trainer <> 'builtin' LIMIT 1`).get() !== undefined);
+  const user = options.includeRetired ? hasUserRuns(db) : readTrainerKind(db) !== 'builtin';
   const builtin = db
     .prepare(
       `SELECT e.run_id AS runId, ${scoredEpochColumns(db, 'e')}, e.seconds
