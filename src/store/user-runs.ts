@@ -77,9 +77,11 @@ export function finishUserRun(db: Db, claim: RunClaim, f: UserRunFinish): boolea
       now: nowIso(),
     }).changes === 1;
     if (!ok) return false;
-    writeRunMetrics(db, claim.id, f.rule, f.directions);
     const current = currentRule(db);
-    if (current && !sameStoredRule(current, f.rule)) rescoreAll(db, current, claim.id);
+    const changed = current !== undefined && !sameStoredRule(current, f.rule);
+    // The best value of the rule's metric follows the sweep's current rule, like its outcome.
+    writeRunMetrics(db, claim.id, changed ? current : f.rule, f.directions);
+    if (changed) rescoreAll(db, current, claim.id);
     return true;
   }).immediate();
 }

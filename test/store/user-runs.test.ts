@@ -161,6 +161,21 @@ describe('user-trainer runs in the store', () => {
     db.close();
   });
 
+  it('a run finished under a rule another process has changed since is scored under the current rule', () => {
+    const { db, file } = freshUserDb();
+    const [r] = claimRuns(db, { owner: 'me', limit: 1, leaseSeconds: 60, retries: 0 });
+    const claim = { id: r!.id, owner: 'me' };
+    [{ accuracy: 0.5, loss: 0.3 }, { accuracy: 0.95, loss: 0.2 }].forEach((m, i) => recordUserEpoch(db, claim, { epoch: i + 1, metrics: m }, 0.1));
+    // Meanwhile the sweep's rule became accuracy > 0.9.
+    const next = userSpecAndPlan({ rule: { metric: 'accuracy', threshold: 0.9, direction: 'above' } });
+    syncPlan(db, file, next.spec, next.plan);
+    assert.equal(finishUserRun(db, claim, { outcome: 'not_converged', convergedEpoch: null, epochsRun: 2, seconds: 1, rule: RULE, code: CODE }), true);
+    assert.deepEqual(db.prepare(`SELECT outcome, converged_epoch FROM runs WHERE id = ?`).get(r!.id), { outcome: 'converged', converged_epoch: 2 });
+    assert.deepEqual(db.prepare(`SELECT name, best FROM run_metrics WHERE run_id = ? ORDER BY name`).all(r!.id), [{ name: 'accuracy', best: 0.95 }, { name: 'loss', best: 0.2 }],
+      "best follows the current rule's direction, and is the lowest for a metric of unknown direction");
+    db.close();
+  });
+
   it('the views give every trainer one shape: metric_values, final_metrics and run_params', () => {
     const built = buildUserDb((_p, seed) => ({ epochs: [{ loss: 0.5 }, { loss: seed / 100 }] }), { grid: { hidden: [2] }, repeats: 2 });
     const db = openDb(built.file, { readonly: true });
