@@ -1,13 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConvergeError, didYouMean } from '../errors';
 import { filterNames } from '../filter';
-import { compareAcross, defaultThresholds, differingSettings, formatAcross, formatParamValue, type AcrossOptions, type RunRow, type StoredGroup, type StratifiedComparison } from '../report';
+import { compareAcross, defaultThresholds, differingSettings, formatAcross, formatParamValue, cellKey, type AcrossOptions, type RunRow, type StoredGroup, type StratifiedComparison } from '../report';
 import { formatRule, type Rule } from '../outcome';
 import { PARAM_NAMES } from '../spec';
 import { selectRunIds, withReadOnlyDb, type Db } from '../store';
 import { collect, writeOut } from './common';
 import { checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
-import { addScoringOptions, readScored, type Scored, type ScoringOptions } from './scoring';
+import { addScoringOptions, codeVersions, readScored, type Scored, type ScoringOptions } from './scoring';
 
 
 interface CompareOptions extends ScoringOptions { a?: string; b?: string; where?: string; json?: boolean; alive?: boolean; by: string[]; thresholds?: number[] }
@@ -27,11 +27,11 @@ export function thresholdList(v: string): number[] {
 }
 
 /** The --by settings, each a parameter name (exit 2 with a "did you mean" otherwise). */
-export function checkBy(by: readonly string[], flag = '--by'): string[] {
+export function checkBy(by: readonly string[], flag = '--by', names: readonly string[] = PARAM_NAMES): string[] {
   for (const n of by) {
-    if (!(PARAM_NAMES as readonly string[]).includes(n)) {
-      const hint = didYouMean(n, PARAM_NAMES);
-      throw new ConvergeError('compare.badBy', `${flag} ${n}: not a setting${hint ? ` (did you mean ${hint}?)` : ''}; settings: ${PARAM_NAMES.join(', ')}`, { exitCode: 2 });
+    if (!names.includes(n)) {
+      const hint = didYouMean(n, names);
+      throw new ConvergeError('compare.badBy', `${flag} ${n}: not a setting${hint ? ` (did you mean ${hint}?)` : ''}; settings: ${names.join(', ')}`, { exitCode: 2 });
     }
   }
   return [...new Set(by)];
@@ -60,7 +60,50 @@ function explainPairing<T>(flags: readonly (FlagFilter | null)[], compare: () =>
 
 /** What the outcomes were scored by, for --json: the rule, the epoch budget, whether rates are among runs alive at init, and the thresholds of the sensitivity line. */
 function scoringJson(rule: Rule, opts: Pick<CompareOptions, 'epoch' | 'alive'>, thresholds: readonly number[]): Record<string, unknown> {
-  return { metric: rule.metric, threshold: rule.threshold, epoch: opts.epoch ?? null, alive: Boolean(opts.alive), thresholds: [...thresholds] };
+  return {
+    metric: rule.metric, threshold: rule.threshold,
+    // A user trainer's rule: its direction and epoch (absent for the built-in rule, as before).
+    ...(rule.direction ? { direction: rule.direction } : {}), ...(rule.at ? { at: rule.at } : {}),
+    epoch: opts.epoch ?? null, alive: Boolean(opts.alive), thresholds: [...thresholds],
+  };
+}
+
+/** The rule as compare prints it: `loss < 0.05`, `accuracy > 0.9 at the best epoch`. */
+function ruleText(rule: Rule): string {
+  if (!rule.direction && !rule.at) return formatRule(rule);
+  return `${rule.metric} ${rule.direction === 'above' ? '>' : '<'} ${rule.threshold}${rule.at === 'best' ? ' at the best epoch' : ''}`;
+}
+
+/** The settings --by may name: the built-in parameters, or a user sweep's declared parameters. */
+export function settingNames(s: Scored): readonly string[] {
+  if (s.sweep.trainer === 'builtin') return PARAM_NAMES;
+  return [...new Set(s.stored.flatMap((r) => Object.keys(r.params)))].sort();
+}
+
+/** A user sweep: --alive has no meaning (no alive-at-init). */
+function refuseAlive(s: Scored, opts: Pick<CompareOptions, 'alive'>): void {
+  if (opts.alive && s.sweep.trainer !== 'builtin') {
+    throw new ConvergeError('cli.conflict', `--alive: a ${s.sweep.trainer} trainer's runs have no alive-at-init; its rates are among all finished runs`);
+  }
+}
+
+/** One line per cell of these runs that was trained by more than one version of the code (user sweeps). */
+export function mixedCodeLines(axes: readonly string[], runs: readonly RunRow[]): string[] {
+  const byCell = new Map<string, Map<string, number>>();
+  for (const r of runs) {
+    if (!r.codeHash) continue;
+    const key = cellKey(axes, r.params) || 'all runs';
+    let m = byCell.get(key);
+    if (!m) byCell.set(key, (m = new Map()));
+    m.set(r.codeHash, (m.get(r.codeHash) ?? 0) + 1);
+  }
+  const out: string[] = [];
+  for (const [key, m] of byCell) {
+    if (m.size < 2) continue;
+    const hashes = [...m].map(([hash, n]) => ({ hash, runs: n })).sort((a, b) => b.runs - a.runs || (a.hash < b.hash ? -1 : 1));
+    out.push(`cell ${key}: runs trained by ${m.size} versions of the code (${codeVersions(hashes)})`);
+  }
+  return out;
 }
 
 /** The runs of `s` that `ids` selects, as stored, with their epochs: a group to score at any threshold. */
@@ -102,15 +145,17 @@ function compareInOneDb(file: string, opts: CompareOptions): Compared {
   const where = parseFlag('--where', opts.where);
   const fa = parseFlag('--a', opts.a)!;
   const fb = parseFlag('--b', opts.b)!;
-  const by = checkBy(opts.by);
   return withReadOnlyDb(file, (db) => {
     checkFlags(db, [where, fa, fb]);
     // Every run scored by the outcome module under the sweep's rule (or --metric/--threshold/--epoch),
     // with its epochs to score it again at the other thresholds.
     const s = readScored(db, file, opts, undefined, joinFlags(where), true);
+    refuseAlive(s, opts);
+    const by = checkBy(opts.by, '--by', settingNames(s));
     const thresholds = opts.thresholds ?? defaultThresholds(s.rule.threshold);
     const { result, extra } = compareInDb(db, s, { a: fa, b: fb, where: where ? [where] : [], by }, { alive: opts.alive, epoch: opts.epoch, thresholds });
-    return { result, extra, json: scoringJson(s.rule, opts, thresholds) };
+    const mixed = mixedCodeLines(s.sweep.axes, s.runs);
+    return { result, extra: [...extra, ...mixed], json: { ...scoringJson(s.rule, opts, thresholds), ...(mixed.length > 0 ? { mixed_code: mixed } : {}) } };
   });
 }
 
@@ -123,6 +168,7 @@ function compareTwoDbs(fileA: string, fileB: string, opts: CompareOptions): Comp
     withReadOnlyDb(file, (db) => {
       checkFlags(db, [where]);
       const s = readScored(db, file, opts, rule, joinFlags(where), true);
+      refuseAlive(s, opts);
       rule ??= s.rule;
       if (where) noteEmpty(db, `--where "${where.expr}" in ${file}`, s.runs.length);
       return { runs: s.runs, group: { label: file, runs: s.stored, epochs: s.epochs }, own: formatRule({ metric: s.sweep.metric as Rule['metric'], threshold: s.sweep.threshold }) };
@@ -195,8 +241,8 @@ Examples:
         writeOut(JSON.stringify({ ...result, ...json }, null, 2));
         return;
       }
-      const rule = { metric: json.metric as Rule['metric'], threshold: json.threshold as number };
-      const scoredBy = `scored by ${formatRule(rule)}${opts.epoch ? ` at epoch ${opts.epoch}` : ''}${opts.alive ? ', among runs alive at init' : ''}`;
+      const rule: Rule = { metric: json.metric as Rule['metric'], threshold: json.threshold as number, ...(json.direction ? { direction: json.direction as 'below' | 'above' } : {}), ...(json.at ? { at: json.at as 'last' | 'best' } : {}) };
+      const scoredBy = `scored by ${ruleText(rule)}${opts.epoch ? ` at epoch ${opts.epoch}` : ''}${opts.alive ? ', among runs alive at init' : ''}`;
       writeOut([...extra, scoredBy].join('\n') + '\n' + formatAcross(result, rule.metric, rule.threshold));
     });
 }

@@ -24,7 +24,7 @@ import {
 } from '../report';
 import { queryRuns, querySql, withReadOnlyDb, type Db } from '../store';
 import { alignTable, collect, oneOf, writeErr, writeOut } from './common';
-import { checkBy, compareInDb, registerCompare, thresholdList } from './compare';
+import { checkBy, compareInDb, registerCompare, settingNames, thresholdList } from './compare';
 import { checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
 import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type Scored, type ScoringOptions } from './scoring';
@@ -95,10 +95,13 @@ export function registerReadCommands(program: Command): void {
         const thresholds = opts.thresholds ?? defaultThresholds(s.rule.threshold);
         const spec = opts.format === 'html' ? storedSpec(s.sweep.specText, s.sweep.specPath) : null;
         return {
-          input: { sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null },
+          input: {
+            sweepName: s.sweep.name, axes: s.sweep.axes, runs: s.runs, epochs, threshold: s.rule.threshold, metric: s.rule.metric, epoch: opts.epoch ?? null,
+            ...(s.sweep.trainer !== 'builtin' ? { trainer: s.sweep.trainer, direction: s.rule.direction ?? 'below', at: s.rule.at ?? 'last' } : {}),
+          },
           context,
           curves,
-          byThreshold: opts.format === 'json' ? thresholdRates(s.sweep.axes, s.stored, s.epochs, s.rule.metric, thresholds, opts.epoch) : null,
+          byThreshold: opts.format === 'json' ? thresholdRates(s.sweep.axes, s.stored, s.epochs, s.rule, thresholds, opts.epoch) : null,
           boundaries: spec ? boundariesOf(db, spec) : [],
           comparisons: opts.format === 'html' ? namedComparisons(db, s, where, spec?.compare ?? [], opts.compare, { epoch: opts.epoch, thresholds }) : [],
         };
@@ -173,7 +176,7 @@ function namedComparisons(db: Db, s: Scored, where: FlagFilter | null, fromSpec:
       const b = part('B', p.b);
       const own = p.where ? part('where', p.where) : null;
       checkFlags(db, [a, b, own]);
-      const req = { a, b, where: [where, own].filter((f): f is FlagFilter => f !== null), by: checkBy(p.by, `by of "${text}":`) };
+      const req = { a, b, where: [where, own].filter((f): f is FlagFilter => f !== null), by: checkBy(p.by, `by of "${text}":`, settingNames(s)) };
       return { phrase: text, ...compareInDb(db, s, req, { epoch: opts.epoch, thresholds: opts.thresholds }), error: null };
     } catch (e) {
       if (!isConvergeError(e)) throw e;

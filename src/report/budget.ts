@@ -14,6 +14,15 @@ import type { EpochRow, RunRow } from './types';
 export interface BudgetPoint { epoch: number; converged: number; n: number; rate: number | null; ci_low: number; ci_high: number }
 
 /**
+ * A user trainer's cell has no planned epoch count it must declare (it may stop early): its
+ * curve runs to the most epochs a finished run of the cell recorded; a run that stopped before a
+ * budget is scored at its own last epoch.
+ */
+function userEpochs(runs: readonly RunRow[]): number {
+  return Math.max(0, ...runs.filter((r) => r.status === 'done').map((r) => r.epochsRun ?? 0));
+}
+
+/**
  * For each cell (keyed like CellSummary.key), the budget curve e = 1 … E, where E is `upTo` (the
  * --epoch budget) or else the fewest epochs any run of the cell was planned for.
  * @param runs the runs as stored (not yet scored)
@@ -34,7 +43,7 @@ export function budgetCurves(axes: readonly string[], runs: readonly RunRow[], e
   }
   const out = new Map<string, BudgetPoint[]>();
   for (const [key, cellRuns] of cells) {
-    const planned = Math.min(...cellRuns.map((r) => Number(r.params.epochs)));
+    const planned = cellRuns.some((r) => r.trainer !== undefined && r.trainer !== 'builtin') ? userEpochs(cellRuns) : Math.min(...cellRuns.map((r) => Number(r.params.epochs)));
     const last = upTo ?? (Number.isFinite(planned) ? planned : 0);
     const cellEpochs = cellRuns.flatMap((r) => byRun.get(r.id) ?? []);
     const curve: BudgetPoint[] = [];

@@ -91,11 +91,13 @@ export function summarizeCell(
   axes: readonly string[],
   params: Record<string, ParamValue>,
   runs: readonly RunRow[],
-  rule: Pick<ReportInput, 'metric' | 'threshold' | 'epoch'> = { metric: 'pop_mae', threshold: 0.05 },
+  rule: Pick<ReportInput, 'metric' | 'threshold' | 'epoch' | 'trainer'> = { metric: 'pop_mae', threshold: 0.05 },
 ): CellSummary {
   const t = tallyRuns(runs);
   const finished = runs.filter(isFinished);
+  const user = rule.trainer !== undefined && rule.trainer !== 'builtin' ? userFields(runs) : {};
   return {
+    ...user,
     params,
     key: cellKey(axes, params),
     runs: t.runs,
@@ -123,6 +125,17 @@ export function summarizeCell(
     ).median,
     valMae: quantiles(finished.flatMap((r) => (r.finalValMae === null ? [] : [r.finalValMae]))),
     convergedEpoch: quantiles(finished.flatMap((r) => (r.outcome === 'converged' && r.convergedEpoch !== null ? [r.convergedEpoch] : []))),
+  };
+}
+
+/** What only a user trainer's cell has: its code versions and its runs without the rule's metric. */
+function userFields(runs: readonly RunRow[]): Pick<CellSummary, 'userTrainer' | 'codeHashes' | 'noMetricRuns'> {
+  const hashes = new Map<string, number>();
+  for (const r of runs) if (r.codeHash) hashes.set(r.codeHash, (hashes.get(r.codeHash) ?? 0) + 1);
+  return {
+    userTrainer: true,
+    codeHashes: [...hashes].map(([hash, n]) => ({ hash, runs: n })).sort((a, b) => b.runs - a.runs || (a.hash < b.hash ? -1 : 1)),
+    noMetricRuns: runs.filter((r) => r.outcome === 'no_metric').map((r) => r.id),
   };
 }
 

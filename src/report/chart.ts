@@ -52,7 +52,7 @@ export function roundPathData(svg: string): string {
 
 // ---- colours: one fixed palette for every chart, so an outcome has one colour throughout -----
 
-// Pending, running, or finished without the rule's metric: not in any rate.
+// Pending or running, or finished without the rule's metric (built-in runs recorded before it): not in any rate.
 export const UNFINISHED = 'unfinished';
 export const OUTCOME_DOMAIN: string[] = [...OUTCOMES, UNFINISHED];
 export const OUTCOME_RANGE: string[] = [
@@ -61,6 +61,7 @@ export const OUTCOME_RANGE: string[] = [
   '#7f7f7f', // dead_at_init: grey (the seed never started)
   '#3b3b3b', // dead: near black (the output is stuck at 0)
   '#d62728', // diverged: red
+  '#e7ba52', // no_metric: ochre (finished, never reported the rule's metric)
   '#8c564b', // failed: brown
   '#9467bd', // timed_out: purple
   '#c7c7c7', // pending or running: light grey

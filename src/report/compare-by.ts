@@ -75,7 +75,7 @@ export function compareAcross(a: StoredGroup, b: StoredGroup, differing: readonl
     if (![...a.runs, ...b.runs].some((r) => n in r.params)) throw compareError(`--by ${n}: no run of A or B has the setting ${n}`);
   }
   const at = (threshold: number) => {
-    const rule = { metric: options.rule.metric, threshold };
+    const rule = { ...options.rule, threshold };
     const score = (g: StoredGroup): Group => ({ label: g.label, runs: scoreRows(g.runs, g.epochs, rule, options.epoch) });
     return compareStrata(score(a), score(b), differing, by, { alive: options.alive });
   };

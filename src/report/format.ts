@@ -58,6 +58,15 @@ export interface CellJson {
 }
 
 export function cellToJson(c: CellSummary): CellJson {
+  const json = builtinCellJson(c);
+  if (!c.userTrainer) return json;
+  // A user trainer has no alive-at-init: its rates are among all finished runs, said once.
+  const { alive, converged_alive, rate_alive, alive_ci_low, alive_ci_high, val_mae_q1, val_mae_median, val_mae_q3, ...rest } = json;
+  void [alive, converged_alive, rate_alive, alive_ci_low, alive_ci_high, val_mae_q1, val_mae_median, val_mae_q3];
+  return { ...rest, no_metric: c.outcomes.no_metric, no_metric_runs: c.noMetricRuns ?? [], code_hashes: c.codeHashes ?? [] } as unknown as CellJson;
+}
+
+function builtinCellJson(c: CellSummary): CellJson {
   return {
     params: c.params,
     key: c.key,
@@ -156,6 +165,7 @@ export function humanColumns(cells: readonly CellSummary[], axes: readonly strin
     cell: (c) => (a in c.params ? formatParamValue(c.params[a]!) : DASH),
   }));
   if (axes.length === 0) cols.push({ header: 'cell', align: 'left', cell: () => 'all runs' });
+  if (cells[0]?.userTrainer) return userColumns(cells, cols);
   cols.push(
     { header: 'runs', align: 'right', cell: (c) => String(c.runs) },
     { header: 'converged', align: 'right', cell: (c) => `${c.converged}/${c.n}` },
@@ -175,6 +185,27 @@ export function humanColumns(cells: readonly CellSummary[], axes: readonly strin
   if (cells.some((c) => c.outcomes.timed_out > 0)) {
     cols.push({ header: 'timed out', align: 'right', cell: (c) => String(c.outcomes.timed_out) });
   }
+  return cols;
+}
+
+/**
+ * A user trainer's columns: the rate among all finished runs (no alive-at-init, no dead outputs),
+ * the rule metric's median, and the runs out of n: diverged, no_metric, failed.
+ */
+function userColumns(cells: readonly CellSummary[], cols: Column[]): Column[] {
+  const metric = cells[0]?.metric ?? 'metric';
+  cols.push(
+    { header: 'runs', align: 'right', cell: (c) => String(c.runs) },
+    { header: 'converged', align: 'right', cell: (c) => `${c.converged}/${c.n}` },
+    { header: 'rate', align: 'right', cell: (c) => formatRate(c.rate) },
+    { header: '95% CI', align: 'left', cell: (c) => formatInterval(c.ci) },
+    { header: `median ${metric}`, align: 'right', cell: (c) => formatMetric(c.ruleMedian) },
+    { header: 'median conv. epoch', align: 'right', cell: (c) => formatEpoch(c.convergedEpoch.median) },
+    { header: 'diverged', align: 'right', cell: (c) => String(c.outcomes.diverged) },
+    { header: 'no metric', align: 'right', cell: (c) => String(c.outcomes.no_metric) },
+    { header: 'failed', align: 'right', cell: (c) => String(c.outcomes.failed) },
+  );
+  if (cells.some((c) => c.outcomes.timed_out > 0)) cols.push({ header: 'timed out', align: 'right', cell: (c) => String(c.outcomes.timed_out) });
   return cols;
 }
 
@@ -219,6 +250,7 @@ export function csvField(v: string | number | boolean | null): string {
 }
 
 function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): string {
+  if (cells[0]?.userTrainer) return formatUserCsv(cells, axes);
   // Raw numbers, full precision, empty for "no value": this is for machines, not eyes.
   const header = [
     ...axes, 'runs', 'done', 'converged', 'n', 'rate', 'ci_low', 'ci_high',
@@ -240,6 +272,27 @@ function formatCsv(cells: readonly CellSummary[], axes: readonly string[]): stri
     );
   }
   // RFC 4180 records end with CRLF.
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** A user sweep's CSV: the built-in one without the alive-at-init and val_mae columns, with the code versions. */
+function formatUserCsv(cells: readonly CellSummary[], axes: readonly string[]): string {
+  const header = [
+    ...axes, 'runs', 'done', 'converged', 'n', 'rate', 'ci_low', 'ci_high', 'lacks_metric', 'metric', 'threshold', 'epoch', 'metric_median',
+    ...OUTCOMES.map((o) => `outcome_${o}`),
+    'converged_epoch_q1', 'converged_epoch_median', 'converged_epoch_q3', 'code_hashes',
+  ];
+  const lines = [header.map(csvField).join(',')];
+  for (const c of cells) {
+    lines.push(
+      [
+        ...axes.map((a) => c.params[a] ?? null),
+        c.runs, c.done, c.converged, c.n, c.rate, c.ci.lo, c.ci.hi, c.lacksMetric, c.metric, c.threshold, c.epoch, c.ruleMedian,
+        ...OUTCOMES.map((o) => c.outcomes[o]),
+        c.convergedEpoch.q1, c.convergedEpoch.median, c.convergedEpoch.q3, (c.codeHashes ?? []).map((h) => h.hash).join(' '),
+      ].map(csvField).join(','),
+    );
+  }
   return lines.join('\r\n') + '\r\n';
 }
 

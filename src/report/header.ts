@@ -43,8 +43,21 @@ function seedsText(input: ReportInput): string {
 export function headerFields(input: ReportInput, ctx: ReportContext = {}): HeaderField[] {
   const fields: HeaderField[] = [];
   fields.push({ label: 'sweep', value: input.sweepName + (ctx.description ? `: ${ctx.description}` : '') });
-  const at = input.epoch ? `at epoch ${input.epoch} (--epoch)` : 'at its last epoch';
-  fields.push({ label: 'rule', value: `a run converged when its ${input.metric} is below ${input.threshold} ${at}` });
+  const user = input.trainer !== undefined && input.trainer !== 'builtin';
+  const best = user && input.at === 'best';
+  const at = input.epoch ? `${best ? 'at its best epoch up to' : 'at'} epoch ${input.epoch} (--epoch)` : best ? 'at its best epoch' : 'at its last epoch';
+  fields.push({ label: 'rule', value: `a run converged when its ${input.metric} is ${user && input.direction === 'above' ? 'above' : 'below'} ${input.threshold} ${at}` });
+  if (user) {
+    fields.push({ label: 'trainer', value: input.trainer! });
+    fields.push({ label: 'seeds', value: seedsText(input) });
+    const fixed = fixedSettings(input);
+    fields.push({ label: 'fixed', value: fixed.length > 0 ? fixed.map((f) => `${f.name}=${formatParamValue(f.value)}`).join(' ') : '–' });
+    const fixedNames = new Set(fixed.map((f) => f.name));
+    const swept = input.axes.filter((a) => !fixedNames.has(a));
+    if (swept.length > 0) fields.push({ label: 'axes', value: swept.join(', ') });
+    sourceFields(fields, ctx);
+    return fields;
+  }
   const engines = [...new Set(input.runs.map((r) => r.params.engine).filter((v) => v !== undefined).map((v) => formatParamValue(v!)))];
   fields.push({ label: 'engine', value: engines.length > 0 ? engines.join(', ') : '–' });
   fields.push({ label: 'seeds', value: seedsText(input) });
@@ -53,6 +66,11 @@ export function headerFields(input: ReportInput, ctx: ReportContext = {}): Heade
   const fixedNames = new Set(fixed.map((f) => f.name));
   const swept = input.axes.filter((a) => !fixedNames.has(a) && a !== 'engine');
   if (swept.length > 0) fields.push({ label: 'axes', value: swept.join(', ') });
+  sourceFields(fields, ctx);
+  return fields;
+}
+
+function sourceFields(fields: HeaderField[], ctx: ReportContext): void {
   const source = [
     ctx.dbPath ? `database ${ctx.dbPath}` : null,
     ctx.specPath ? `spec ${ctx.specPath}` : null,
@@ -60,7 +78,6 @@ export function headerFields(input: ReportInput, ctx: ReportContext = {}): Heade
   ].filter((s): s is string => s !== null);
   if (source.length > 0) fields.push({ label: 'source', value: source.join(', ') });
   if (ctx.filter) fields.push({ label: 'filter', value: ctx.filter });
-  return fields;
 }
 
 /** The header as text lines, identical in the table and markdown formats. */

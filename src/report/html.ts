@@ -197,10 +197,27 @@ function outcomeBars(cells: readonly CellSummary[], varying: readonly string[]):
 }
 
 /** The outcome colours as an HTML legend, shared by the learning curves and the outcome bars. */
-function outcomeLegend(): string {
-  const items = OUTCOME_DOMAIN.map((o, i) => `<span class="key"><span class="swatch" style="background:${OUTCOME_RANGE[i]}"></span>${escapeHtml(o)}</span>`);
+function outcomeLegend(user = false): string {
+  // A user trainer's runs are never dead (no built-in ReLU output); a built-in run is never no_metric.
+  const skip = new Set(user ? ['dead_at_init', 'dead'] : ['no_metric']);
+  const items = OUTCOME_DOMAIN.flatMap((o, i) => (skip.has(o) ? [] : [`<span class="key"><span class="swatch" style="background:${OUTCOME_RANGE[i]}"></span>${escapeHtml(o)}</span>`]));
   return `<p class="legend">${items.join(' ')}</p>`;
 }
+
+function isUser(input: ReportInput): boolean {
+  return input.trainer !== undefined && input.trainer !== 'builtin';
+}
+
+/** The rule as the notes write it: `loss < 0.05`, `accuracy > 0.9 at the best epoch`. */
+function ruleText(input: ReportInput): string {
+  if (!isUser(input)) return `${input.metric} < ${input.threshold}`;
+  return `${input.metric} ${input.direction === 'above' ? '>' : '<'} ${input.threshold}${input.at === 'best' ? ' at the best epoch' : ''}`;
+}
+
+const BUILTIN_OUTCOMES_NOTE =
+  'How each run ended: converged, not converged (trained but stayed above the threshold), dead at init (ReLU output 0 on every training row before the first update), dead (ReLU output stuck at 0 on every input), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.';
+const USER_OUTCOMES_NOTE =
+  "How each run ended: converged, not converged (finished without meeting the rule), diverged (a metric reported as NaN or Inf), no_metric (finished without ever reporting the rule's metric: not in n), failed (the trainer threw or exited non-zero), timed out; grey runs have not finished.";
 
 function rateLegend(faded: boolean): string {
   return (
@@ -215,7 +232,7 @@ function rateLegend(faded: boolean): string {
 function budgetSection(b: { svgs: string[]; flat: number }, input: ReportInput): string {
   return (
     `<h2>Would more epochs help?</h2>\n<p class="note">Per cell, the converged rate had every run stopped after each epoch ` +
-    `(scored by the same rule, ${escapeHtml(input.metric)} < ${escapeHtml(String(input.threshold))}), with its 95% Wilson band. ` +
+    `(scored by the same rule, ${escapeHtml(ruleText(input))}), with its 95% Wilson band. ` +
     `A curve still rising at the last epoch says the budget, not the setting, limits the rate.` +
     (b.flat > 0 ? ` ${b.flat} cell${b.flat === 1 ? '' : 's'} where no run converged at any epoch ${b.flat === 1 ? 'is' : 'are'} not drawn.` : '') +
     `</p>\n<figure id="budget-curves" class="panels">${b.svgs.join('\n')}</figure>`
@@ -257,7 +274,7 @@ function summaryLine(input: ReportInput, cells: readonly CellSummary[]): string 
     (t.unfinished > 0 ? ` (${t.unfinished} not finished)` : '') +
     (infra > 0 ? ` (${infra} failed or timed out: not in n)` : '') +
     (t.lacksMetric > 0 ? ` (${t.lacksMetric} lack ${input.metric}: not in n)` : '') +
-    `; ${t.k} of ${t.n} finished runs converged (${input.metric} below ${input.threshold}). ` +
+    `; ${t.k} of ${t.n} finished runs converged (${input.metric} ${isUser(input) && input.direction === 'above' ? 'above' : 'below'} ${input.threshold}${isUser(input) && input.at === 'best' ? ' at the best epoch' : ''}). ` +
     `Rates are k/n over finished seeds with 95% Wilson intervals.`
   );
 }
@@ -307,7 +324,7 @@ export async function renderHtmlReport(input: ReportInput, cells: readonly CellS
       ` Empty squares: no runs with those settings.`
     : 'Bars are k/n, seeds that converged out of seeds finished; lines are 95% Wilson intervals.';
   const curves = curveFigure
-    ? `<h2>Learning curves</h2>\n<p class="note">${escapeHtml(curvesNote(input, curveFigure))}</p>\n${outcomeLegend()}\n<figure id="learning-curves" class="panels">${curveFigure.svgs.join('\n')}</figure>`
+    ? `<h2>Learning curves</h2>\n<p class="note">${escapeHtml(curvesNote(input, curveFigure))}</p>\n${outcomeLegend(isUser(input))}\n<figure id="learning-curves" class="panels">${curveFigure.svgs.join('\n')}</figure>`
     : input.epochs
       ? `<h2>Learning curves</h2>\n<p class="note">No epochs recorded yet.</p>`
       : '';
@@ -332,8 +349,8 @@ ${layout ? rateLegend(rate.faded) : ''}
 ${curves}
 ${budget ? budgetSection(budget, input) : ''}
 <h2>Outcomes per cell</h2>
-<p class="note">How each run ended: converged, not converged (trained but stayed above the threshold), dead at init (ReLU output 0 on every training row before the first update), dead (ReLU output stuck at 0 on every input), diverged (NaN or Inf loss), failed, timed out; grey runs have not finished.</p>
-${outcomeLegend()}
+<p class="note">${escapeHtml(isUser(input) ? USER_OUTCOMES_NOTE : BUILTIN_OUTCOMES_NOTE)}</p>
+${outcomeLegend(isUser(input))}
 <figure id="outcomes">${outcomesSvg}</figure>
 ${extraSections.join('\n')}
 <h2>Cells</h2>

@@ -4,7 +4,7 @@
  * Nothing is written: the stored runs.outcome follows the sweep's own rule (src/store/rescore.ts).
  */
 import { ConvergeError } from '../errors';
-import { scoreStoredRun, thinValidationWarning, type OutputActivation, type Rule, type ScoredEpoch } from '../outcome';
+import { scoreStoredRun, scoreUserRun, thinValidationWarning, type OutputActivation, type Rule, type Score, type ScoredEpoch } from '../outcome';
 import { cellKey } from './cells';
 import type { EpochRow, RunRow } from './types';
 
@@ -36,9 +36,15 @@ export function scoreRows(runs: readonly RunRow[], epochs: readonly EpochRow[], 
     list.push(e);
   }
   return runs.map((r) => {
-    const s = scoreStoredRun({ ...r, outputActivation: outputActivationOf(r) }, byRun.get(r.id) ?? [], rule, budget);
+    const s = r.trainer !== undefined && r.trainer !== 'builtin' ? scoreUser(r, byRun.get(r.id) ?? [], rule, budget) : scoreStoredRun({ ...r, outputActivation: outputActivationOf(r) }, byRun.get(r.id) ?? [], rule, budget);
     return { ...r, outcome: s.outcome, convergedEpoch: s.convergedEpoch, ruleValue: s.value, lacksMetric: s.lacksMetric };
   });
+}
+
+/** A user trainer's run as stored, scored under `rule` (its epochs carry `extra`). */
+function scoreUser(r: RunRow, epochs: readonly ScoredEpoch[], rule: Rule, budget?: number): Score {
+  if (r.status === 'pending' || r.status === 'running') return { outcome: null, convergedEpoch: null, epoch: null, value: null, lacksMetric: false };
+  return scoreUserRun(epochs, rule, budget, r.status === 'failed' ? (r.outcome === 'timed_out' ? 'timed_out' : 'failed') : null);
 }
 
 /** One warning per cell (in the order of `runs`) whose validation split is too thin for a validation-metric rule. */
@@ -46,6 +52,7 @@ export function thinValidationWarnings(axes: readonly string[], runs: readonly R
   const seen = new Set<string>();
   const out: string[] = [];
   for (const r of runs) {
+    if (r.trainer !== undefined && r.trainer !== 'builtin') continue; // no validation split of the built-in task
     const key = cellKey(axes, r.params);
     if (seen.has(key)) continue;
     seen.add(key);

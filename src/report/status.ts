@@ -28,16 +28,19 @@ export function renderStatus(f: StatusFrame): string {
   lines.push(`sweep ${f.sweep.name} (${f.sweep.specPath}), updated ${f.sweep.updatedAt}`);
   lines.push(`${p.done}/${p.total} runs done (${pct}%) · ${p.running} running · ${p.pending} pending · ${p.failed} failed${eta}`);
   // As in report: failed and timed-out runs (infrastructure) and runs lacking the rule's metric are not in n.
-  const finished = OUTCOMES.filter((o) => !isInfrastructure(o)).reduce((n, o) => n + (p.outcomes[o] ?? 0), 0);
+  const finished = OUTCOMES.filter((o) => !isInfrastructure(o) && o !== 'no_metric').reduce((n, o) => n + (p.outcomes[o] ?? 0), 0);
   const infra = (p.outcomes.failed ?? 0) + (p.outcomes.timed_out ?? 0);
-  lines.push(`converged so far: ${p.outcomes.converged ?? 0} of ${finished} finished runs${infra ? ` (${infra} failed or timed out, not counted)` : ''}`);
+  const noMetric = p.outcomes.no_metric ?? 0;
+  const apart = [infra ? `${infra} failed or timed out` : '', noMetric ? `${noMetric} without the rule's metric` : ''].filter(Boolean).join(', ');
+  lines.push(`converged so far: ${p.outcomes.converged ?? 0} of ${finished} finished runs${apart ? ` (${apart}, not counted)` : ''}`);
   lines.push(`outcomes: ${Object.entries(p.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet'}`);
   if (p.runners.length) {
     lines.push(`runners: ${p.runners.length}`);
     for (const r of p.runners) lines.push(`  ${r.owner}: ${r.running} in flight, ${r.finished} finished`);
   }
   for (const a of p.active) {
-    lines.push(`  run ${a.id}: epoch ${a.epochsDone}/${a.epochs}${a.leaseExpired ? ' (owner stopped heartbeating: will be redone)' : ''}`);
+    // A user trainer's run has no planned epoch count: only the epochs it reported so far.
+    lines.push(`  run ${a.id}: epoch ${a.epochsDone}${a.epochs === null ? '' : `/${a.epochs}`}${a.leaseExpired ? ' (owner stopped heartbeating: will be redone)' : ''}`);
   }
   if (p.specVersions.length > 1) {
     const last = p.specVersions[p.specVersions.length - 1]!;

@@ -4,6 +4,7 @@
  * it. Every run is re-scored from its stored epochs at thresholds around the rule's by the outcome
  * module (through scoreRows): nothing is retrained and nothing is written.
  */
+import type { Rule } from '../outcome';
 import { cellKey, tallyRuns } from './cells';
 import { ALPHA, type Comparison, type CompareTest } from './compare';
 import { formatP } from './format';
@@ -34,14 +35,16 @@ export function thresholdRates(
   axes: readonly string[],
   runs: readonly RunRow[],
   epochs: readonly EpochRow[],
-  metric: string,
+  metric: string | Rule,
   thresholds: readonly number[],
   budget?: number,
 ): Map<string, ThresholdRate[]> {
   const out = new Map<string, ThresholdRate[]>();
+  // A rule keeps its direction and epoch (a user trainer's `above`, `at: best`) at every threshold.
+  const base: Rule = typeof metric === 'string' ? { metric, threshold: 0 } : metric;
   for (const threshold of thresholds) {
     const cells = new Map<string, RunRow[]>();
-    for (const r of scoreRows(runs, epochs, { metric, threshold }, budget)) {
+    for (const r of scoreRows(runs, epochs, { ...base, threshold }, budget)) {
       const key = cellKey(axes, r.params);
       let g = cells.get(key);
       if (!g) cells.set(key, (g = []));

@@ -21,6 +21,10 @@ export interface RunRow {
   finalMetrics?: Readonly<Record<string, number | null>>;
   /** True when the run finished but lacks the rule's metric (recorded before population metrics). */
   lacksMetric?: boolean;
+  /** Whose code trained the run; absent: the built-in trainer. */
+  trainer?: 'builtin' | 'module' | 'command';
+  /** A user trainer's code hash (module file or command script), when one was recorded. */
+  codeHash?: string | null;
   finalValMae: number | null; finalLoss: number | null; convergedEpoch: number | null; epochsRun: number | null; seconds: number | null;
 }
 export interface EpochRow extends ScoredEpoch { runId: number; seconds: number }
@@ -33,6 +37,11 @@ export interface ReportInput {
   metric: string;
   /** The epoch budget the runs were scored at (--epoch), or null for each run's last epoch. */
   epoch?: number | null;
+  /** A user trainer's rule: below (default) or above the threshold, at the last (default) or best epoch. */
+  direction?: 'below' | 'above';
+  at?: 'last' | 'best';
+  /** Whose code trained the runs; absent: the built-in LSTM. A user sweep has no alive-at-init columns. */
+  trainer?: 'builtin' | 'module' | 'command';
 }
 
 export { OUTCOMES } from '../outcome';
@@ -84,6 +93,12 @@ export interface CellSummary {
   valMae: Quartiles;
   /** Epoch of convergence over converged runs that recorded one. */
   convergedEpoch: Quartiles;
+  /** Set for a user trainer's sweep: no alive-at-init, dead or validation columns, a no_metric column. */
+  userTrainer?: boolean;
+  /** A user sweep's cell: its runs' code hashes with their counts, most runs first (two or more: mixed code). */
+  codeHashes?: { hash: string; runs: number }[];
+  /** A user sweep's cell: ids of the runs that never reported the rule's metric (no_metric, not in n). */
+  noMetricRuns?: number[];
   /** The budget curve (src/report/budget.ts), when the caller computed it. */
   byEpoch?: BudgetPoint[];
   /** The rate at thresholds around the rule's (src/report/threshold.ts), when the caller computed it. */

@@ -7,6 +7,7 @@ import type { Filter, FilterClause, FilterOp } from '../filter';
 import { OUTCOMES } from '../outcome';
 import { PARAM_NAMES } from '../spec';
 import type { Db } from './open';
+import { readTrainerKind } from './trainer-kind';
 
 /** The `runs` columns a filter may name: identity, every parameter, status and outcome, the final metrics. */
 export const FILTER_COLUMNS: readonly string[] = [
@@ -29,9 +30,48 @@ const CLOSED_VALUES: Record<string, readonly string[]> = {
   status: ['pending', 'running', 'done', 'failed'],
 };
 
-interface ColumnInfo { name: string; numeric: boolean }
+interface ColumnInfo {
+  name: string;
+  numeric: boolean;
+  boolean?: boolean;
+  /** The SQL of a name that is not a column of runs (`{a}` is the alias prefix), with its bound parameter. */
+  expr?: { sql: (a: string) => string; param: string };
+}
+
+/** Columns of runs a user trainer's run has (its parameters and metrics are data, not columns). */
+const USER_RUN_COLUMNS: readonly string[] = ['id', 'run_key', 'seed', 'repeat', 'status', 'outcome', 'converged_epoch', 'epochs_run', 'seconds', 'attempts', 'trainer', 'code_hash', 'device'];
+
+/**
+ * A user trainer's names: its declared parameters (keys of params_json, read with json_extract),
+ * and `final_<name>` for every metric its runs reported (run_metrics.final), beside the columns
+ * a user run has. Undefined for a database without user runs.
+ */
+function userColumns(db: Db): Map<string, ColumnInfo> | undefined {
+  if (readTrainerKind(db) === 'builtin') return undefined;
+  const out = new Map<string, ColumnInfo>();
+  const numericCols = new Set(['id', 'seed', 'repeat', 'converged_epoch', 'epochs_run', 'seconds', 'attempts']);
+  for (const name of USER_RUN_COLUMNS) out.set(name, { name, numeric: numericCols.has(name) });
+  const params = db
+    .prepare(`SELECT j.key AS name, group_concat(DISTINCT j.type) AS types FROM runs r, json_each(r.params_json) j WHERE r.in_plan = 1 AND r.trainer <> 'builtin' GROUP BY j.key ORDER BY j.key`)
+    .all() as { name: string; types: string }[];
+  for (const p of params) {
+    const types = p.types.split(',');
+    const boolean = types.every((t) => t === 'true' || t === 'false');
+    const numeric = boolean || types.every((t) => t === 'integer' || t === 'real');
+    out.set(p.name, { name: p.name, numeric, boolean, expr: { sql: (a) => `json_extract(${a}params_json, ?)`, param: `$.${JSON.stringify(p.name)}` } });
+  }
+  const metrics = db.prepare(`SELECT DISTINCT name FROM run_metrics ORDER BY name`).pluck().all() as string[];
+  for (const m of metrics) {
+    const name = `final_${m}`;
+    if (out.has(name)) continue;
+    out.set(name, { name, numeric: true, expr: { sql: (a) => `(SELECT final FROM run_metrics fm WHERE fm.run_id = ${a}id AND fm.name = ?)`, param: m } });
+  }
+  return out;
+}
 
 function runColumns(db: Db): Map<string, ColumnInfo> {
+  const user = userColumns(db);
+  if (user) return user;
   const rows = db.prepare(`SELECT name, type FROM pragma_table_info('runs')`).all() as { name: string; type: string }[];
   const present = new Map(rows.map((r) => [r.name, r.type.toUpperCase()]));
   const out = new Map<string, ColumnInfo>();
@@ -44,6 +84,7 @@ function runColumns(db: Db): Map<string, ColumnInfo> {
 
 /** The names a filter may use on this database, in a stable order. */
 export function filterColumns(db: Db): string[] {
+  // A user sweep's own names: its declared parameters and final_<metric>.
   return [...runColumns(db).keys()];
 }
 
@@ -53,7 +94,7 @@ function filterError(code: string, message: string): ConvergeError {
 
 function bindValue(col: ColumnInfo, c: FilterClause): number | string {
   const shown = typeof c.value === 'string' ? JSON.stringify(c.value) : String(c.value);
-  if (BOOLEAN_COLUMNS.has(col.name)) {
+  if (BOOLEAN_COLUMNS.has(col.name) || col.boolean) {
     if (typeof c.value === 'boolean') return c.value ? 1 : 0;
     if (c.value === 0 || c.value === 1) return c.value;
     throw filterError('filter.badValue', `${c.key} is true or false, got ${shown}`);
@@ -103,6 +144,11 @@ export function compileFilter(db: Db, filter: Filter, alias?: string, scoredAlia
       throw filterError('filter.unknownName', `unknown name "${c.key}"${hint ? ` (did you mean ${hint}?)` : ''}; names: ${names.join(', ')}`);
     }
     const table = scoredAlias && SCORED_COLUMNS.has(col.name) ? scoredAlias : alias;
+    if (col.expr) {
+      parts.push(`${col.expr.sql(alias ? `${alias}.` : '')} ${SQL_OP[c.op]} ?`);
+      params.push(col.expr.param, bindValue(col, c));
+      continue;
+    }
     parts.push(`${table ? `${table}.` : ''}"${col.name}" ${SQL_OP[c.op]} ?`);
     params.push(bindValue(col, c));
   }

@@ -31,6 +31,8 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
   // Every column the output has; a shard written by an older converge lacks the newer ones (NULL).
   const epochCols = out.prepare(`SELECT name FROM pragma_table_info('epochs')`).pluck().all() as string[];
   const insertEpoch = out.prepare(`INSERT INTO epochs (${epochCols.join(', ')}) VALUES (${epochCols.map((c) => `@${c}`).join(', ')})`);
+  const insertMetric = out.prepare(`INSERT INTO epoch_metrics (run_id, epoch, name, value) VALUES (?, ?, ?, ?)`);
+  const insertFinal = out.prepare(`INSERT INTO run_metrics (run_id, name, final, best, best_epoch) VALUES (?, ?, ?, ?, ?)`);
   out
     .transaction(() => {
       let outSweep = out.prepare(`SELECT * FROM sweep WHERE id = 1`).get() as Record<string, unknown> | undefined;
@@ -38,7 +40,9 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
         const sweep = input.db.prepare(`SELECT * FROM sweep WHERE id = 1`).get() as Record<string, unknown> | undefined;
         if (!sweep) throw new ConvergeError('merge.empty', `${input.file}: holds no sweep; nothing to merge`, { exitCode: EXIT.badInput });
         if (!outSweep) {
-          out.prepare(`INSERT INTO sweep VALUES (@id, @name, @spec_path, @spec_text, @spec_hash, @axes, @converged_metric, @converged_threshold, @created_at, @updated_at)`).run(sweep);
+          // The output's columns; an input from an older schema lacks the later ones (NULL).
+          const sweepCols = out.prepare(`SELECT name FROM pragma_table_info('sweep')`).pluck().all() as string[];
+          out.prepare(`INSERT INTO sweep (${sweepCols.join(', ')}) VALUES (${sweepCols.map((c) => `@${c}`).join(', ')})`).run(Object.fromEntries(sweepCols.map((c) => [c, sweep[c] ?? null])));
           out.prepare(`INSERT INTO spec_versions (spec_hash, spec_text, recorded_at, runs_added, runs_kept, runs_retired) VALUES (?, ?, ?, 0, 0, 0)`).run(sweep.spec_hash, sweep.spec_text, new Date().toISOString());
           outSweep = sweep;
         } else if (
@@ -52,6 +56,10 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
           );
         }
         const epochsOf = input.db.prepare(`SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch`);
+        // A user trainer's metrics (schema 6); an input from before it has none.
+        const hasMetrics = input.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'epoch_metrics'`).get() !== undefined;
+        const metricsOf = hasMetrics ? input.db.prepare(`SELECT epoch, name, value FROM epoch_metrics WHERE run_id = ?`) : undefined;
+        const finalsOf = hasMetrics ? input.db.prepare(`SELECT name, final, best, best_epoch FROM run_metrics WHERE run_id = ?`) : undefined;
         for (const row of input.db.prepare(`SELECT * FROM runs ORDER BY id`).iterate() as Iterable<Record<string, unknown>>) {
           const existing = out.prepare(`SELECT id, status FROM runs WHERE run_key = ?`).get(row.run_key) as { id: number; status: string } | undefined;
           if (existing) {
@@ -74,6 +82,10 @@ export function mergeInto(out: Db, outFile: string, inputs: { db: Db; file: stri
             for (const c of epochCols) copyEpoch[c] = e[c] ?? null;
             insertEpoch.run({ ...copyEpoch, run_id: newId });
             res.epochsCopied += 1;
+          }
+          for (const m of (metricsOf?.iterate(row.id) ?? []) as Iterable<{ epoch: number; name: string; value: number | null }>) insertMetric.run(newId, m.epoch, m.name, m.value);
+          for (const m of (finalsOf?.iterate(row.id) ?? []) as Iterable<{ name: string; final: number | null; best: number | null; best_epoch: number | null }>) {
+            insertFinal.run(newId, m.name, m.final, m.best, m.best_epoch);
           }
         }
       }

@@ -216,6 +216,150 @@ export const MIGRATIONS: readonly string[] = [
       ON CONFLICT (status, outcome) DO UPDATE SET n = n + 1;
   END;
   `,
+  // 6: the user's own trainers (issue 18). A module or command trainer has none of the built-in
+  // parameter columns (its declared parameters are params_json) and reports metrics by name, so
+  // runs is rebuilt as in migration 4 with those columns NULLable and the outcome no_metric,
+  // and the metrics of user runs are rows (epoch_metrics, run_metrics), as Optuna keeps
+  // trial_intermediate_values. Built-in runs are written exactly as before. The views give a
+  // plain sqlite3 user one shape for any trainer.
+  `
+  CREATE TABLE runs_v6 (
+    id                    INTEGER PRIMARY KEY,
+    run_key               TEXT NOT NULL UNIQUE,
+    cell_key              TEXT NOT NULL,
+    in_plan               INTEGER NOT NULL DEFAULT 1,
+    seed                  INTEGER NOT NULL,
+    repeat                INTEGER NOT NULL,
+    -- the built-in LSTM's parameters; NULL for a module or command trainer (its parameters: params_json)
+    engine                TEXT,
+    seq_len               INTEGER,
+    n_samples             INTEGER,
+    batch_size            INTEGER,
+    epochs                INTEGER,
+    test_fraction         REAL,
+    units                 INTEGER,
+    activation            TEXT,
+    recurrent_activation  TEXT,
+    kernel_initializer    TEXT,
+    kernel_gain           REAL,
+    recurrent_initializer TEXT,
+    recurrent_gain        REAL,
+    unit_forget_bias      INTEGER,
+    masking               INTEGER,
+    output_activation     TEXT,
+    optimizer             TEXT,
+    learning_rate         REAL,
+    beta_1                REAL,
+    beta_2                REAL,
+    epsilon               REAL,
+    loss                  TEXT,
+    shuffle               INTEGER,
+    params_json           TEXT NOT NULL,
+    backend               TEXT,
+    status                TEXT NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    outcome               TEXT CHECK (outcome IN ('converged', 'not_converged', 'dead_at_init', 'dead', 'diverged', 'no_metric', 'failed', 'timed_out')),
+    final_loss            REAL,
+    final_mae             REAL,
+    final_val_loss        REAL,
+    final_val_mae         REAL,
+    converged_epoch       INTEGER,
+    epochs_run            INTEGER,
+    seconds               REAL,
+    error                 TEXT,
+    attempts              INTEGER NOT NULL DEFAULT 0,
+    owner                 TEXT,
+    lease_until           REAL,
+    started_at            TEXT,
+    finished_at           TEXT,
+    trained_by            TEXT,
+    alive_at_init         INTEGER,
+    final_pop_loss        REAL,
+    final_pop_mae         REAL,
+    final_unseen_mae      REAL,
+    cost                  REAL,
+    given_up              INTEGER,
+    trainer               TEXT NOT NULL DEFAULT 'builtin' CHECK (trainer IN ('builtin', 'module', 'command')),
+    code_hash             TEXT,                  -- sha256 (shortened) of the module file or the command's script
+    command_line          TEXT,                  -- the module path, or the expanded command line
+    device                TEXT,                  -- --devices: the device the run trained on
+    log_path              TEXT,                  -- the whole output (capped) of a command run, beside the database
+    output_tail           TEXT,                  -- the last few KB of its stdout and stderr
+    process_json          TEXT                   -- the process group of a command run in flight (orphan cleanup); NULL after
+  );
+  INSERT INTO runs_v6 (id, run_key, cell_key, in_plan, seed, repeat, engine, seq_len, n_samples, batch_size, epochs, test_fraction, units,
+    activation, recurrent_activation, kernel_initializer, kernel_gain, recurrent_initializer, recurrent_gain, unit_forget_bias,
+    masking, output_activation, optimizer, learning_rate, beta_1, beta_2, epsilon, loss, shuffle, params_json, backend, status,
+    outcome, final_loss, final_mae, final_val_loss, final_val_mae, converged_epoch, epochs_run, seconds, error, attempts, owner,
+    lease_until, started_at, finished_at, trained_by, alive_at_init, final_pop_loss, final_pop_mae, final_unseen_mae, cost, given_up)
+    SELECT id, run_key, cell_key, in_plan, seed, repeat, engine, seq_len, n_samples, batch_size, epochs, test_fraction, units,
+    activation, recurrent_activation, kernel_initializer, kernel_gain, recurrent_initializer, recurrent_gain, unit_forget_bias,
+    masking, output_activation, optimizer, learning_rate, beta_1, beta_2, epsilon, loss, shuffle, params_json, backend, status,
+    outcome, final_loss, final_mae, final_val_loss, final_val_mae, converged_epoch, epochs_run, seconds, error, attempts, owner,
+    lease_until, started_at, finished_at, trained_by, alive_at_init, final_pop_loss, final_pop_mae, final_unseen_mae, cost, given_up FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_v6 RENAME TO runs;
+  CREATE INDEX runs_status ON runs (status, in_plan);
+  CREATE INDEX runs_cell ON runs (cell_key);
+  CREATE INDEX runs_claim ON runs ((status = 'failed'), cost DESC, id) WHERE in_plan = 1 AND status <> 'done';
+  CREATE INDEX runs_finished ON runs (finished_at) WHERE in_plan = 1 AND status = 'done';
+  CREATE TRIGGER run_tally_insert AFTER INSERT ON runs WHEN new.in_plan = 1 BEGIN
+    INSERT INTO run_tally (status, outcome, n) VALUES (new.status, coalesce(new.outcome, ''), 1)
+      ON CONFLICT (status, outcome) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER run_tally_delete AFTER DELETE ON runs WHEN old.in_plan = 1 BEGIN
+    UPDATE run_tally SET n = n - 1 WHERE status = old.status AND outcome = coalesce(old.outcome, '');
+  END;
+  CREATE TRIGGER run_tally_update AFTER UPDATE OF status, outcome, in_plan ON runs
+    WHEN old.in_plan IS NOT new.in_plan OR old.status IS NOT new.status OR old.outcome IS NOT new.outcome BEGIN
+    UPDATE run_tally SET n = n - 1 WHERE old.in_plan = 1 AND status = old.status AND outcome = coalesce(old.outcome, '');
+    INSERT INTO run_tally (status, outcome, n) SELECT new.status, coalesce(new.outcome, ''), 1 WHERE new.in_plan = 1
+      ON CONFLICT (status, outcome) DO UPDATE SET n = n + 1;
+  END;
+  -- A rule now has a direction and an epoch (below/above, last/best); NULL: below, last.
+  ALTER TABLE sweep ADD COLUMN converged_direction TEXT;
+  ALTER TABLE sweep ADD COLUMN converged_at TEXT;
+  -- A user trainer's epochs: every metric it reported, by name (NULL: reported NaN/Inf). Each such
+  -- epoch also has its epochs row (epoch, seconds), so counts and the life cycle stay one query.
+  CREATE TABLE epoch_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    epoch  INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    value  REAL,
+    PRIMARY KEY (run_id, name, epoch)
+  ) WITHOUT ROWID;
+  -- A finished user run's metrics: the last and the best value of each (best: lowest, or highest
+  -- for a metric the trainer says is better above), written with the run's outcome.
+  CREATE TABLE run_metrics (
+    run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    final      REAL,
+    best       REAL,
+    best_epoch INTEGER,
+    PRIMARY KEY (run_id, name)
+  ) WITHOUT ROWID;
+  CREATE VIEW metric_values (run_id, epoch, name, value) AS
+    SELECT e.run_id, e.epoch, m.name, CASE m.name
+        WHEN 'loss' THEN e.loss WHEN 'mae' THEN e.mae WHEN 'val_loss' THEN e.val_loss WHEN 'val_mae' THEN e.val_mae
+        WHEN 'pop_loss' THEN e.pop_loss WHEN 'pop_mae' THEN e.pop_mae WHEN 'unseen_mae' THEN e.unseen_mae
+        WHEN 'pop_max_output' THEN e.pop_max_output END
+      FROM epochs e JOIN runs r ON r.id = e.run_id AND r.trainer = 'builtin'
+      CROSS JOIN (SELECT 'loss' AS name UNION ALL SELECT 'mae' UNION ALL SELECT 'val_loss' UNION ALL SELECT 'val_mae'
+        UNION ALL SELECT 'pop_loss' UNION ALL SELECT 'pop_mae' UNION ALL SELECT 'unseen_mae' UNION ALL SELECT 'pop_max_output') m
+    UNION ALL
+    SELECT run_id, epoch, name, value FROM epoch_metrics;
+  CREATE VIEW final_metrics (run_id, name, value) AS
+    SELECT r.id, m.name, CASE m.name
+        WHEN 'loss' THEN r.final_loss WHEN 'mae' THEN r.final_mae WHEN 'val_loss' THEN r.final_val_loss WHEN 'val_mae' THEN r.final_val_mae
+        WHEN 'pop_loss' THEN r.final_pop_loss WHEN 'pop_mae' THEN r.final_pop_mae WHEN 'unseen_mae' THEN r.final_unseen_mae END
+      FROM runs r CROSS JOIN (SELECT 'loss' AS name UNION ALL SELECT 'mae' UNION ALL SELECT 'val_loss' UNION ALL SELECT 'val_mae'
+        UNION ALL SELECT 'pop_loss' UNION ALL SELECT 'pop_mae' UNION ALL SELECT 'unseen_mae') m
+      WHERE r.trainer = 'builtin' AND r.status = 'done'
+    UNION ALL
+    SELECT run_id, name, final FROM run_metrics;
+  CREATE VIEW run_params (run_id, name, value) AS
+    SELECT r.id, j.key, j.value FROM runs r, json_each(r.params_json) j;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

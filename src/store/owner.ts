@@ -81,12 +81,20 @@ export function expireDeadOwners(db: Db): number {
   const expire = db.prepare(`UPDATE runs SET lease_until = 0 WHERE owner = ? AND status = 'running'`);
   let n = 0;
   for (const owner of owners) {
-    const pid = ownerPidHere(owner);
-    if (pid === undefined) continue;
     // The same pid as this process under another id: an earlier execution of this process.
-    if (pid === process.pid || !processAlive(pid)) n += expire.run(owner).changes;
+    if (ownerGoneHere(owner)) n += expire.run(owner).changes;
   }
   return n;
+}
+
+/**
+ * Whether `owner` is known to be gone: its pid can be looked up here (same host, boot and PID
+ * namespace) and is dead, or is this very process under an older id. False when it cannot be told.
+ */
+export function ownerGoneHere(owner: string): boolean {
+  const pid = ownerPidHere(owner);
+  if (pid === undefined) return false;
+  return pid === process.pid || !processAlive(pid);
 }
 
 function processAlive(pid: number): boolean {

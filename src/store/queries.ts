@@ -7,7 +7,10 @@ import type { Filter } from '../filter';
 import { compileFilter, type CompiledFilter } from './filter-sql';
 import type { Db } from './open';
 import { prepared } from './prepared';
-import { scoredEpochColumns } from './rescore';
+import { ruleColumns, scoredEpochColumns, storedRule } from './rescore';
+import { readUserEpochsByRun } from './user-runs';
+import { hasUserRuns, readTrainerKind, type TrainerKind } from './trainer-kind';
+import type { MetricDirection, RuleEpoch } from '../trainer/types';
 
 export interface SweepInfo {
   name: string;
@@ -17,19 +20,40 @@ export interface SweepInfo {
   axes: ParamName[];
   metric: string;
   threshold: number;
+  /** The rule's direction and epoch (schema 6); absent: below, at the last epoch. */
+  direction?: MetricDirection;
+  at?: RuleEpoch;
+  /** Whose code trained the sweep's current runs: the built-in LSTM, or a user's module or command. */
+  trainer: TrainerKind;
   createdAt: string;
   updatedAt: string;
+}
+
+export { readTrainerKind, type TrainerKind } from './trainer-kind';
+
+/** The metric names a user trainer's runs reported, sorted (none for a built-in sweep). */
+export function reportedMetrics(db: Db): string[] {
+  if (!inSchema(db, 'table', 'epoch_metrics')) return [];
+  return db.prepare(`SELECT DISTINCT name FROM run_metrics UNION SELECT DISTINCT name FROM epoch_metrics ORDER BY 1`).pluck().all() as string[];
 }
 
 export function readSweep(db: Db, file: string): SweepInfo {
   const row = db
     .prepare(
-      `SELECT name, spec_path AS specPath, spec_hash AS specHash, spec_text AS specText, axes, converged_metric AS metric,
-        converged_threshold AS threshold, created_at AS createdAt, updated_at AS updatedAt FROM sweep WHERE id = 1`,
+      `SELECT name, spec_path AS specPath, spec_hash AS specHash, spec_text AS specText, axes, ${ruleColumns(db)},
+        created_at AS createdAt, updated_at AS updatedAt FROM sweep WHERE id = 1`,
     )
-    .get() as (Omit<SweepInfo, 'axes'> & { axes: string }) | undefined;
+    .get() as (Omit<SweepInfo, 'axes' | 'direction' | 'at' | 'trainer'> & { axes: string; direction: string | null; at: string | null }) | undefined;
   if (!row) throw new ConvergeError('store.empty', `${file}: holds no sweep yet; run \`converge run <spec> --db ${file}\``, { exitCode: EXIT.store });
-  return { ...row, axes: JSON.parse(row.axes) as ParamName[] };
+  const { direction, at, ...rest } = row;
+  const rule = storedRule(row);
+  return {
+    ...rest,
+    ...(rule.direction ? { direction: rule.direction } : {}),
+    ...(rule.at ? { at: rule.at } : {}),
+    trainer: readTrainerKind(db),
+    axes: JSON.parse(row.axes) as ParamName[],
+  };
 }
 
 export interface Progress {
@@ -44,7 +68,7 @@ export interface Progress {
   epochsRecorded: number;
   /** Mean seconds of a finished run, for an ETA. */
   meanRunSeconds: number | null;
-  active: { id: number; owner: string | null; epochsDone: number; epochs: number; leaseExpired: boolean }[];
+  active: { id: number; owner: string | null; epochsDone: number; epochs: number | null; leaseExpired: boolean }[];
   /** Processes holding runs now: how many each has in flight and how many it finished in total. */
   runners: { owner: string; running: number; finished: number }[];
   specVersions: { recordedAt: string; added: number; kept: number; retired: number; changes: string[] }[];
@@ -114,7 +138,7 @@ export function readProgress(db: Db): Progress {
         `SELECT r.id, r.owner, r.epochs, r.lease_until AS lease, (SELECT count(*) FROM epochs e WHERE e.run_id = r.id) AS epochsDone
          FROM runs r WHERE r.status = 'running' AND r.in_plan = 1 ORDER BY r.id`,
       )
-      .all() as { id: number; owner: string | null; epochs: number; lease: number | null; epochsDone: number }[]
+      .all() as { id: number; owner: string | null; epochs: number | null; lease: number | null; epochsDone: number }[]
   ).map((r) => ({ id: r.id, owner: r.owner, epochsDone: r.epochsDone, epochs: r.epochs, leaseExpired: (r.lease ?? 0) < now }));
   const finishedBy = hasColumn(db, 'runs', 'trained_by')
     ? new Map(
@@ -158,7 +182,8 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
  * `cells` shares one frozen parameters object among the runs of a cell (equal cell keys are equal
  * parameters): a sweep of 100,000 runs in 100 cells holds 100 of them, not 100,000.
  */
-function toRunRow(r: Record<string, unknown>, cells: Map<unknown, Readonly<Record<string, ParamValue>>>): RunRow {
+function toRunRow(r: Record<string, unknown>, cells: Map<unknown, Readonly<Record<string, ParamValue>>>, finals?: Map<number, Record<string, number | null>>): RunRow {
+  if (r.trainer !== undefined && r.trainer !== 'builtin') return toUserRunRow(r, cells, finals);
   let params = cells.get(r.cell_key);
   if (!params) {
     const own: Record<string, ParamValue> = {};
@@ -187,6 +212,42 @@ function toRunRow(r: Record<string, unknown>, cells: Map<unknown, Readonly<Recor
     epochsRun: (r.epochs_run as number | null) ?? null,
     seconds: (r.seconds as number | null) ?? null,
   };
+}
+
+/** A user trainer's run: its declared parameters from params_json, its final metrics from run_metrics. */
+function toUserRunRow(r: Record<string, unknown>, cells: Map<unknown, Readonly<Record<string, ParamValue>>>, finals?: Map<number, Record<string, number | null>>): RunRow {
+  let params = cells.get(r.cell_key);
+  if (!params) cells.set(r.cell_key, (params = Object.freeze(JSON.parse(String(r.params_json)) as Record<string, ParamValue>)));
+  const finalMetrics = finals?.get(r.id as number) ?? {};
+  return {
+    id: r.id as number,
+    runKey: r.run_key as string,
+    seed: r.seed as number,
+    params,
+    status: r.status as RunRow['status'],
+    outcome: (r.outcome as RunRow['outcome']) ?? null,
+    aliveAtInit: null,
+    trainer: r.trainer as RunRow['trainer'],
+    codeHash: (r.code_hash as string | null) ?? null,
+    finalValMae: finalMetrics.val_mae ?? null,
+    finalMetrics,
+    finalLoss: finalMetrics.loss ?? null,
+    convergedEpoch: (r.converged_epoch as number | null) ?? null,
+    epochsRun: (r.epochs_run as number | null) ?? null,
+    seconds: (r.seconds as number | null) ?? null,
+  };
+}
+
+/** Every user run's final metrics by run id (run_metrics); empty for a database without user runs. */
+function readFinals(db: Db): Map<number, Record<string, number | null>> | undefined {
+  if (!inSchema(db, 'table', 'run_metrics')) return undefined;
+  const out = new Map<number, Record<string, number | null>>();
+  for (const m of db.prepare(`SELECT run_id AS id, name, final FROM run_metrics`).iterate() as Iterable<{ id: number; name: string; final: number | null }>) {
+    let o = out.get(m.id);
+    if (!o) out.set(m.id, (o = {}));
+    o[m.name] = m.final;
+  }
+  return out;
 }
 
 /** A run's outcome re-scored at read time (--metric/--threshold/--epoch), keyed by run id. */
@@ -221,7 +282,8 @@ export function readRuns(db: Db, options: ReadOptions = {}): RunRow[] {
   // memory of reading a big sweep (`run`'s summary, `report`).
   const runs: RunRow[] = [];
   const cells = new Map<unknown, Readonly<Record<string, ParamValue>>>();
-  for (const r of db.prepare(`SELECT r.* FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).iterate(...w.params) as Iterable<Record<string, unknown>>) runs.push(toRunRow(r, cells));
+  const finals = (options.includeRetired ? hasUserRuns(db) : readTrainerKind(db) !== 'builtin') ? readFinals(db) : undefined;
+  for (const r of db.prepare(`SELECT r.* FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).iterate(...w.params) as Iterable<Record<string, unknown>>) runs.push(toRunRow(r, cells, finals));
   return runs;
 }
 
@@ -233,12 +295,20 @@ export function selectRunIds(db: Db, options: ReadOptions): Set<number> {
 
 export function readEpochs(db: Db, options: ReadOptions = {}): EpochRow[] {
   const w = runsWhere(db, options);
-  return db
+  // A user trainer's epochs are metric rows: read apart and merged in run order.
+  const user = options.includeRetired ? hasUserRuns(db) : readTrainerKind(db) !== 'builtin';
+  const builtin = db
     .prepare(
       `SELECT e.run_id AS runId, ${scoredEpochColumns(db, 'e')}, e.seconds
-       FROM epochs e JOIN runs r ON r.id = e.run_id${w.join} WHERE ${w.sql} ORDER BY e.run_id, e.epoch`,
+       FROM epochs e JOIN runs r ON r.id = e.run_id${w.join} WHERE ${w.sql}${user ? ` AND r.trainer = 'builtin'` : ''} ORDER BY e.run_id, e.epoch`,
     )
     .all(...w.params) as EpochRow[];
+  if (!user) return builtin;
+  const ids = [...selectRunIds(db, options)];
+  const byRun = readUserEpochsByRun(db, ids);
+  const rows: EpochRow[] = [...builtin];
+  for (const [runId, list] of byRun) for (const e of list) rows.push({ ...e, runId });
+  return rows.sort((a, b) => a.runId - b.runId || a.epoch - b.epoch);
 }
 
 /** How many runs the current plan has: the denominator of "the filter matches none of N runs". */
@@ -259,6 +329,10 @@ const QUERY_COLUMNS = [
  */
 export function queryRuns(db: Db, filter: Filter, scored?: ScoredOutcomes): Record<string, unknown>[] {
   const w = runsWhere(db, { where: filter, scored });
+  if (readTrainerKind(db) !== 'builtin') {
+    const cols = userQueryColumns(db, scored !== undefined);
+    return db.prepare(`SELECT ${cols.sql.join(', ')} FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).all(...cols.params, ...w.params) as Record<string, unknown>[];
+  }
   // A database from before schema 4 lacks the newer columns: they read as NULL.
   const cols = QUERY_COLUMNS.map((c) => {
     if (scored && c === 'outcome') return `s.outcome AS outcome`;
@@ -266,6 +340,35 @@ export function queryRuns(db: Db, filter: Filter, scored?: ScoredOutcomes): Reco
     return hasColumn(db, 'runs', c) ? `r."${c}"` : `NULL AS "${c}"`;
   });
   return db.prepare(`SELECT ${cols.join(', ')} FROM runs r${w.join} WHERE ${w.sql} ORDER BY r.id`).all(...w.params) as Record<string, unknown>[];
+}
+
+/**
+ * The columns `query` prints for a user trainer's sweep: identity, each declared parameter (from
+ * params_json), status and outcome, `final_<name>` for each reported metric, then the bookkeeping
+ * and the code that trained the run. Names and metric names are bound, never pasted in.
+ */
+function userQueryColumns(db: Db, scored: boolean): { sql: string[]; params: string[] } {
+  const names = db
+    .prepare(`SELECT DISTINCT j.key FROM runs r, json_each(r.params_json) j WHERE r.in_plan = 1 AND r.trainer <> 'builtin' ORDER BY 1`)
+    .pluck()
+    .all() as string[];
+  const metrics = db.prepare(`SELECT DISTINCT name FROM run_metrics ORDER BY 1`).pluck().all() as string[];
+  const quote = (n: string) => `"${n.replace(/"/g, '""')}"`;
+  const taken = new Set(['id', 'run_key', 'in_plan', 'seed', 'repeat', 'trainer', 'status', 'outcome', 'converged_epoch', 'epochs_run', 'seconds', 'error', 'attempts', 'code_hash', 'device']);
+  const sql = ['r.id', 'r.run_key', 'r.in_plan', 'r.seed', 'r.repeat'];
+  const params: string[] = [];
+  // A declared parameter named like a bookkeeping column is shown as param_<name>.
+  for (const n of names) {
+    sql.push(`json_extract(r.params_json, ?) AS ${quote(taken.has(n) ? `param_${n}` : n)}`);
+    params.push(`$.${JSON.stringify(n)}`);
+  }
+  sql.push('r.trainer', 'r.status', scored ? 's.outcome AS outcome' : 'r.outcome');
+  for (const m of metrics) {
+    sql.push(`(SELECT final FROM run_metrics fm WHERE fm.run_id = r.id AND fm.name = ?) AS ${quote(`final_${m}`)}`);
+    params.push(m);
+  }
+  sql.push(scored ? 's.converged_epoch AS converged_epoch' : 'r.converged_epoch', 'r.epochs_run', 'r.seconds', 'r.error', 'r.attempts', 'r.code_hash', 'r.device');
+  return { sql, params };
 }
 
 /** Run a user's SQL on a read-only connection; a statement that would write is refused before it runs. */
@@ -332,11 +435,12 @@ export function readSweepPace(db: Db, recent = 50): SweepPace {
   };
 }
 
+/** A user trainer's runs have no cost model (no engine): they are left out, and the pace comes from finished runs. */
 function readUnfinished(db: Db): SweepPace['unfinished'] {
   const groups = db
     .prepare(
       `SELECT engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking, count(*) AS n FROM runs
-       WHERE in_plan = 1 AND status IN ('pending', 'running') GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+       WHERE in_plan = 1 AND status IN ('pending', 'running') AND engine IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7`,
     )
     .all() as (Omit<CostParams, 'masking'> & { masking: number; n: number })[];
   return groups.map(({ n, masking, ...p }) => ({ params: { ...p, masking: Boolean(masking) }, count: n }));

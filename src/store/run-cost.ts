@@ -31,6 +31,6 @@ function registerRunCost(db: Db): void {
 export function fillRunCosts(db: Db): number {
   registerRunCost(db);
   return db
-    .prepare(`UPDATE runs SET cost = run_cost(engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking) WHERE cost IS NULL`)
+    .prepare(`UPDATE runs SET cost = run_cost(engine, seq_len, n_samples, test_fraction, epochs, batch_size, masking) WHERE cost IS NULL AND engine IS NOT NULL`)
     .run().changes;
 }

@@ -3,7 +3,7 @@ import { diffSpecText, PARAM_NAMES, type SweepSpec } from '../spec';
 import { formatRule, sameRule, type Outcome, type Rule } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
 import { checkSameSweep, type Db } from './open';
-import { rescoreAll } from './rescore';
+import { rescoreAll, ruleColumns, sameStoredRule, storedRule } from './rescore';
 import { prepared } from './prepared';
 import { fillRunCosts } from './run-cost';
 
@@ -74,23 +74,25 @@ function boolToInt(v: unknown): unknown {
  * boundaries).
  */
 export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keepCells?: ReadonlySet<string>): PlanSync {
-  const insertCols = ['run_key', 'cell_key', 'seed', 'repeat', ...PARAM_NAMES, 'params_json', 'cost'];
+  const builtin = spec.trainer.kind === 'builtin';
+  // A user trainer's run has no built-in parameter columns: its declared parameters are params_json.
+  const insertCols = builtin ? ['run_key', 'cell_key', 'seed', 'repeat', ...PARAM_NAMES, 'params_json', 'cost'] : ['run_key', 'cell_key', 'seed', 'repeat', 'params_json', 'cost', 'trainer'];
   const insert = db.prepare(
     `INSERT INTO runs (${insertCols.join(', ')}) VALUES (${insertCols.map((c) => `@${c}`).join(', ')}) ON CONFLICT (run_key) DO NOTHING`,
   );
   return db
     .transaction((): PlanSync => {
       const sweep = db
-        .prepare(`SELECT name, spec_hash, spec_text, converged_metric AS metric, converged_threshold AS threshold FROM sweep WHERE id = 1`)
-        .get() as { name: string; spec_hash: string; spec_text: string } & Rule | undefined;
+        .prepare(`SELECT name, spec_hash, spec_text, ${ruleColumns(db)} FROM sweep WHERE id = 1`)
+        .get() as { name: string; spec_hash: string; spec_text: string; metric: string; threshold: number; direction: string | null; at: string | null } | undefined;
       checkSameSweep(file, sweep?.name, spec.name);
       const specChanged = sweep !== undefined && sweep.spec_hash !== spec.source.hash;
       const changes = sweep && specChanged ? diffSpecText(sweep.spec_text, spec) : [];
       db.prepare(
-        `INSERT INTO sweep (id, name, spec_path, spec_text, spec_hash, axes, converged_metric, converged_threshold, created_at, updated_at)
-         VALUES (1, @name, @path, @text, @hash, @axes, @metric, @threshold, @now, @now)
+        `INSERT INTO sweep (id, name, spec_path, spec_text, spec_hash, axes, converged_metric, converged_threshold, converged_direction, converged_at, created_at, updated_at)
+         VALUES (1, @name, @path, @text, @hash, @axes, @metric, @threshold, @direction, @at, @now, @now)
          ON CONFLICT (id) DO UPDATE SET spec_path = @path, spec_text = @text, spec_hash = @hash, axes = @axes,
-           converged_metric = @metric, converged_threshold = @threshold, updated_at = @now`,
+           converged_metric = @metric, converged_threshold = @threshold, converged_direction = @direction, converged_at = @at, updated_at = @now`,
       ).run({
         name: spec.name,
         path: spec.source.path,
@@ -99,13 +101,23 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keep
         axes: JSON.stringify(plan.axes),
         metric: spec.converged.metric,
         threshold: spec.converged.threshold,
+        direction: spec.converged.direction ?? null,
+        at: spec.converged.at ?? null,
         now: nowIso(),
       });
       let added = 0;
-      for (const r of plan.runs) {
-        const row: Record<string, unknown> = { run_key: r.runKey, cell_key: r.cellKey, seed: r.seed, repeat: r.repeat, params_json: r.paramsJson, cost: runCost(r.params) };
-        for (const k of PARAM_NAMES) row[k] = boolToInt(r.params[k]);
-        added += insert.run(row).changes;
+      if (builtin) {
+        for (const r of plan.runs) {
+          const row: Record<string, unknown> = { run_key: r.runKey, cell_key: r.cellKey, seed: r.seed, repeat: r.repeat, params_json: r.paramsJson, cost: runCost(r.params) };
+          for (const k of PARAM_NAMES) row[k] = boolToInt(r.params[k]);
+          added += insert.run(row).changes;
+        }
+      } else {
+        // The built-in cost model knows nothing of a user's code: every run costs the same, so
+        // runs are claimed in plan order.
+        for (const r of plan.runs) {
+          added += insert.run({ run_key: r.runKey, cell_key: r.cellKey, seed: r.seed, repeat: r.repeat, params_json: r.paramsJson, cost: 1, trainer: spec.trainer.kind }).changes;
+        }
       }
       fillRunCosts(db);
       db.exec(`CREATE TEMP TABLE IF NOT EXISTS plan_keys (run_key TEXT PRIMARY KEY)`);
@@ -122,8 +134,8 @@ export function syncPlan(db: Db, file: string, spec: SweepSpec, plan: Plan, keep
       const retired = db.prepare(`SELECT count(*) FROM runs WHERE in_plan = 0`).pluck().get() as number;
       const result: PlanSync = { added, kept: plan.runs.length - added, retired, specChanged, changes };
       // The rule is not part of the run key: changing it trains nothing, it re-scores what is stored.
-      if (sweep && !sameRule(sweep, spec.converged)) {
-        const from: Rule = { metric: sweep.metric, threshold: sweep.threshold };
+      if (sweep && !sameStoredRule(storedRule(sweep), spec.converged)) {
+        const from: Rule = storedRule(sweep);
         const runs = rescoreAll(db, spec.converged);
         result.rescored = { runs, from, to: spec.converged, text: `rule ${formatRule(from)} → ${formatRule(spec.converged)}` };
       }
@@ -165,7 +177,7 @@ export function killedWorkerMessage(attempts: number): string {
  * INDEXED BY: without statistics the planner would rather OR three status lookups together and
  * sort them all (it did, with a temp B-tree), and this makes that an error instead of a slow claim.
  */
-const PICK_SQL = `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts, status FROM runs INDEXED BY runs_claim
+const PICK_SQL = `SELECT id, run_key AS runKey, seed, params_json AS paramsJson, attempts, status, trainer FROM runs INDEXED BY runs_claim
   WHERE in_plan = 1 AND status <> 'done' AND (
     status = 'pending'
     OR (status = 'running' AND lease_until < @now)
@@ -187,9 +199,10 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
   const claim = prepared(
     db,
     `UPDATE runs SET status = 'running', owner = @owner, lease_until = @lease, attempts = attempts + 1,
-       started_at = @started, outcome = NULL, error = NULL, finished_at = NULL, given_up = NULL WHERE id = @id`,
+       started_at = @started, outcome = NULL, error = NULL, finished_at = NULL, given_up = NULL, process_json = NULL WHERE id = @id`,
   );
   const clearEpochs = prepared(db, `DELETE FROM epochs WHERE run_id = ?`);
+  const clearMetrics = prepared(db, `DELETE FROM epoch_metrics WHERE run_id = ?`);
   const giveUp = prepared(
     db,
     `UPDATE runs SET status = 'failed', outcome = 'failed', error = @error, owner = NULL, lease_until = NULL, given_up = 1,
@@ -198,9 +211,9 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
   return db
     .transaction((): ClaimedRun[] => {
       const now = nowSec();
-      const out: ClaimedRun[] = [];
-      const abandoned: (ClaimedRun & { status: string })[] = [];
-      for (const r of pick.iterate({ now, retryLimit: 1 + o.retries, maxAttempts }) as Iterable<ClaimedRun & { status: string }>) {
+      const out: (ClaimedRun & { trainer?: string })[] = [];
+      const abandoned: (ClaimedRun & { status: string; trainer: string })[] = [];
+      for (const r of pick.iterate({ now, retryLimit: 1 + o.retries, maxAttempts }) as Iterable<ClaimedRun & { status: string; trainer: string }>) {
         if (o.keys && !o.keys.has(r.runKey)) continue;
         if (r.status === 'running' && r.attempts >= maxAttempts) {
           abandoned.push(r);
@@ -214,8 +227,10 @@ export function claimRuns(db: Db, o: ClaimOptions): ClaimedRun[] {
         claim.run({ owner: o.owner, lease: now + o.leaseSeconds, started: nowIso(), id: r.id });
         clearEpochs.run(r.id);
         r.attempts += 1;
-        r.paramsJson = resolvedParamsJson(r.paramsJson);
+        if (r.trainer === 'builtin') r.paramsJson = resolvedParamsJson(r.paramsJson);
+        else clearMetrics.run(r.id);
         delete (r as { status?: string }).status;
+        delete r.trainer;
       }
       return out;
     })
@@ -332,8 +347,9 @@ export function releaseRuns(db: Db, owner: string): number {
   return db
     .transaction(() => {
       db.prepare(`DELETE FROM epochs WHERE run_id IN (SELECT id FROM runs WHERE owner = ? AND status = 'running')`).run(owner);
+      db.prepare(`DELETE FROM epoch_metrics WHERE run_id IN (SELECT id FROM runs WHERE owner = ? AND status = 'running')`).run(owner);
       return db
-        .prepare(`UPDATE runs SET status = 'pending', owner = NULL, lease_until = NULL, started_at = NULL, attempts = max(attempts - 1, 0) WHERE owner = ? AND status = 'running'`)
+        .prepare(`UPDATE runs SET status = 'pending', owner = NULL, lease_until = NULL, started_at = NULL, process_json = NULL, attempts = max(attempts - 1, 0) WHERE owner = ? AND status = 'running'`)
         .run(owner).changes;
     })
     .immediate();

@@ -42,7 +42,7 @@ test('a cell counts k converged out of n finished runs, leaving unfinished, fail
   assert.equal(c.n, 6);
   assert.equal(c.converged, 3);
   assert.equal(c.rate, 3 / 6);
-  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 1, dead_at_init: 0, dead: 1, diverged: 1, failed: 1, timed_out: 1 });
+  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 1, dead_at_init: 0, dead: 1, diverged: 1, no_metric: 0, failed: 1, timed_out: 1 });
   assert.deepEqual(c.failedRuns, [runs[6]!.id, runs[7]!.id]);
   assert.ok(c.ci.lo > 0 && c.ci.lo < 3 / 6 && c.ci.hi > 3 / 6 && c.ci.hi < 1);
   assert.deepEqual(c.convergedEpoch, { q1: 15, median: 20, q3: 25 }, 'epochs of converged runs only');

@@ -87,7 +87,7 @@ test('json is an array of cells with stable snake_case field names', () => {
   assert.deepEqual(c.params, { kernel_initializer: 'orthogonal', n_samples: 80 });
   assert.equal(c.converged, 3);
   assert.equal(c.n, 10);
-  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 6, dead_at_init: 0, dead: 1, diverged: 0, failed: 0, timed_out: 0 });
+  assert.deepEqual(c.outcomes, { converged: 3, not_converged: 6, dead_at_init: 0, dead: 1, diverged: 0, no_metric: 0, failed: 0, timed_out: 0 });
 });
 
 test('markdown has a header separator row and one row per cell', () => {

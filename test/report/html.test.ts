@@ -124,9 +124,22 @@ test('every outcome has a colour of its own in the legend, and dead is not drawn
   const html = await render({ sweepName: 's', axes: ['batch_size'], runs, threshold: 0.05, metric: 'val_mae' });
   const legend = html.slice(html.indexOf('<p class="legend">'), html.indexOf('</p>', html.indexOf('<p class="legend">')));
   const colours = new Map([...legend.matchAll(/background:(#[0-9a-f]{6})"><\/span>(\w+)/g)].map((m) => [m[2]!, m[1]!]));
-  assert.deepEqual([...colours.keys()], [...OUTCOMES, 'unfinished']);
+  // A built-in run is never no_metric (a user trainer's outcome): its legend leaves it out.
+  assert.deepEqual([...colours.keys()], [...OUTCOMES.filter((o) => o !== 'no_metric'), 'unfinished']);
   assert.equal(new Set(colours.values()).size, colours.size, `colours: ${JSON.stringify([...colours])}`);
   assert.equal(colours.get('dead'), '#3b3b3b');
+  assert.equal(colours.get('unfinished'), '#c7c7c7');
+});
+
+test("a user trainer's legend has no_metric in a colour of its own and no dead outcomes", async () => {
+  const runs = [{ ...run({ hidden: 2 }, 'converged'), trainer: 'module' as const }, { ...run({ hidden: 3 }, 'no_metric'), trainer: 'module' as const }];
+  const html = await render({ sweepName: 's', axes: ['hidden'], runs, threshold: 0.05, metric: 'loss', trainer: 'module', direction: 'below', at: 'last' });
+  const legend = html.slice(html.indexOf('<p class="legend">'), html.indexOf('</p>', html.indexOf('<p class="legend">')));
+  const colours = new Map([...legend.matchAll(/background:(#[0-9a-f]{6})"><\/span>(\w+)/g)].map((m) => [m[2]!, m[1]!]));
+  assert.deepEqual([...colours.keys()], [...OUTCOMES.filter((o) => o !== 'dead' && o !== 'dead_at_init'), 'unfinished']);
+  assert.equal(new Set(colours.values()).size, colours.size);
+  assert.doesNotMatch(html, /alive|dead at init/);
+  assert.match(html, /no_metric \(finished without ever reporting the rule&#39;s metric: not in n\)/);
 });
 
 /** Epochs for `runs`: converged runs fall from 0.3 by 10% an epoch, others stay near 0.25. */
