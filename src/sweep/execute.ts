@@ -298,8 +298,10 @@ export class SweepExecution {
     this.firstEnds.push(end);
     if (this.firstEnds.length < k || !this.firstEnds.every((e) => e.end.outcome === 'failed')) return;
     const last = end.end;
-    const error = last.error ?? 'failed';
-    const command = end.commandLine !== undefined && !error.includes(end.commandLine) ? `\ncommand line: ${end.commandLine}` : '';
+    // A command's error starts with its command line; a module's is its message and stack (the top of it is enough here).
+    const lines = (last.error ?? 'failed').split('\n');
+    const error = lines.length > 12 ? `${lines.slice(0, 12).join('\n')}\n…` : lines.join('\n');
+    const command = end.commandLine !== undefined && !error.startsWith(end.commandLine) ? `\ncommand line: ${end.commandLine}` : '';
     this.broken = `the first ${k} runs all failed, so no more runs were started (--breaker ${k}; 0 turns it off). The last: run ${last.id} (seed ${last.seed}): ${error}${command}`;
   }
 
