@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScoredEpoch } from '../outcome';
 import type { ResolvedParams, SweepSpec } from '../spec';
@@ -92,6 +93,8 @@ export async function trainUserRun(host: UserRunHost, run: ClaimedRun, result: E
   };
   const onProcess = (p: ProcessRecord) => enqueue("the run's process", () => recordRunProcess(db, claim, p));
   const runDir = join(host.runsDir, `${run.id}-${run.attempts}`);
+  // Fresh for this attempt: an attempt given back (Ctrl-C) left its files under the same name.
+  rmSync(runDir, { recursive: true, force: true });
   const job = { runId: run.id, seed: run.seed, params, runDir, ...(device !== undefined ? { device } : {}) };
   const base = { id: run.id, runKey: run.runKey, params: params as unknown as ResolvedParams, seed: run.seed, metric: spec.converged.metric };
   const where = { ...(device !== undefined ? { device } : {}) };

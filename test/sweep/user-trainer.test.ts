@@ -135,8 +135,28 @@ describe('command trainers end to end', () => {
       assert.deepEqual(s.rows(`SELECT status, count(*) AS n FROM runs GROUP BY status`), [{ status: 'done', n: 4 }]);
       // Each run started once after the interrupt: the two in flight again, the two never started.
       assert.equal(s.starts().length, 2 + 4);
+      // The whole output of each run is kept in its attempt's folder beside the database.
+      for (const row of s.rows<{ id: number; attempts: number; log_path: string }>(`SELECT id, attempts, log_path FROM runs`)) {
+        assert.equal(row.log_path, join(`${s.db}.runs`, `${row.id}-${row.attempts}`, 'output.log'));
+        assert.ok(existsSync(row.log_path));
+      }
     });
   }
+
+  it('a second Ctrl-C stops at once and still leaves no trainer process behind', async (t) => {
+    const s = sweep(t, 2);
+    s.mode('hang');
+    const run = s.run(['--workers', '2', '--grace', '60']);
+    await started(s, 4);
+    run.kill('SIGINT');
+    // The grace period (60 s) is what the second Ctrl-C cuts short.
+    await new Promise((r) => setTimeout(r, 300));
+    run.kill('SIGINT');
+    const r = await run.finished;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /stopped at once/);
+    await waitFor('the killed groups to be gone', () => s.alive().length === 0, 5000);
+  });
 
   it('--timeout ends each run\'s process group and records the runs timed_out', async (t) => {
     const s = sweep(t, 2);
