@@ -116,7 +116,6 @@ export class Session {
     const trainer = spec.trainer;
     this.devices = devicesOf(spec, opts);
     if (trainer.kind === 'builtin') {
-      if (this.devices) throw new ConvergeError('usage.devices', '--devices (or devices:) is for module and command trainers; the built-in LSTM trains on the CPU, --workers sets how many at once');
       this.trainPool = new TrainPool({ workers: opts.workers, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
     } else if (trainer.kind === 'module') {
       this.executor = new ModuleExecutor({ module: trainer.module, workers: this.workers, graceMs: opts.grace * 1000, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
@@ -265,6 +264,9 @@ export class Session {
 export async function drive(command: 'run' | 'search', spec: SweepSpec, opts: TrainOptions, body: (s: Session) => Promise<number>): Promise<number> {
   // Checked here, before anything is written, rather than failing every run in the workers.
   kernelWanted();
+  if (spec.trainer.kind === 'builtin' && devicesOf(spec, opts)) {
+    throw new ConvergeError('usage.devices', '--devices is for module and command trainers; the built-in LSTM trains on the CPU (--workers sets how many runs at once)');
+  }
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
   // The default folder is ours to make; a folder the user named must exist (a typo there should
   // not silently start a new database somewhere else).
