@@ -32,6 +32,9 @@ metrics = open(os.environ['CONVERGE_METRICS'], 'a')
 def report(epoch, value):
     metrics.write(json.dumps({'epoch': epoch, 'pop_mae': value, 'loss': value * 2}) + '\\n')
     metrics.flush()
+if mode == 'second-ok':
+    # Every run fails but the second one started.
+    mode = 'fast' if len(open(os.path.join(here, 'starts.log')).read().split()) == 2 else 'fail'
 if mode == 'fail':
     print('loading data...')
     print('boom: no such column "lr"', file=sys.stderr)
@@ -56,7 +59,7 @@ with open(os.path.join(here, 'spans.log'), 'a') as f:
 interface Sweep {
   dir: string;
   db: string;
-  mode(m: 'fast' | 'hang' | 'fail' | 'span'): void;
+  mode(m: 'fast' | 'hang' | 'fail' | 'span' | 'second-ok'): void;
   run(args?: string[]): { finished: Promise<Finished>; pid: number; kill(s: NodeJS.Signals): void };
   pids(): number[];
   alive(): number[];
@@ -203,6 +206,18 @@ describe('command trainers end to end', () => {
     assert.deepEqual(s.rows(`SELECT status, count(*) AS n FROM runs GROUP BY status ORDER BY status`), [
       { status: 'failed', n: 3 },
       { status: 'pending', n: 5 },
+    ]);
+  });
+
+  it('the breaker stays closed when one of the first 3 runs did not fail', async (t) => {
+    const s = sweep(t, 6);
+    s.mode('second-ok');
+    const r = await s.run(['--workers', '1']).finished;
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /breaker/);
+    assert.deepEqual(s.rows(`SELECT status, count(*) AS n FROM runs GROUP BY status ORDER BY status`), [
+      { status: 'done', n: 1 },
+      { status: 'failed', n: 5 },
     ]);
   });
 
