@@ -73,7 +73,10 @@ export function devicesOf(spec: SweepSpec, opts: Pick<TrainOptions, 'devices'>):
 export function stoppingHelp(command: 'run' | 'search'): string {
   return `Ctrl-C or SIGTERM stops cleanly: the runs in flight are given back, and the same command
 resumes (a second Ctrl-C or SIGTERM stops at once). When the reader of the output goes away
-(\`converge ${command} … | head\`), it stops the same way.
+(\`converge ${command} … | head\`), it stops the same way. A command trainer's run is its own
+process group: stopping it sends SIGTERM to the group, SIGKILL after --grace seconds (a second
+Ctrl-C: at once), so no trainer process outlives converge; after a kill -9 of converge, the next
+\`converge ${command}\` on the database ends the ones it left before training their runs again.
 
 Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem,
 130 interrupted (Ctrl-C, output closed), 143 terminated (SIGTERM).`;
