@@ -57,7 +57,7 @@ export function addTrainOptions(command: Command, texts: TrainOptionTexts): Comm
     .option('-q, --quiet', 'no progress output, only the result')
     .option('--json', texts.json)
     .option('--set <key=value>', texts.set, collect, [])
-    .option('--grace <seconds>', "a command trainer's run that is stopped (Ctrl-C, SIGTERM, --timeout) gets SIGTERM to its process group, then SIGKILL after this many seconds", nonNegativeNumber('--grace'), 5)
+    .option('--grace <seconds>', "a run that is stopped (Ctrl-C, SIGTERM, --timeout) has this many seconds to end: a command's process group gets SIGTERM, then SIGKILL; a module's ctx.signal aborts, then its thread is terminated", nonNegativeNumber('--grace'), 5)
     .option('--breaker <k>', 'module and command trainers: when the first k runs all fail, start no more and exit 1 naming the last one (0: off)', nonNegativeInt('--breaker'), 3)
     .option('--devices <list>', 'module and command trainers: at most one run per device at a time (e.g. 0,1); each run gets CONVERGE_DEVICE and CUDA_VISIBLE_DEVICES (ctx.device), recorded on the run (overrides devices: in the sweep file)', deviceList);
 }
