@@ -38,6 +38,7 @@ import { createTfjsTrainer, loadTf } from '../src/train/tfjs';
 import { benchKernels, benchPopulation as benchWasmPopulation, KERNEL_CASES, kernelLine, kernelRecords } from './kernels';
 import { benchSearch } from './search';
 import { benchWriteLocks, lockBenchLines } from './locks';
+import { benchTrainers } from './trainers';
 
 // ---------------------------------------------------------------------------------------------
 // Output: one JSON object per line with --json, text otherwise.
@@ -832,6 +833,12 @@ const SECTIONS: Array<{ name: string; title: string; optIn?: boolean; run(): Pro
   },
   { name: 'sweep', title: 'the whole answer-cases grid through `converge run` (opt-in: --sweep)', optIn: true, run: benchAnswerCases },
   { name: 'scale', title: 'per-run overhead of `converge run`: 1,000 vs 100,000 trivial runs (L=9, N=10, 1 epoch, 2 workers; opt-in: --sweep)', optIn: true, run: benchScale },
+  {
+    name: 'trainers',
+    title: 'user trainers: a do-nothing command and module report() beyond their own time, and the built-in grid against the release before (opt-in: --sweep or --only trainers; --before DIR)',
+    optIn: true,
+    run: () => benchTrainers(CLI, process.argv, { log, emit: (o) => emit({ engine: 'none', kernel: null, seconds_per_epoch: null, ratio_vs_tfjs: null, ratio_vs_js_per_row: null, ...o } as Row) }),
+  },
   {
     name: 'search',
     title: 'boundary search in simulation: interval coverage, and runs against a plain grid (opt-in: --only search [--searches N])',

@@ -1,26 +1,32 @@
 import type { Command } from 'commander';
 import { describeCell, estimatePlanSeconds, estimateRunSeconds, expandPlan, type Plan } from '../grid';
 import { expandSearch, nextSearchStep, searchRun } from '../search';
-import { loadSpec, type SweepSpec } from '../spec';
-import { thinValidationWarning, type Rule } from '../outcome';
+import { loadSpecAsync, type SweepSpec } from '../spec';
+import { formatRule, thinValidationWarning, type Rule } from '../outcome';
+import { formatCommandLine } from '../trainer';
 import { alignTable, collect, formatDuration, plural, positiveInt, writeErr, writeOut } from './common';
 import { defaultWorkers } from '../pool/pool';
 
 /** Cells whose validation split is too thin for the spec's rule (when the rule is a validation metric). */
 function planWarnings(plan: Plan, rule: Rule): string[] {
+  // Only the built-in trainer has a validation split (timestep-epochs are its work measure too).
+  if (plan.cells.length > 0 && plan.cells[0]!.params.seq_len === undefined) return [];
   return plan.cells.flatMap((c) => thinValidationWarning(rule, describeCell(c.axisValues), c.params) ?? []);
 }
 
-export function planToJson(plan: Plan, rule?: Rule, workers = defaultWorkers()) {
+export function planToJson(plan: Plan, rule?: Rule, workers = defaultWorkers(), trainer: SweepSpec['trainer']['kind'] = 'builtin') {
+  const builtin = trainer === 'builtin';
   return {
     name: plan.name,
+    ...(builtin ? {} : { trainer }),
     ...(rule ? { warnings: planWarnings(plan, rule) } : {}),
     axes: plan.axes,
     cells: plan.cells.length,
     run_count: plan.runs.length,
-    timestep_epochs: plan.timestepEpochs,
+    // A user trainer's work and time are unknown before it runs: null, not a guess.
+    timestep_epochs: builtin ? plan.timestepEpochs : null,
     /** From the cost model (src/grid/cost.ts), on `estimate_workers` worker threads. */
-    estimated_seconds: estimatePlanSeconds(plan, workers),
+    estimated_seconds: builtin ? estimatePlanSeconds(plan, workers) : null,
     estimate_workers: workers,
     skipped: plan.skipped.map((s) => ({ cell: s.axisValues, reason: s.reason })),
     runs: plan.runs.map((r) => ({ run_key: r.runKey, cell: describeCell(Object.fromEntries(plan.axes.map((a) => [a, r.params[a]]))), seed: r.seed, params: r.params })),
@@ -35,6 +41,7 @@ export function planToJson(plan: Plan, rule?: Rule, workers = defaultWorkers()) 
  */
 export function searchPlanToJson(spec: SweepSpec, workers = defaultWorkers()) {
   const plan = expandSearch(spec);
+  const builtin = spec.trainer.kind === 'builtin';
   const spread = (seconds: number, runs: number) => seconds / Math.max(1, Math.min(workers, runs));
   const boundaries = plan.boundaries.map((b) => {
     const opening = nextSearchStep(b.settings, []).runs;
@@ -60,8 +67,9 @@ export function searchPlanToJson(spec: SweepSpec, workers = defaultWorkers()) {
     opening_runs: openingRuns,
     max_runs: maxRuns,
     /** From the cost model (src/grid/cost.ts), on `estimate_workers` worker threads. */
-    estimated_seconds_opening: spread(boundaries.reduce((t, b) => t + b.openingSeconds, 0), openingRuns),
-    estimated_seconds_max: spread(boundaries.reduce((t, b) => t + b.budgetSeconds, 0), maxRuns),
+    // A user trainer's time is unknown before it runs: null, not a guess.
+    estimated_seconds_opening: builtin ? spread(boundaries.reduce((t, b) => t + b.openingSeconds, 0), openingRuns) : null,
+    estimated_seconds_max: builtin ? spread(boundaries.reduce((t, b) => t + b.budgetSeconds, 0), maxRuns) : null,
     estimate_workers: workers,
     boundaries: boundaries.map(({ openingSeconds: _o, budgetSeconds: _b, ...rest }) => rest),
   };
@@ -78,10 +86,31 @@ function printSearchPlan(spec: SweepSpec, workers: number): void {
     String(b.budget),
   ]);
   writeOut(alignTable(['boundary', `${j.axis} range`, `opening design (${j.axis}×seeds)`, 'budget'], rows));
+  if (j.estimated_seconds_opening === null || j.estimated_seconds_max === null) {
+    writeOut("estimated time: unknown (your trainer's speed is measured once it runs; `converge status` shows the pace)");
+    return;
+  }
   writeOut(
     `estimated time: the opening design ~${formatDuration(j.estimated_seconds_opening)}, the whole budget at most ~${formatDuration(j.estimated_seconds_max)} ` +
       `on ${plural(workers, 'worker')} (cost model of src/grid/cost.ts; a search stops once its interval is narrow enough, usually well before its budget)`,
   );
+}
+
+/** A module or command trainer's plan: its cells by declared parameter, the trainer and the rule. */
+function printUserPlan(spec: SweepSpec, plan: Plan): void {
+  const t = spec.trainer;
+  const trainer = t.kind === 'module' ? `module ${t.written}` : t.kind === 'command' ? `command ${formatCommandLine(t.command)}` : 'builtin';
+  const fixed = Object.keys(spec.declared)
+    .filter((n) => !plan.axes.includes(n as never))
+    .sort()
+    .map((n) => `${n}=${String((spec.base as Record<string, unknown>)[n])}`);
+  const runsPerCell = new Map<string, number>();
+  for (const r of plan.runs) runsPerCell.set(r.cellKey, (runsPerCell.get(r.cellKey) ?? 0) + 1);
+  writeOut(`sweep ${plan.name}: ${plural(plan.cells.length, 'cell')} × seeds = ${plural(plan.runs.length, 'run')}, trained by the ${trainer}`);
+  writeOut(`rule: converged when ${formatRule(spec.converged)}${fixed.length ? `; fixed: ${fixed.join(' ')}` : ''}`);
+  const rows = plan.cells.map((c) => [...plan.axes.map((a) => String(c.axisValues[a])), String(runsPerCell.get(c.cellKey) ?? 0)]);
+  writeOut(alignTable([...plan.axes, 'runs'], rows));
+  writeOut("estimated time: unknown (your trainer's speed is measured once it runs; `converge status` shows the pace)");
 }
 
 export function registerPlan(program: Command): void {
@@ -93,8 +122,8 @@ export function registerPlan(program: Command): void {
     .option('-w, --workers <n>', 'worker threads the time estimate assumes (as for `run`)', positiveInt('--workers'), defaultWorkers())
     .option('--set <key=value>', 'override a spec key, e.g. --set train.epochs=100 --set grid.n_samples=[80,130] (repeatable; the value is YAML)', collect, [])
     .addHelpText('after', '\nExample:\n  converge plan sweeps/seed-finding.yaml\n  converge plan sweeps/smoke.yaml --json | jq .run_count\n  converge plan sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]')
-    .action((specPath: string, opts: { json?: boolean; set: string[]; workers: number }) => {
-      const spec = loadSpec(specPath, opts.set);
+    .action(async (specPath: string, opts: { json?: boolean; set: string[]; workers: number }) => {
+      const spec = await loadSpecAsync(specPath, opts.set);
       if (spec.search) {
         if (opts.json) writeOut(JSON.stringify(searchPlanToJson(spec, opts.workers), null, 2));
         else printSearchPlan(spec, opts.workers);
@@ -102,7 +131,11 @@ export function registerPlan(program: Command): void {
       }
       const plan = expandPlan(spec);
       if (opts.json) {
-        writeOut(JSON.stringify(planToJson(plan, spec.converged, opts.workers), null, 2));
+        writeOut(JSON.stringify(planToJson(plan, spec.converged, opts.workers, spec.trainer.kind), null, 2));
+        return;
+      }
+      if (spec.trainer.kind !== 'builtin') {
+        printUserPlan(spec, plan);
         return;
       }
       for (const w of planWarnings(plan, spec.converged)) writeErr(w);

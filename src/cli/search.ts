@@ -15,7 +15,7 @@ export function registerSearch(program: Command): void {
       .argument('<spec>', 'sweep definition (.yaml) with a search: block'),
     {
       shard: 'search only the i-th of N shares of the boundaries (round-robin in plan order); shards may share one database on one host, or write one each (--db) and be combined with `converge merge`, after which `converge search` on the merged database prints every answer without training',
-      json: 'print one JSON object per boundary: for, estimate, ci_low, ci_high, bracketed, verdict, runs, probes [{value, k, n}]',
+      json: 'print one JSON object per boundary: for, estimate, ci_low, ci_high, bracketed, verdict, slope, ceiling, runs, probes [{value, k, n}], and with search.budgets a budgets list [{epochs, estimate, ci_low, ci_high, …}]',
       set: 'override a spec key, e.g. --set search.budget=200 --set train.epochs=100 (repeatable; the value is YAML; recorded with the spec in the database)',
     },
   )
@@ -31,6 +31,7 @@ The search block of the spec:
     among: alive                 # count runs alive at initialisation (default), or all
     precision: 0.25              # stop when the 95% interval is narrower than 25% of the estimate
     budget: 400                  # at most this many runs per boundary
+    budgets: [25, 50, 100]       # optional: one answer per epoch budget from the same runs
   repeats: 4                     # seeds added at a probe per step
 
 Method: a logistic model of the rate in log(axis) fitted by Firth-penalized maximum likelihood,
@@ -77,6 +78,22 @@ export function formatBoundaries(axis: string, rows: BoundaryJson[], target: num
   return alignTable(header, body);
 }
 
+/** With `search.budgets`: one row per boundary and epoch budget, from the same runs re-scored. */
+export function formatBudgets(axis: string, rows: BoundaryJson[], target: number): string {
+  const header = ['boundary', 'epochs', 'answer', `${axis} at rate ${target}`, '95% CI', 'ceiling'];
+  const body = rows.flatMap((r) =>
+    (r.budgets ?? []).map((b) => [
+      Object.entries(r.for).map(([k, v]) => `${k}=${String(v)}`).join(' ') || '(single)',
+      String(b.epochs),
+      b.bracketed ? 'crosses' : b.verdict === 'above' ? `above ${target} everywhere` : b.verdict === 'below' ? `below ${target} everywhere` : 'undetermined',
+      fmt(b.estimate),
+      `[${fmt(b.ci_low)}, ${fmt(b.ci_high)}]`,
+      b.ceiling === null ? '–' : b.ceiling.toFixed(2),
+    ]),
+  );
+  return alignTable(header, body);
+}
+
 async function searchCommand(specPath: string, opts: TrainOptions): Promise<number> {
   const spec = loadSpec(specPath, opts.set);
   const plan = expandSearch(spec); // refuses bad ranges before anything is written
@@ -107,6 +124,7 @@ async function searchCommand(specPath: string, opts: TrainOptions): Promise<numb
     if (opts.json) writeOut(JSON.stringify(rows, null, 2));
     else {
       writeOut(formatBoundaries(plan.axis, rows, spec.search!.target));
+      if (spec.search!.budgets) writeOut(`\nper epoch budget (the same runs, scored as if they had stopped there):\n${formatBudgets(plan.axis, rows, spec.search!.target)}`);
       writeOut(
         `trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})` +
           (failed ? `, ${failed} failed (see \`converge query ${dbPath} --where "status=failed"\`; retry with --retries)` : ''),

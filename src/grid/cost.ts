@@ -10,6 +10,12 @@ import type { Plan } from './expand';
  * guessed, when the kernels change. Used to claim the longest runs first (store/runs.ts).
  */
 
+/**
+ * The cost of a module or command trainer's run: unknown, so every such run costs the same and
+ * the claim order is the plan order.
+ */
+export const USER_RUN_COST = 1;
+
 /** µs per timestep, by kernel: forward + backward through time (train) and forward only (evaluation). */
 export interface KernelCost {
   trainUsPerStep: number;
@@ -76,6 +82,8 @@ export function fusedEpochSteps(p: CostParams, path: BatchPath = 'shared'): { tr
  * other widths are not modelled.
  */
 export function runCost(p: CostParams, kernel: KernelCost = WASM_KERNEL_COST, path: BatchPath = 'shared'): number {
+  // A user trainer's run has none of these parameters (no engine): its cost is unknown.
+  if (p.engine === undefined) return USER_RUN_COST;
   if (p.engine === 'tfjs') {
     const nTest = testCount(p.n_samples, p.test_fraction);
     const nTrain = p.n_samples - nTest;

@@ -1,7 +1,7 @@
 import { ConvergeError } from '../errors';
 import { splitProblem } from '../data/sequences';
 import { PARAM_NAMES, type ParamName, type ParamValue, type ResolvedParams, type SweepSpec } from '../spec';
-import { canonicalJson, cellKeyOf, runKeyOf } from './run-key';
+import { canonicalJson, cellKeyOf, runKeyOf, trainerIdentity, userCellKeyOf, userParamsJson, userRunKeyOf } from './run-key';
 
 export interface PlannedCell {
   cellKey: string;
@@ -67,6 +67,7 @@ export function expandPlan(spec: SweepSpec): Plan {
   if (spec.search) {
     throw new ConvergeError('spec.isSearch', `${spec.source.path}:${spec.lineOf(['search']) ?? 1}: search: this spec defines a boundary search; run it with \`converge search ${spec.source.path}\``);
   }
+  if (spec.trainer.kind !== 'builtin') return expandUserPlan(spec);
   const gridAxes = (Object.keys(spec.grid) as ParamName[]).sort();
   const caseKeys = new Set<ParamName>();
   for (const c of spec.cases) for (const k of Object.keys(c) as ParamName[]) caseKeys.add(k);
@@ -125,4 +126,56 @@ export function expandPlan(spec: SweepSpec): Plan {
     }
   }
   return { name: spec.name, axes, cells, runs, skipped, timestepEpochs };
+}
+
+/**
+ * The declared parameters of one user-trainer cell: every declared parameter, from its default,
+ * overridden by the cell's axis and case values. A parameter nothing sets is refused (load
+ * refuses it first; this guards specs built in code).
+ */
+export function userCellParams(spec: SweepSpec, values: Readonly<Record<string, ParamValue | undefined>>): Record<string, ParamValue> {
+  const params: Record<string, ParamValue> = {};
+  for (const name of Object.keys(spec.declared).sort()) {
+    const v = values[name] ?? (spec.base as Record<string, ParamValue | undefined>)[name];
+    if (v === undefined) {
+      throw new ConvergeError('spec.missingParam', `${spec.source.path}:${spec.lineOf(['params', name]) ?? 1}: params.${name}: has no default, and this cell does not set it`);
+    }
+    params[name] = v;
+  }
+  return params;
+}
+
+/**
+ * A module or command trainer's plan: the same cartesian product as the built-in one, over
+ * declared parameters; run and cell keys hash the declared parameters and the trainer's identity
+ * (run-key.ts trainerIdentity), params_json is the declared parameters alone.
+ */
+function expandUserPlan(spec: SweepSpec): Plan {
+  const identity = trainerIdentity(spec.trainer);
+  const gridAxes = (Object.keys(spec.grid) as ParamName[]).sort();
+  const caseKeys = new Set<ParamName>();
+  for (const c of spec.cases) for (const k of Object.keys(c) as ParamName[]) caseKeys.add(k);
+  const axes = [...new Set<ParamName>([...gridAxes, ...caseKeys])].sort();
+  const cells: PlannedCell[] = [];
+  const seen = new Set<string>();
+  for (const g of cartesian(gridAxes, spec.grid)) {
+    for (const c of spec.cases.length ? spec.cases : [{}]) {
+      const params = userCellParams(spec, { ...g, ...c } as Record<string, ParamValue>);
+      const cellKey = userCellKeyOf(userParamsJson(params), identity);
+      if (seen.has(cellKey)) continue;
+      seen.add(cellKey);
+      const axisValues: Partial<Record<ParamName, ParamValue>> = {};
+      for (const a of axes) axisValues[a] = params[a];
+      cells.push({ cellKey, axisValues, params: params as unknown as ResolvedParams });
+    }
+  }
+  const runs: PlannedRun[] = [];
+  for (const cell of cells) {
+    const json = userParamsJson(cell.params as unknown as Record<string, ParamValue>);
+    for (let r = 0; r < spec.repeats; r++) {
+      const seed = spec.seed + r;
+      runs.push({ runKey: userRunKeyOf(json, identity, seed), cellKey: cell.cellKey, repeat: r, seed, params: cell.params, paramsJson: json });
+    }
+  }
+  return { name: spec.name, axes, cells, runs, skipped: [], timestepEpochs: 0 };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { introductionValue, PARAM_NAMES, type ParamName, type ParamValue } from '../spec';
+import type { TrainerSpec } from '../trainer/types';
 
 /**
  * JSON with sorted keys: the same parameters always give the same text. A parameter at its
@@ -37,4 +38,35 @@ export function runKeyOf(paramsJson: string, seed: number): string {
 
 export function cellKeyOf(paramsJson: string): string {
   return createHash('sha256').update(paramsJson).digest('hex').slice(0, 20);
+}
+
+/**
+ * A user trainer's identity in its run and cell keys: `module:<path as written>` or
+ * `command:<argv template as JSON>`. The code's content hash is not in it (it is recorded per
+ * run): editing the trainer keeps its runs, and report/compare say when a cell mixes versions.
+ */
+export function trainerIdentity(trainer: TrainerSpec): string {
+  switch (trainer.kind) {
+    case 'builtin':
+      return 'builtin';
+    case 'module':
+      return `module:${trainer.written}`;
+    case 'command':
+      return `command:${JSON.stringify(trainer.command)}`;
+  }
+}
+
+/** A user-trainer run's params_json: every declared parameter with its value, keys sorted. */
+export function userParamsJson(params: Readonly<Record<string, ParamValue>>): string {
+  return sortedJson(params, Object.keys(params));
+}
+
+/** Run key of a user-trainer run: its declared parameters, its trainer's identity and its seed. */
+export function userRunKeyOf(paramsJson: string, identity: string, seed: number): string {
+  return runKeyOf(`${paramsJson}#trainer=${identity}`, seed);
+}
+
+/** Cell key of a user-trainer cell: its declared parameters and its trainer's identity. */
+export function userCellKeyOf(paramsJson: string, identity: string): string {
+  return cellKeyOf(`${paramsJson}#trainer=${identity}`);
 }

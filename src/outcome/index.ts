@@ -69,11 +69,16 @@ export interface Rule {
 export const DEFAULT_RULE: Rule = { metric: 'pop_mae', threshold: 0.05 };
 
 export function formatRule(rule: Rule): string {
-  return `${rule.metric} < ${rule.threshold}`;
+  return `${rule.metric} ${(rule.direction ?? 'below') === 'above' ? '>' : '<'} ${rule.threshold}${(rule.at ?? 'last') === 'best' ? ' at the best epoch' : ''}`;
 }
 
 export function sameRule(a: Rule, b: Rule): boolean {
-  return a.metric === b.metric && a.threshold === b.threshold;
+  return a.metric === b.metric && a.threshold === b.threshold && (a.direction ?? 'below') === (b.direction ?? 'below') && (a.at ?? 'last') === (b.at ?? 'last');
+}
+
+/** Whether `value` meets the rule's threshold in its direction (strictly). */
+export function meetsRule(value: number, rule: Rule): boolean {
+  return (rule.direction ?? 'below') === 'above' ? value > rule.threshold : value < rule.threshold;
 }
 
 /**
@@ -212,7 +217,8 @@ const none = (outcome: Outcome | null, epoch: number | null = null, value: numbe
  * 3. dead_at_init: the ReLU output was dead before the first update (its gradients are 0 forever).
  * 4. dead: pop_max_output <= 0 at the scored epoch (a run without it: recorded `dead`, scored at its last epoch).
  *    3 and 4 only for a ReLU output: a linear output is never dead.
- * 5. converged: the rule's metric < threshold at the scored epoch; else not_converged.
+ * 5. converged: the rule's metric < threshold at the scored epoch; else not_converged. With
+ *    `at: best`, the lowest value over the epochs up to the budget, converged at that epoch.
  * A dead net can never be converged. A run without the rule's metric at the scored epoch gets
  * outcome null and `lacksMetric` (rates exclude it and say how many).
  *
@@ -232,6 +238,7 @@ export function scoreRun(epochs: readonly ScoredEpoch[], flags: RunFlags, rule: 
     const dead = last.popMaxOutput !== null ? last.popMaxOutput <= 0 : flags.legacyDead === true && last === epochs[epochs.length - 1];
     if (dead) return none('dead', last.epoch, value);
   }
+  if (rule.at === 'best') return scoreBestEpoch(seen, rule, last.epoch);
   if (value === null) return none(null, last.epoch, null, true);
   if (!(value < rule.threshold)) return none('not_converged', last.epoch, value);
   let first = last.epoch;
@@ -241,6 +248,77 @@ export function scoreRun(epochs: readonly ScoredEpoch[], flags: RunFlags, rule: 
     else break;
   }
   return { outcome: 'converged', convergedEpoch: first, epoch: last.epoch, value, lacksMetric: false };
+}
+
+/** A user trainer's reported epoch as scoring reads it: its metrics in `extra`, the built-in fields null. */
+export function userScoredEpoch(e: { epoch: number; metrics: Readonly<Record<string, number | null>> }): ScoredEpoch {
+  const extra: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(e.metrics)) extra[k] = finiteOrNull(v);
+  return { epoch: e.epoch, loss: null, mae: null, valLoss: null, valMae: null, popLoss: null, popMae: null, unseenMae: null, popMaxOutput: null, extra };
+}
+
+/**
+ * The outcome of one run of a module or command trainer (epochs carry `extra`), in this order:
+ * 1. failed / timed_out: the run did not finish (infrastructure).
+ * 2. diverged: some epoch up to the budget reported a metric as NaN or ±Inf (stored null).
+ * 3. no_metric: the run never reported the rule's metric up to the budget (also a run with no
+ *    epoch at all): out of n, listed like failed, never not_converged.
+ * 4. the scored value: at `last`, the rule's metric at the last epoch up to the budget (when that
+ *    epoch lacks it, the last epoch that has it); at `best`, its minimum (below) or maximum
+ *    (above) over the epochs up to the budget, the first epoch reaching it on a tie.
+ * 5. converged when the value passes the threshold strictly in the rule's direction, else
+ *    not_converged. convergedEpoch: at `last`, the first epoch of the final streak of epochs
+ *    meeting the rule (epochs without the metric do not break it); at `best`, the best epoch.
+ * No dead / dead_at_init: a user trainer has no notion of a dead output.
+ */
+export function scoreUserRun(epochs: readonly ScoredEpoch[], rule: Rule, budget?: number, failure: 'failed' | 'timed_out' | null = null): Score {
+  if (failure) return none(failure);
+  const seen = budget === undefined ? epochs : epochs.filter((e) => e.epoch <= budget);
+  const last = seen[seen.length - 1];
+  if (seen.some((e) => Object.values(e.extra ?? {}).some((v) => v === null))) return none('diverged', last!.epoch, last ? metricOf(last, rule.metric) : null);
+  const has = seen.filter((e) => metricOf(e, rule.metric) !== null);
+  if (has.length === 0) return none('no_metric', last?.epoch ?? null, null, true);
+  if ((rule.at ?? 'last') === 'best') {
+    const above = (rule.direction ?? 'below') === 'above';
+    let scored = has[0]!;
+    for (const e of has) {
+      const v = metricOf(e, rule.metric)!;
+      const b = metricOf(scored, rule.metric)!;
+      if (above ? v > b : v < b) scored = e;
+    }
+    const value = metricOf(scored, rule.metric)!;
+    if (!meetsRule(value, rule)) return none('not_converged', scored.epoch, value);
+    return { outcome: 'converged', convergedEpoch: scored.epoch, epoch: scored.epoch, value, lacksMetric: false };
+  }
+  const scored = has[has.length - 1]!;
+  const value = metricOf(scored, rule.metric)!;
+  if (!meetsRule(value, rule)) return none('not_converged', scored.epoch, value);
+  let first = scored.epoch;
+  for (let i = has.length - 1; i >= 0; i--) {
+    if (meetsRule(metricOf(has[i]!, rule.metric)!, rule)) first = has[i]!.epoch;
+    else break;
+  }
+  return { outcome: 'converged', convergedEpoch: first, epoch: scored.epoch, value, lacksMetric: false };
+}
+
+/**
+ * A built-in run under `at: best` (once it is known not diverged and not dead at its last epoch):
+ * the lowest value of the rule's metric over the epochs seen, converged at that epoch when it is
+ * below the threshold.
+ */
+function scoreBestEpoch(seen: readonly ScoredEpoch[], rule: Rule, lastEpoch: number): Score {
+  let best: ScoredEpoch | undefined;
+  let bestValue = Infinity;
+  for (const e of seen) {
+    const v = metricOf(e, rule.metric);
+    if (v !== null && v < bestValue) {
+      best = e;
+      bestValue = v;
+    }
+  }
+  if (!best) return none(null, lastEpoch, null, true);
+  if (!(bestValue < rule.threshold)) return none('not_converged', best.epoch, bestValue);
+  return { outcome: 'converged', convergedEpoch: best.epoch, epoch: best.epoch, value: bestValue, lacksMetric: false };
 }
 
 /** Outcomes that say nothing about the setting: the run did not finish training. */
@@ -259,15 +337,19 @@ export interface StoredRun {
   /** null or absent: not measured (a run recorded before alive-at-init existed). */
   aliveAtInit?: boolean | null;
   outputActivation: OutputActivation;
+  /** Whose code trained it (the runs.trainer column); absent: the built-in trainer. */
+  trainer?: 'builtin' | 'module' | 'command';
 }
 
 /**
  * Score a stored run under `rule`: unfinished runs have no outcome; a failed run keeps its
- * failure kind; a run recorded `dead` before population metrics existed stays dead at its last epoch.
+ * failure kind; a run recorded `dead` before population metrics existed stays dead at its last
+ * epoch; a user trainer's run is scored by scoreUserRun (its epochs carry `extra`).
  */
 export function scoreStoredRun(run: StoredRun, epochs: readonly ScoredEpoch[], rule: Rule, budget?: number): Score {
   if (run.status === 'pending' || run.status === 'running') return none(null);
   const failure = run.status === 'failed' ? (run.outcome === 'timed_out' ? 'timed_out' : 'failed') : null;
+  if (run.trainer !== undefined && run.trainer !== 'builtin') return scoreUserRun(epochs, rule, budget, failure);
   return scoreRun(epochs, { failure, outputActivation: run.outputActivation, aliveAtInit: run.aliveAtInit ?? null, legacyDead: run.outcome === 'dead' }, rule, budget);
 }
 
@@ -278,7 +360,7 @@ export type Among = 'alive' | 'all';
  * How one run counts in a rate k/n: `converged` and `not_converged` are in n (k counts the
  * first); every other value is out of n and says why: not finished yet, an infrastructure failure
  * (failed, timed_out), finished but lacking the rule's metric (e.g. unseen_mae when every row was
- * drawn), or, among alive runs, not known to be alive at initialisation.
+ * drawn, or a user trainer's run that never reported it: no_metric), or, among alive runs, not known to be alive at initialisation.
  */
 export type Count = 'converged' | 'not_converged' | 'unfinished' | 'infrastructure' | 'lacks_metric' | 'not_alive';
 
@@ -298,7 +380,7 @@ export interface CountedRun {
 export function countOf(run: CountedRun, among: Among): Count {
   if (run.status === 'pending' || run.status === 'running') return 'unfinished';
   if (run.status === 'failed' || isInfrastructure(run.outcome)) return 'infrastructure';
-  if (run.outcome === null) return 'lacks_metric';
+  if (run.outcome === null || run.outcome === 'no_metric') return 'lacks_metric';
   if (among === 'alive' && !countsAsAlive(run)) return 'not_alive';
   return run.outcome === 'converged' ? 'converged' : 'not_converged';
 }

@@ -11,5 +11,5 @@ export type { AdaptiveRepeats, SeedOutcome } from './adaptive';
 export { expandSearch, searchCellKey, searchRun } from './plan';
 export type { Boundary, SearchPlan } from './plan';
 export { evaluateExpression } from './expr';
-export { countOfRow, searchCellKeys, searchStates } from './state';
-export type { BoundaryState, SearchRunRow } from './state';
+export { budgetedStep, countOfRow, leastSettled, searchCellKeys, searchStates } from './state';
+export type { BoundaryState, BudgetState, SearchRunRow } from './state';

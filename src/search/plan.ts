@@ -5,7 +5,8 @@
  * command reads it like any run of a sweep.
  */
 import { ConvergeError } from '../errors';
-import { canonicalJson, cellKeyOf, describeCell, impossibility, runKeyOf, type PlannedRun } from '../grid';
+import { canonicalJson, cellKeyOf, describeCell, impossibility, runKeyOf, trainerIdentity, userCellKeyOf, userCellParams, userParamsJson, userRunKeyOf, type PlannedRun } from '../grid';
+import { declaredValueProblem } from '../spec';
 import { PARAM_NAMES, type ParamName, type ParamValue, type ResolvedParams, type SweepSpec } from '../spec';
 import type { SearchSettings } from './boundary';
 import { evaluateExpression } from './expr';
@@ -23,6 +24,8 @@ export interface SearchPlan {
   /** Axes of the sweep as recorded in the database: the fixed axes and the searched one, sorted. */
   axes: ParamName[];
   boundaries: Boundary[];
+  /** A user trainer's identity (grid/run-key.ts trainerIdentity), in its run and cell keys; absent for the built-in trainer. */
+  identity?: string;
 }
 
 function cartesian(grid: Partial<Record<ParamName, ParamValue[]>>): Partial<Record<ParamName, ParamValue>>[] {
@@ -57,6 +60,7 @@ export function expandSearch(spec: SweepSpec): SearchPlan {
   const search = spec.search;
   if (!search) throw new ConvergeError('spec.noSearch', `${spec.source.path}: has no search: block; add one (see converge search --help), or train it with converge run`);
   const { axis } = search;
+  const user = spec.trainer.kind !== 'builtin';
   const fixedAxes = { ...spec.grid, ...search.for };
   const caseKeys = new Set<ParamName>();
   for (const c of spec.cases) for (const k of Object.keys(c) as ParamName[]) caseKeys.add(k);
@@ -68,13 +72,19 @@ export function expandSearch(spec: SweepSpec): SearchPlan {
     for (const c of spec.cases.length ? spec.cases : [{}]) {
       const merged = { ...spec.base, ...g, ...c } as Partial<ResolvedParams>;
       delete merged[axis];
-      for (const req of ['seq_len', 'n_samples'] as const) {
+      for (const req of user ? [] : (['seq_len', 'n_samples'] as const)) {
         if (req !== axis && merged[req] === undefined) {
           throw new ConvergeError('spec.missingParam', `${spec.source.path}: ${req} is not set; give it under data:, in search.for, as a grid axis, or in every case`);
         }
       }
       const params = {} as Record<ParamName, ParamValue>;
-      for (const k of PARAM_NAMES) if (k !== axis) params[k] = merged[k] as ParamValue;
+      if (user) {
+        // Every declared parameter but the axis (a placeholder value stands in for it while resolving).
+        const resolved = userCellParams(spec, { ...merged, [axis]: 0 } as Record<string, ParamValue>);
+        for (const [k, v] of Object.entries(resolved)) if (k !== axis) params[k as ParamName] = v;
+      } else {
+        for (const k of PARAM_NAMES) if (k !== axis) params[k] = merged[k] as ParamValue;
+      }
       const fixed: Partial<Record<ParamName, ParamValue>> = {};
       for (const a of axes) if (a !== axis) fixed[a] = params[a];
       const key = canonicalJson(fixed);
@@ -97,7 +107,14 @@ export function expandSearch(spec: SweepSpec): SearchPlan {
       if (lo >= hi) {
         throw new ConvergeError('spec.invalid', `${line(['range'])}: search.range: [${lo}, ${hi}]${atCell(fixed)}; expected the first end below the second`);
       }
-      for (const v of [lo, hi]) {
+      if (user) {
+        // A user trainer has no impossible cells; the range must stay within the axis's declaration.
+        for (const [i, v] of [lo, hi].entries()) {
+          const why = declaredValueProblem(spec.declared[axis]!, v);
+          if (why) throw new ConvergeError('spec.invalid', `${line(['range', i])}: search.range[${i}]: ${axis}=${v}${atCell(fixed)}: ${why} (params.${axis})`);
+        }
+      }
+      for (const v of user ? [] : [lo, hi]) {
         const why = impossibility({ ...params, [axis]: v } as ResolvedParams);
         if (why) {
           const span = feasibleSpan(params as Partial<ResolvedParams>, axis, Math.max(hi, 10_000));
@@ -113,18 +130,24 @@ export function expandSearch(spec: SweepSpec): SearchPlan {
       });
     }
   }
-  return { axis, axes, boundaries };
+  return { axis, axes, boundaries, ...(user ? { identity: trainerIdentity(spec.trainer) } : {}) };
 }
 
 /** The run of boundary `b` at `value` with seed spec.seed + repeat. */
 export function searchRun(spec: SweepSpec, plan: SearchPlan, b: Boundary, value: number, repeat: number): PlannedRun {
   const params = { ...b.params, [plan.axis]: value } as ResolvedParams;
-  const json = canonicalJson(params);
   const seed = spec.seed + repeat;
+  if (plan.identity !== undefined) {
+    const json = userParamsJson(params as unknown as Record<string, ParamValue>);
+    return { runKey: userRunKeyOf(json, plan.identity, seed), cellKey: userCellKeyOf(json, plan.identity), repeat, seed, params, paramsJson: json };
+  }
+  const json = canonicalJson(params);
   return { runKey: runKeyOf(json, seed), cellKey: cellKeyOf(json), repeat, seed, params, paramsJson: json };
 }
 
 /** Cell key of boundary `b` at `value` (to find its runs in the database). */
 export function searchCellKey(plan: SearchPlan, b: Boundary, value: number): string {
-  return cellKeyOf(canonicalJson({ ...b.params, [plan.axis]: value } as ResolvedParams));
+  const params = { ...b.params, [plan.axis]: value };
+  if (plan.identity !== undefined) return userCellKeyOf(userParamsJson(params as unknown as Record<string, ParamValue>), plan.identity);
+  return cellKeyOf(canonicalJson(params as ResolvedParams));
 }

@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
-import { parseSpec } from './load';
-import { SweepFileSchema, type SweepSpec } from './schema';
+import { SweepFileSchema, type SweepSpec, UserSweepFileSchema } from './schema';
+import { isUserTrainer } from './user';
 
 const show = (v: unknown): string => (v === undefined ? '(unset)' : JSON.stringify(v));
 
@@ -34,7 +34,8 @@ function diffValues(path: string, a: unknown, b: unknown, out: string[]): void {
  * hashes always differ here. Labels are the YAML paths: `train.epochs`, `repeats.max`, `search.budget`.
  */
 function validatedFile(text: string): unknown {
-  return SweepFileSchema.parse(parseDocument(text, { uniqueKeys: true }).toJS());
+  const raw = parseDocument(text, { uniqueKeys: true }).toJS() as Record<string, unknown> | null;
+  return (isUserTrainer(raw?.trainer) ? UserSweepFileSchema : SweepFileSchema).parse(raw);
 }
 
 /**
@@ -53,7 +54,10 @@ export function diffSpecs(before: SweepSpec, after: SweepSpec): string[] {
 /** The same, from the recorded spec text of the previous version (which may no longer parse). */
 export function diffSpecText(beforeText: string, after: SweepSpec): string[] {
   try {
-    return diffSpecs(parseSpec(beforeText, 'previous spec'), after);
+    // The validated file is enough (a module trainer's exports are not needed to say what changed).
+    const out: string[] = [];
+    diffValues('', validatedFile(beforeText), validatedFile(after.source.text), out);
+    return out;
   } catch {
     return ['the previous spec no longer validates; runs were matched by their parameters'];
   }

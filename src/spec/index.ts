@@ -1,3 +1,5 @@
 export * from './schema';
-export { loadSpec, parseOverride, parseSpec, sameSpec, sha256, specHash, type ParseOptions, type SpecOverride } from './load';
+export { checkComparison, loadSpec, loadSpecText, parseOverride, parseSpec, sameSpec, sha256, specHash, type ParseOptions, type SpecOverride, type TrainerExports } from './load';
+export { importModule, loadSpecAsync, parseSpecAsync, readTrainerExports, resolveTrainer } from './module-exports';
+export { declaredValueProblem, isUserTrainer, userParamsOf } from './user';
 export { diffSpecs, diffSpecText } from './diff';

@@ -1,41 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
+import { describeValue, keyLine, lineFinder, locator, pathString, valueAt, type Locate, type Path, type SpecOverride } from './where';
 import type { z } from 'zod';
 import { ConvergeError, didYouMean } from '../errors';
 import { DEFAULT_RULE, VALIDATION_METRICS, type Rule, type RuleMetric } from '../outcome';
 import { filterNames, parseComparisonPhrase } from '../filter';
-import { INTEGER_PARAMS, PARAM_NAMES, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec } from './schema';
-
-type Path = (string | number)[];
-
-function pathString(path: Path): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
-  return s || '(top level)';
-}
-
-function lineFinder(doc: Document, lc: LineCounter): (path: Path) => number | undefined {
-  return (path) => {
-    for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-      if (node && node.range) return lc.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
-}
-
-/** The line of key `key` inside the mapping at `path` (for unknown keys). */
-function keyLine(doc: Document, lc: LineCounter, path: Path, key: string): number | undefined {
-  const parent = path.length ? doc.getIn(path, true) : doc.contents;
-  if (isMap(parent)) {
-    for (const pair of parent.items) {
-      const k = pair.key as { value?: unknown; range?: [number, number, number] } | null;
-      if (k && String(k.value) === key && k.range) return lc.linePos(k.range[0]).line;
-    }
-  }
-  return undefined;
-}
+import { INTEGER_PARAMS, PARAM_NAMES, PARAMS, POSITIVE_INT, type AdaptiveRepeatsSpec, type ParamName, type ParamValue, type ParsedSweepFile, type ResolvedParams, type SearchSpec, SweepFileSchema, type SweepSpec, type UserSweepFile } from './schema';
+import type { DeclaredParam, MetricDirection } from '../trainer/types';
+import { isUserTrainer, parseUserSpec } from './user';
 
 /** Keys allowed at a path of the raw file, for "did you mean". */
 function allowedKeys(path: Path): string[] {
@@ -48,28 +21,10 @@ function allowedKeys(path: Path): string[] {
       .map(([n]) => n);
   }
   if (head === 'grid' || head === 'cases') return Object.keys(PARAMS);
-  if (head === 'converged') return ['metric', 'threshold'];
-  if (head === 'search') return path.length === 1 ? ['axis', 'for', 'range', 'target', 'among', 'precision', 'budget'] : Object.keys(PARAMS);
+  if (head === 'converged') return ['metric', 'threshold', 'below', 'at'];
+  if (head === 'search') return path.length === 1 ? ['axis', 'for', 'range', 'target', 'among', 'precision', 'budget', 'budgets'] : Object.keys(PARAMS);
   if (head === 'repeats') return path.length === 1 ? ['min', 'max', 'batch', 'until'] : ['ci_width', 'decide'];
   return [];
-}
-
-function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return v.length ? 'a list' : 'an empty list';
-  if (typeof v === 'object') return 'a mapping';
-  return String(v);
-}
-
-function valueAt(root: unknown, path: Path): unknown {
-  let cur: unknown = root;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[p];
-  }
-  return cur;
 }
 
 /** Top-level sizes that are not parameters but read like them (repeats: five). */
@@ -118,16 +73,7 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/**
- * A `--set key=value` override of one spec key (Hydra-style): `train.epochs=100`,
- * `grid.n_samples=[80,130]`, `cases.0.seq_len=500`. The value is read as YAML.
- */
-export interface SpecOverride {
-  path: Path;
-  value: unknown;
-  /** As given on the command line, for messages and the recorded spec. */
-  arg: string;
-}
+export type { SpecOverride } from './where';
 
 /** Parse `key=value` (from `--set`); throws spec.badSet. */
 export function parseOverride(arg: string): SpecOverride {
@@ -144,17 +90,6 @@ export function parseOverride(arg: string): SpecOverride {
     throw new ConvergeError('spec.badSet', `--set ${arg}: the value is not valid YAML (${(e as Error).message.split('\n')[0]})`);
   }
   return { path, value: value ?? null, arg };
-}
-
-const startsWith = (path: Path, prefix: Path) => prefix.length <= path.length && prefix.every((p, i) => String(p) === String(path[i]));
-
-/** Where an issue at `path` comes from: the `--set` that wrote it, or the file and line. */
-function locator(file: string, overrides: SpecOverride[], lineOf: (path: Path) => number | undefined) {
-  return (path: Path, line?: number): { where: string; label: (p: Path) => string } => {
-    const o = [...overrides].reverse().find((x) => startsWith(path, x.path));
-    if (o) return { where: `--set ${o.arg}`, label: (p) => (p.length === o.path.length ? '' : pathString(p)) };
-    return { where: `${file}:${line ?? lineOf(path) ?? 1}`, label: pathString };
-  };
 }
 
 /** "seq_len belongs under data:", for a parameter put at the top level or in the wrong section. */
@@ -184,10 +119,18 @@ function canonicalJson(v: unknown): string {
  * so comments, formatting and key order do not change it, and neither do `$schema` (an editor
  * hint) and `description`. Databases written before this hold a hash of the raw text; see sameSpec.
  */
-export function specHash(parsed: ParsedSweepFile): string {
-  // compare: only names what the report shows; runs and outcomes do not depend on it.
-  const { $schema: _schema, description: _description, compare: _compare, ...rest } = parsed;
-  return sha256(canonicalJson(rest));
+export function specHash(parsed: ParsedSweepFile | UserSweepFile): string {
+  // compare: only names what the report shows, devices only where runs train; runs and outcomes
+  // depend on neither. `trainer: builtin` says what its absence says.
+  const { $schema: _schema, description: _description, compare: _compare, devices: _devices, ...rest } = parsed;
+  const r = rest as Record<string, unknown>;
+  if (r.trainer === 'builtin') delete r.trainer;
+  const rule = r.converged as { threshold?: number; below?: number; above?: number } | undefined;
+  // The threshold was a schema default before below: existed: hash such a rule as it was hashed then.
+  if (rule && rule.threshold === undefined && rule.below === undefined && rule.above === undefined && r.trainer === undefined) {
+    r.converged = { ...rule, threshold: DEFAULT_RULE.threshold };
+  }
+  return sha256(canonicalJson(r));
 }
 
 /**
@@ -211,11 +154,34 @@ function hashOfText(text: string): string | undefined {
 export interface ParseOptions {
   /** `--set` overrides, applied in order before validation. */
   overrides?: SpecOverride[];
+  /**
+   * What a module trainer exports besides `train` (its declarations and metric directions), read
+   * by parseSpecAsync / loadSpecAsync. Absent: the module is taken to export neither, so only the
+   * file's `params:` are declared.
+   */
+  trainerExports?: TrainerExports;
 }
 
-/** Parse and validate sweep text; `path` is used in messages. Throws ConvergeError (spec.*). */
-export function parseSpec(text: string, path: string, options: ParseOptions = {}): SweepSpec {
-  const overrides = options.overrides ?? [];
+/** The parts of a module trainer's exports the spec uses (validated). */
+export interface TrainerExports {
+  params?: Record<string, DeclaredParam>;
+  metrics?: Record<string, MetricDirection>;
+}
+
+/** A parsed YAML document with its overrides applied: the raw value, its lines, and where each issue points. */
+export interface SpecDocument {
+  doc: Document;
+  lc: LineCounter;
+  raw: Record<string, unknown>;
+  lineOf: (path: Path) => number | undefined;
+  locate: Locate;
+  path: string;
+  text: string;
+  overrides: SpecOverride[];
+}
+
+/** YAML → document, overrides applied; refuses malformed YAML and a non-mapping. */
+export function readSpecDocument(text: string, path: string, overrides: SpecOverride[] = []): SpecDocument {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const yamlErr = doc.errors[0];
@@ -239,25 +205,53 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
     throw new ConvergeError('spec.invalid', `${path}:1: expected a mapping with at least "name:", got ${describeValue(raw)}`);
   }
   const lineOf = lineFinder(doc, lc);
-  const locate = locator(path, overrides, lineOf);
-  const parsed = SweepFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = unionBranchIssue(parsed.error.issues[0]!);
-    const ipath = issue.path as Path;
-    if (issue.code === 'unrecognized_keys') {
-      const key = issue.keys[0]!;
-      const { where } = locate([...ipath, key], keyLine(doc, lc, ipath, key) ?? lineOf(ipath));
-      const at = ipath.length ? `${pathString(ipath)}: ` : '';
-      const home = misplaced(ipath, key);
-      if (home) throw new ConvergeError('spec.unknownKey', `${where}: ${home}`);
-      const allowed = allowedKeys(ipath);
-      const guess = didYouMean(key, allowed);
-      throw new ConvergeError('spec.unknownKey', `${where}: ${at}unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : `; allowed: ${allowed.join(', ')}`}`);
-    }
-    const { where, label } = locate(ipath);
-    const l = label(ipath);
-    throw new ConvergeError('spec.invalid', `${where}: ${l ? `${l}: ` : ''}${issueMessage(issue, raw)}`);
+  return { doc, lc, raw: raw as Record<string, unknown>, lineOf, locate: locator(path, overrides, lineOf), path, text, overrides };
+}
+
+/** The first zod issue as one line with file:line (or the `--set` that caused it), unknown keys with a did-you-mean. */
+export function refuseIssue(
+  d: SpecDocument,
+  first: z.core.$ZodIssue,
+  keysAt: (path: Path) => string[],
+  misplacedKey: (ipath: Path, key: string) => string | undefined = () => undefined,
+): never {
+  const issue = unionBranchIssue(first);
+  const ipath = issue.path as Path;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const { where } = d.locate([...ipath, key], keyLine(d.doc, d.lc, ipath, key) ?? d.lineOf(ipath));
+    const at = ipath.length ? `${pathString(ipath)}: ` : '';
+    const home = misplacedKey(ipath, key);
+    if (home) throw new ConvergeError('spec.unknownKey', `${where}: ${home}`);
+    const allowed = keysAt(ipath);
+    const guess = didYouMean(key, allowed);
+    throw new ConvergeError('spec.unknownKey', `${where}: ${at}unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : `; allowed: ${allowed.join(', ')}`}`);
   }
+  const { where, label } = d.locate(ipath);
+  const l = label(ipath);
+  throw new ConvergeError('spec.invalid', `${where}: ${l ? `${l}: ` : ''}${issueMessage(issue, d.raw)}`);
+}
+
+/** Parse and validate sweep text; `path` is used in messages. Throws ConvergeError (spec.*). */
+export function parseSpec(text: string, path: string, options: ParseOptions = {}): SweepSpec {
+  const overrides = options.overrides ?? [];
+  const d = readSpecDocument(text, path, overrides);
+  if (isUserTrainer(d.raw.trainer)) return parseUserSpec(d, options.trainerExports ?? {});
+  const { doc, lineOf, locate, raw } = d;
+  if (raw.params !== undefined) {
+    const { where } = locate(['params'], keyLine(doc, d.lc, [], 'params'));
+    throw new ConvergeError(
+      'spec.unknownKey',
+      `${where}: params: declares the parameters of your own trainer (trainer: {module: …} or {command: […]}); the built-in trainer's parameters go under data:, model: and train:`,
+    );
+  }
+  const rawRule = raw.converged as Record<string, unknown> | undefined;
+  if (rawRule && typeof rawRule === 'object' && 'above' in rawRule) {
+    const { where } = locate(['converged', 'above']);
+    throw new ConvergeError('spec.invalid', `${where}: converged.above: the built-in trainer's metrics are errors (lower is better); use below: or threshold:`);
+  }
+  const parsed = SweepFileSchema.safeParse(raw);
+  if (!parsed.success) refuseIssue(d, parsed.error.issues[0]!, allowedKeys, misplaced);
   const f = parsed.data;
   const base: Partial<Record<ParamName, ParamValue>> = {};
   for (const [name, p] of Object.entries(PARAMS) as [ParamName, (typeof PARAMS)[ParamName]][]) {
@@ -302,25 +296,10 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
       throw new ConvergeError('spec.duplicateValue', `${path}:${lineOf(['grid', axis]) ?? 1}: grid.${axis}: a value is listed twice`);
     }
   }
-  const rep = f.repeats;
-  let adaptive: AdaptiveRepeatsSpec | undefined;
-  if (typeof rep !== 'number') {
-    if (rep.max < rep.min) {
-      throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'max']) ?? 1}: repeats.max: expected at least min (${rep.min}), got ${rep.max}`);
-    }
-    if (rep.until.ci_width === undefined && rep.until.decide === undefined) {
-      throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'until']) ?? 1}: repeats.until: expected ci_width, decide or both, got neither`);
-    }
-    adaptive = {
-      min: rep.min,
-      max: rep.max,
-      ...(rep.batch !== undefined ? { batch: rep.batch } : {}),
-      until: { ...(rep.until.ci_width !== undefined ? { ciWidth: rep.until.ci_width } : {}), ...(rep.until.decide !== undefined ? { decide: rep.until.decide } : {}) },
-    };
-  }
-  const repeats = typeof rep === 'number' ? rep : rep.min;
+  const { repeats, adaptive } = repeatsOf(f.repeats, path, lineOf);
   const search = f.search ? searchSpec(f.search, { path, lineOf, repeats, grid, cases }) : undefined;
-  const converged = f.converged ?? { ...DEFAULT_RULE };
+  if (search) checkBudgets(search, { path, lineOf, base, grid, cases });
+  const converged = builtinRule(f.converged, locate);
   refuseRuleWithoutValidation(converged, { base, grid, cases, forAxes: search?.for ?? {} }, locate, lineOf(['converged', 'metric']));
   f.compare?.forEach((text, i) => checkComparison(text, `${path}:${lineOf(['compare', i]) ?? 1}: compare[${i}]`));
   return {
@@ -337,10 +316,41 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
     impossible: f.impossible,
     trainer: { kind: 'builtin' },
     declared: {},
+    metrics: {},
+    ...(f.devices ? { devices: f.devices.map(String) } : {}),
     ...(f.compare ? { compare: f.compare } : {}),
     source: { path, text: overrides.length ? recordedText(doc, overrides) : text, hash: specHash(f) },
     lineOf,
   };
+}
+
+/** `repeats:` as a number of seeds, or adaptive repeats {min, max, batch, until} checked for consistency. */
+export function repeatsOf(rep: ParsedSweepFile['repeats'], path: string, lineOf: (p: Path) => number | undefined): { repeats: number; adaptive?: AdaptiveRepeatsSpec } {
+  if (typeof rep === 'number') return { repeats: rep };
+  if (rep.max < rep.min) {
+    throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'max']) ?? 1}: repeats.max: expected at least min (${rep.min}), got ${rep.max}`);
+  }
+  if (rep.until.ci_width === undefined && rep.until.decide === undefined) {
+    throw new ConvergeError('spec.invalid', `${path}:${lineOf(['repeats', 'until']) ?? 1}: repeats.until: expected ci_width, decide or both, got neither`);
+  }
+  const adaptive: AdaptiveRepeatsSpec = {
+    min: rep.min,
+    max: rep.max,
+    ...(rep.batch !== undefined ? { batch: rep.batch } : {}),
+    until: { ...(rep.until.ci_width !== undefined ? { ciWidth: rep.until.ci_width } : {}), ...(rep.until.decide !== undefined ? { decide: rep.until.decide } : {}) },
+  };
+  return { repeats: rep.min, adaptive };
+}
+
+/** The built-in trainer's rule: `threshold:` or its synonym `below:` (default DEFAULT_RULE.threshold), at the last epoch or the best. */
+function builtinRule(c: ParsedSweepFile['converged'], locate: Locate): Rule {
+  if (!c) return { ...DEFAULT_RULE };
+  if (c.threshold !== undefined && c.below !== undefined) {
+    const { where } = locate(['converged', 'below']);
+    throw new ConvergeError('spec.conflict', `${where}: converged.below: the rule already has threshold: (the same thing); give one of them`);
+  }
+  // `at: last` is what a rule without `at` means: left out, so such rules equal the ones stored before it existed.
+  return { metric: c.metric, threshold: c.threshold ?? c.below ?? DEFAULT_RULE.threshold, ...(c.at === 'best' ? { at: 'best' as const } : {}) };
 }
 
 /**
@@ -351,7 +361,7 @@ export function parseSpec(text: string, path: string, options: ParseOptions = {}
 function refuseRuleWithoutValidation(
   rule: Rule,
   s: { base: Partial<Record<ParamName, ParamValue>>; grid: Partial<Record<ParamName, ParamValue[]>>; cases: Partial<Record<ParamName, ParamValue>>[]; forAxes: Partial<Record<ParamName, ParamValue[]>> },
-  locate: ReturnType<typeof locator>,
+  locate: Locate,
   ruleLine: number | undefined,
 ): void {
   if (!VALIDATION_METRICS.has(rule.metric as RuleMetric)) return;
@@ -370,11 +380,10 @@ function refuseRuleWithoutValidation(
   );
 }
 
-/** Names a comparison may select by: what a run is (its settings and seed), never how it ended. */
-const COMPARISON_NAMES: readonly string[] = [...PARAM_NAMES, 'seed', 'repeat'];
-
 /** A `compare:` entry parses, and names only settings (and seeds) in its groups and `by`. */
-function checkComparison(text: string, at: string): void {
+export function checkComparison(text: string, at: string, settings: readonly string[] = PARAM_NAMES): void {
+  // What a run is (its settings and seed), never how it ended.
+  const selectable = [...settings, 'seed', 'repeat'];
   let phrase;
   try {
     phrase = parseComparisonPhrase(text);
@@ -382,12 +391,12 @@ function checkComparison(text: string, at: string): void {
     throw new ConvergeError('spec.invalid', `${at}: ${(e as Error).message}`);
   }
   const names = [phrase.a, phrase.b, ...(phrase.where ? [phrase.where] : [])].flatMap((p) => filterNames(p.filter));
-  const unknown = [...names.filter((n) => !COMPARISON_NAMES.includes(n)), ...phrase.by.filter((n) => !(PARAM_NAMES as readonly string[]).includes(n))];
+  const unknown = [...names.filter((n) => !selectable.includes(n)), ...phrase.by.filter((n) => !settings.includes(n))];
   if (unknown.length > 0) {
-    const hint = didYouMean(unknown[0]!, PARAM_NAMES);
+    const hint = didYouMean(unknown[0]!, settings);
     throw new ConvergeError(
       'spec.invalid',
-      `${at}: "${text}": "${unknown[0]}" is not a setting${hint ? ` (did you mean ${hint}?)` : ''}; a comparison selects runs by settings and seed: ${PARAM_NAMES.join(', ')}`,
+      `${at}: "${text}": "${unknown[0]}" is not a setting${hint ? ` (did you mean ${hint}?)` : ''}; a comparison selects runs by settings and seed: ${settings.join(', ')}`,
     );
   }
 }
@@ -419,20 +428,42 @@ function searchSpec(
   // Runs dead at initialisation never train (an exact fixed point), so by default they say
   // nothing about where learning starts; `all` counts them as failures.
   const among = raw.among ?? 'alive';
-  return { axis, for: forAxes, range: raw.range as [number | string, number | string], target: raw.target, among, precision: raw.precision, budget: raw.budget };
+  const budgets = raw.budgets ? [...new Set(raw.budgets)].sort((a, b) => a - b) : undefined;
+  return { axis, for: forAxes, range: raw.range as [number | string, number | string], target: raw.target, among, precision: raw.precision, budget: raw.budget, ...(budgets ? { budgets } : {}) };
+}
+
+/**
+ * Epoch budgets are read from stored epochs, so every run must train at least the largest one:
+ * refused when a cell's epochs (base, grid or search.for) is below it.
+ */
+function checkBudgets(search: SearchSpec, c: { path: string; lineOf: (p: Path) => number | undefined; base: Partial<Record<ParamName, ParamValue>>; grid: Partial<Record<ParamName, ParamValue[]>>; cases: Partial<Record<ParamName, ParamValue>>[] }): void {
+  if (!search.budgets) return;
+  const top = search.budgets[search.budgets.length - 1]!;
+  const epochs = [c.base.epochs, ...(c.grid.epochs ?? []), ...(search.for.epochs ?? []), ...c.cases.map((x) => x.epochs)].filter((e): e is number => typeof e === 'number');
+  const fewest = Math.min(...(epochs.length ? epochs : [PARAMS.epochs.default]));
+  if (fewest < top) {
+    throw new ConvergeError('spec.invalid', `${c.path}:${c.lineOf(['search', 'budgets']) ?? 1}: search.budgets: ${top} epochs is more than the runs train (train.epochs ${fewest}); set train.epochs to at least ${top}`);
+  }
 }
 
 /**
  * The spec text recorded with `--set`: the file with the overrides applied (comments kept) and
  * a first line naming them, so `status`, resume and the spec versions see what actually ran.
  */
-function recordedText(doc: Document, overrides: SpecOverride[]): string {
+export function recordedText(doc: Document, overrides: SpecOverride[]): string {
   return `# converge ${overrides.map((o) => `--set ${o.arg}`).join(' ')}\n${doc.toString()}`;
 }
 
-/** Read and validate a sweep file, with `--set key=value` overrides applied before validation. */
+/**
+ * Read and validate a sweep file, with `--set key=value` overrides applied before validation. A
+ * module trainer's exports are not read here (see loadSpecAsync, which the CLI uses).
+ */
 export function loadSpec(file: string, set: string[] = []): SweepSpec {
-  const overrides = set.map(parseOverride);
+  return parseSpec(loadSpecText(file), file, { overrides: set.map(parseOverride) });
+}
+
+/** A sweep file's text; refuses a folder, a database and an unreadable path. */
+export function loadSpecText(file: string): string {
   let text: string;
   try {
     if (statSync(file).isDirectory()) throw new ConvergeError('spec.notFound', `${file}: is a folder; expected a sweep file (.yaml)`);
@@ -449,5 +480,5 @@ export function loadSpec(file: string, set: string[] = []): SweepSpec {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConvergeError('spec.notFound', `${file}: cannot read the sweep file (${code ?? String(e)}); check the path`);
   }
-  return parseSpec(text, file, { overrides });
+  return text;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_RULE, RULE_METRICS, type Rule } from '../outcome';
-import type { DeclaredParam, TrainerSpec } from '../trainer/types';
+import type { DeclaredParam, MetricDirection, TrainerSpec } from '../trainer/types';
 
 /**
  * The sweep format: types and runtime checks side by side, in one place. Every trainable
@@ -110,13 +110,64 @@ function paramsShape(wrap: (t: z.ZodType, doc: string) => z.ZodType) {
   return shape;
 }
 
+/**
+ * `threshold` has no schema default: `below:` may stand in for it, and a default would make the two
+ * collide. loadSpec fills DEFAULT_RULE.threshold when neither is written, and specHash hashes such
+ * a rule as it always did (with the threshold filled in).
+ */
 export const ConvergedSchema = z
   .strictObject({
     metric: z
       .enum(RULE_METRICS)
       .default('pop_mae')
       .describe('metric compared to the threshold at the final epoch: pop_mae/pop_loss over all L+1 rows (default), unseen_mae over the rows not drawn, val_mae/val_loss over the validation split, mae/loss over the train split'),
-    threshold: positive.default(DEFAULT_RULE.threshold).describe('a run converged when its final metric is below this'),
+    threshold: positive.optional().describe(`a run converged when its final metric is below this (default ${DEFAULT_RULE.threshold})`),
+    below: positive.optional().describe('the same as threshold: a run converged when its final metric is below this'),
+    at: z.enum(['last', 'best']).optional().describe('the epoch scored: the last one (default) or the one where the metric is lowest'),
+  })
+  .describe('when a run counts as converged; changing it re-scores the stored runs, it trains nothing');
+
+/** A declared parameter's value as a sweep file writes it. */
+const DeclaredValue = z.union([z.number(), z.string(), z.boolean()]);
+
+/** A declared parameter's name: usable as a `{name}` placeholder of a command. */
+export const DECLARED_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const DeclaredParamSchema = z
+  .strictObject({
+    type: z.enum(['integer', 'number', 'boolean', 'string']).describe('the value type'),
+    default: DeclaredValue.optional().describe('the value when no grid axis or case sets it; without one, every cell must set it'),
+    min: z.number().optional().describe('inclusive lower bound (integer, number)'),
+    max: z.number().optional().describe('inclusive upper bound (integer, number)'),
+    values: z.array(DeclaredValue).min(1).optional().describe('the values allowed'),
+    doc: z.string().optional().describe('what the parameter is'),
+  })
+  .describe('a parameter of a module or command trainer');
+
+/** `params:` of a user trainer (also the shape of a module's exported `params`). */
+export const DeclaredParamsSchema = z.record(z.string().regex(DECLARED_NAME, 'a name of letters, digits and "_", not starting with a digit'), DeclaredParamSchema);
+
+const UserTrainerSchema = z.union([
+  z.strictObject({ module: z.string().min(1).describe('a JavaScript module exporting async train(params, ctx); relative to the sweep file') }),
+  z.strictObject({
+    command: z.array(z.string()).min(1).describe('program and arguments, run without a shell; {name} stands for a declared parameter, {seed}, {run_id} or {run_dir}'),
+    grace: positive.optional().describe('seconds between SIGTERM and SIGKILL when a run is stopped (default 5)'),
+  }),
+]);
+
+const DevicesSchema = z
+  .array(z.union([z.string().min(1), z.int().min(0)]))
+  .min(1)
+  .describe('devices runs are spread over, one run per device at a time (CONVERGE_DEVICE, CUDA_VISIBLE_DEVICES, ctx.device); run --devices overrides');
+
+/** A user trainer's rule: any metric it reports, with a direction (below/above, or threshold with the module's exported direction). */
+export const UserConvergedSchema = z
+  .strictObject({
+    metric: z.string().min(1).describe('a metric the trainer reports'),
+    below: z.number().optional().describe('converged when the metric is below this'),
+    above: z.number().optional().describe('converged when the metric is above this'),
+    threshold: z.number().optional().describe("converged when the metric passes this, in the direction the module exports for it (metrics: {name: 'below' | 'above'})"),
+    at: z.enum(['last', 'best']).optional().describe('the epoch scored: the last one (default) or the best one for the direction'),
   })
   .describe('when a run counts as converged; changing it re-scores the stored runs, it trains nothing');
 
@@ -149,6 +200,11 @@ const SearchSchema = z
     among: z.enum(['alive', 'all']).optional().describe('count runs alive at initialisation only (alive, the default) or all runs'),
     precision: positive.default(0.25).describe('stop when the 95% interval of the boundary is narrower than this fraction of it'),
     budget: posInt.default(400).describe('at most this many runs per boundary'),
+    budgets: z
+      .array(posInt)
+      .min(1)
+      .optional()
+      .describe('epoch budgets, e.g. [25, 50, 100, 200]: one answer per budget from the same runs re-scored at that epoch (no extra training); each at most train.epochs'),
   })
   .describe('search for the value of an axis where the convergence rate crosses a target (`converge search`)');
 
@@ -178,6 +234,8 @@ export const SweepFileSchema = z
       .optional()
       .describe('explicit combinations (e.g. seq_len/n_samples pairs), crossed with grid'),
     converged: ConvergedSchema.optional(),
+    trainer: z.literal('builtin').optional().describe('the built-in LSTM task (the default)'),
+    devices: DevicesSchema.optional(),
     compare: z
       .array(z.string().min(1))
       .min(1)
@@ -190,7 +248,45 @@ export const SweepFileSchema = z
   })
   .describe('A converge sweep definition');
 
+const DeclaredValues = z.array(DeclaredValue).min(1);
+
+const UserSearchSchema = z
+  .strictObject({
+    axis: z.string().describe('the declared integer parameter to search along'),
+    for: z.record(z.string(), DeclaredValues).optional().describe('one boundary per combination of these values (crossed with grid and cases)'),
+    range: z.tuple([RangeEnd, RangeEnd]).describe('inclusive bounds of the axis; expressions in the other parameters allowed'),
+    target: fraction.default(0.5).describe('the convergence rate that defines the boundary'),
+    among: z.enum(['alive', 'all']).optional().describe('a user trainer counts all runs (it has no alive-at-initialisation)'),
+    precision: positive.default(0.25).describe('stop when the 95% interval of the boundary is narrower than this fraction of it'),
+    budget: posInt.default(400).describe('at most this many runs per boundary'),
+  })
+  .describe('search for the value of an axis where the convergence rate crosses a target (`converge search`)');
+
+/**
+ * A sweep of a module or command trainer: its parameters are declared (`params:`), so grid, cases
+ * and search name declared parameters (checked against the declarations after parsing, with
+ * file:line), and the built-in sections (data, model, train, engine) do not exist.
+ */
+export const UserSweepFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: SweepFileSchema.shape.name,
+    description: z.string().optional(),
+    trainer: UserTrainerSchema.describe('a module ({module: ./trainer.mjs}) or a command ({command: [python3, train.py, "--lr", "{learning_rate}"]})'),
+    params: DeclaredParamsSchema.optional().describe('the trainer\'s parameters; a module may export more (the file wins per name)'),
+    seed: SweepFileSchema.shape.seed,
+    repeats: SweepFileSchema.shape.repeats,
+    search: UserSearchSchema.optional(),
+    grid: z.record(z.string(), DeclaredValues).optional().describe('axes over declared parameters: the cells are the cartesian product'),
+    cases: z.array(z.record(z.string(), DeclaredValue)).min(1).optional().describe('explicit combinations of declared parameters, crossed with grid'),
+    converged: UserConvergedSchema.optional(),
+    devices: DevicesSchema.optional(),
+    compare: SweepFileSchema.shape.compare,
+  })
+  .describe('A converge sweep of your own trainer (a module or a command)');
+
 export type SweepFile = z.input<typeof SweepFileSchema>;
+export type UserSweepFile = z.output<typeof UserSweepFileSchema>;
 export type ParsedSweepFile = z.output<typeof SweepFileSchema>;
 
 /** The fully defaulted spec: validated once at load, trusted afterwards. */
@@ -214,6 +310,12 @@ export interface SweepSpec {
   trainer: TrainerSpec;
   /** The parameters a module or command trainer declares (`params:`); empty for the built-in trainer. */
   declared: Readonly<Record<string, DeclaredParam>>;
+  /** The metric directions a module trainer exports (`metrics: {loss: 'below'}`); empty otherwise. */
+  metrics: Readonly<Record<string, MetricDirection>>;
+  /** `devices:` as strings ("0", "1"); `run --devices` overrides. */
+  devices?: string[];
+  /** A command trainer's `grace:` in seconds (SIGTERM → SIGKILL); absent: the runner's default. */
+  grace?: number;
   /** Named comparisons for the HTML report ("A vs B [where W] [by SETTING]"), checked at load. */
   compare?: string[];
   /** Source file and text, kept for the store (spec hash) and for error messages. */
@@ -239,6 +341,8 @@ export interface SearchSpec {
   among: 'alive' | 'all';
   precision: number;
   budget: number;
+  /** Epoch budgets (ascending, distinct), each answered from the same runs re-scored at that epoch. */
+  budgets?: number[];
 }
 
 /** Parameters a search may run along: the integer-valued ones. */
@@ -246,5 +350,5 @@ export const INTEGER_PARAMS: readonly ParamName[] = (Object.keys(PARAMS) as Para
 
 /** JSON Schema of the sweep format, for editors (schema/sweep.schema.json is generated from it). */
 export function sweepJsonSchema(): unknown {
-  return z.toJSONSchema(SweepFileSchema, { io: 'input' });
+  return z.toJSONSchema(z.union([SweepFileSchema, UserSweepFileSchema]).describe('A converge sweep definition: the built-in trainer, or your own (trainer: {module} or {command})'), { io: 'input' });
 }

@@ -7,5 +7,6 @@ export { mergeInto, type MergeResult } from './merge';
 export { readRunsOfCells, type CellRunRow } from './cell-runs';
 export { compileFilter, filterColumns, FILTER_COLUMNS, type CompiledFilter } from './filter-sql';
 export { rescoreAll, scoredEpochColumns } from './rescore';
+export { readOutcomesAtBudgets } from './budget-outcomes';
 export { expireDeadOwners, ownerId } from './owner';
 export { BUSY_NOTICE_MS, isBusy, retryWhileBusy, retryWhileBusySync } from './busy';

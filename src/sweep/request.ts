@@ -1,4 +1,4 @@
-import { PARAMS, type ParamName, type ResolvedParams } from '../spec';
+import { PARAMS, type ParamName, type ParamValue, type ResolvedParams } from '../spec';
 import type { ModelConfig, TrainConfig, TrainRequest } from '../train/contract';
 
 /** The training request for one run: resolved parameters (snake_case, as in the spec) + seed. */
@@ -61,4 +61,13 @@ export function seedRequest(o: {
     model: { ...base.model, ...o.model },
     train: { ...base.train, ...o.train },
   };
+}
+
+/**
+ * A user-trainer run's typed parameters from its stored params_json (grid/run-key.ts
+ * userParamsJson): what the module's train(params, ctx) receives and a command's placeholders
+ * and CONVERGE_PARAMS file hold.
+ */
+export function userRunParams(paramsJson: string): Record<string, ParamValue> {
+  return JSON.parse(paramsJson) as Record<string, ParamValue>;
 }

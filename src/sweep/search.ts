@@ -8,7 +8,8 @@
 import type { Plan, PlannedRun } from '../grid';
 import { expandSearch, searchCellKeys, searchRun, searchStates, type BoundaryAnswer, type BoundaryState, type SearchPlan } from '../search';
 import type { SweepSpec } from '../spec';
-import { readRunsOfCells, retryWhileBusy, syncPlan, type Db } from '../store';
+import type { Outcome } from '../outcome';
+import { readOutcomesAtBudgets, readRunsOfCells, retryWhileBusy, syncPlan, type Db } from '../store';
 import { SweepExecution, type ExecuteOptions } from './execute';
 
 export interface SearchResult {
@@ -42,10 +43,21 @@ export function inSearchShard(i: number, shard: SearchOptions['shard']): boolean
   return !shard || i % shard.count === shard.index - 1;
 }
 
-/** The current state of every boundary, from the database. */
-export function readSearch(db: Db, spec: SweepSpec, plan: SearchPlan = expandSearch(spec)): BoundaryState[] {
+/** Outcomes at each epoch budget of runs already read (a finished run's never change while the rule stands). */
+export type BudgetCache = Map<number, (Outcome | null)[]>;
+
+/**
+ * The current state of every boundary, from the database. With `search.budgets`, finished runs
+ * are re-scored at each budget from their stored epochs; `cache` keeps those between rounds.
+ */
+export function readSearch(db: Db, spec: SweepSpec, plan: SearchPlan = expandSearch(spec), cache: BudgetCache = new Map()): BoundaryState[] {
   const keys = [...searchCellKeys(plan).keys()];
-  return searchStates(spec, plan, readRunsOfCells(db, keys));
+  const rows = readRunsOfCells(db, keys);
+  const budgets = spec.search?.budgets;
+  if (!budgets) return searchStates(spec, plan, rows);
+  const fresh = rows.filter((r) => (r.status === 'done' || r.status === 'failed') && !cache.has(r.id)).map((r) => r.id);
+  for (const [id, outcomes] of readOutcomesAtBudgets(db, fresh, spec.converged, budgets)) cache.set(id, outcomes);
+  return searchStates(spec, plan, rows, cache);
 }
 
 export async function runSearch(o: SearchOptions): Promise<SearchResult> {
@@ -56,8 +68,9 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   const ownStates = (states: BoundaryState[]) => (o.shard ? states.filter((_, i) => mine(i)) : states);
   let trained = 0;
   let failed = 0;
+  const cache: BudgetCache = new Map();
   for (;;) {
-    const states = readSearch(o.db, o.spec, plan);
+    const states = readSearch(o.db, o.spec, plan, cache);
     const runs: PlannedRun[] = [];
     let fresh = 0;
     let unfinished = 0;
@@ -82,7 +95,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
     trained += r.trained;
     failed += r.failed;
     if (r.interrupted || r.databaseFailed) {
-      return { plan, states: ownStates(readSearch(o.db, o.spec, plan)), trained, failed, interrupted: r.interrupted, ...(r.databaseFailed ? { databaseFailed: r.databaseFailed } : {}) };
+      return { plan, states: ownStates(readSearch(o.db, o.spec, plan, cache)), trained, failed, interrupted: r.interrupted, ...(r.databaseFailed ? { databaseFailed: r.databaseFailed } : {}) };
     }
   }
 }
@@ -99,10 +112,29 @@ export interface BoundaryJson {
   runs: number;
   stop: BoundaryAnswer['stop'] | 'running';
   probes: { value: number; k: number; n: number }[];
+  /** The fitted ceiling of the rate (its upper asymptote), null without a fit. */
+  ceiling: number | null;
+  /** With `search.budgets`: the answer at each epoch budget, from the same runs. */
+  budgets?: (Omit<BoundaryJson, 'for' | 'budgets' | 'runs' | 'stop'> & { epochs: number; settled: boolean })[];
 }
 
 export function boundaryJson(st: BoundaryState): BoundaryJson {
   const a = st.step?.answer;
+  const budgets = st.budgets?.map((b) => {
+    const x = b.step?.answer;
+    return {
+      epochs: b.epochs,
+      bracketed: x?.bracketed ?? false,
+      verdict: x?.verdict ?? 'undetermined',
+      estimate: x?.estimate ?? null,
+      ci_low: x?.ciLow ?? null,
+      ci_high: x?.ciHigh ?? null,
+      slope: x?.slope ?? null,
+      ceiling: x?.ceiling ?? null,
+      settled: b.step?.done === true && x?.stop !== 'budget',
+      probes: (x?.probes ?? []).map((p) => ({ value: p.value, k: p.k, n: p.n })),
+    };
+  });
   return {
     for: st.boundary.fixed,
     bracketed: a?.bracketed ?? false,
@@ -114,5 +146,7 @@ export function boundaryJson(st: BoundaryState): BoundaryJson {
     runs: st.observations.length + st.unfinished,
     stop: st.step?.done ? a!.stop : 'running',
     probes: (a?.probes ?? []).map((p) => ({ value: p.value, k: p.k, n: p.n })),
+    ceiling: a?.ceiling ?? null,
+    ...(budgets ? { budgets } : {}),
   };
 }

@@ -10,8 +10,8 @@ const alive = { failure: null, outputActivation: 'relu', aliveAtInit: true } as 
 const rule = { metric: 'pop_mae', threshold: 0.05 } as const;
 
 describe('the outcome of a run', () => {
-  it('lists the seven outcomes in display order, converged first and infrastructure last', () => {
-    assert.deepEqual([...OUTCOMES], ['converged', 'not_converged', 'dead_at_init', 'dead', 'diverged', 'failed', 'timed_out']);
+  it('lists the eight outcomes in display order, converged first and infrastructure last', () => {
+    assert.deepEqual([...OUTCOMES], ['converged', 'not_converged', 'dead_at_init', 'dead', 'diverged', 'no_metric', 'failed', 'timed_out']);
   });
 
   it('is converged when the final metric is below the threshold, from the first epoch of the final streak', () => {

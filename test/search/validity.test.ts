@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { SearchSettings } from '../../src/search';
 import { logGrid, simulateGrid, simulateSearch, trueBoundary, type Truth } from './synthetic';
 
-// The validity figures of `converge search` (README, section "search"): 200 simulated searches
+// The validity figures of `converge search` (docs/search.md, "Validity in simulation"): 200 simulated searches
 // per scenario against the synthetic source, each with its own world seed.
 const SEARCHES = 200;
 // The slower scenarios (searches that need 200–300 runs) run 100 here; `npm run bench -- --only

@@ -1,6 +1,6 @@
 /**
- * The README's Slurm recipe, as written, on a real one-node Slurm cluster (./cluster.ts): the two
- * script blocks are extracted from README.md, so the documentation is what is tested. Needs
+ * The Slurm recipe of docs/cluster.md, as written, on a real one-node Slurm cluster (./cluster.ts):
+ * the two script blocks are extracted from docs/cluster.md, so the documentation is what is tested. Needs
  * Debian's slurm-wlm and munge (scripts/test-deps.sh installs them); it fails, not skips, when
  * they are missing.
  */
@@ -13,16 +13,16 @@ import Database from 'better-sqlite3';
 import { CLI, ROOT, runCli, SMALL_SPEC } from '../helpers';
 import { missingBinaries, startCluster, type Cluster, type JobTask } from './cluster';
 
-/** The `<!-- slurm: FILE -->` blocks of README.md. */
-function readmeScripts(): Map<string, string> {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The `<!-- slurm: FILE -->` blocks of docs/cluster.md. */
+function docScripts(): Map<string, string> {
+  const doc = readFileSync(join(ROOT, 'docs', 'cluster.md'), 'utf8');
   const blocks = new Map<string, string>();
-  for (const m of readme.matchAll(/<!-- slurm: (\S+) -->\n```bash\n([\s\S]*?)```/g)) blocks.set(m[1]!, m[2]!);
+  for (const m of doc.matchAll(/<!-- slurm: (\S+) -->\n```bash\n([\s\S]*?)```/g)) blocks.set(m[1]!, m[2]!);
   return blocks;
 }
 
 /**
- * A folder laid out like the repository as the README assumes: the two scripts, a sweep, and
+ * A folder laid out like the repository as docs/cluster.md assumes: the two scripts, a sweep, and
  * this build of converge as the `npx converge` of the folder (node_modules/.bin).
  */
 function project(spec: { name: string; text: string }): string {
@@ -32,10 +32,10 @@ function project(spec: { name: string; text: string }): string {
   symlinkSync(CLI, join(dir, 'node_modules', '.bin', 'converge'));
   mkdirSync(join(dir, 'sweeps'));
   writeFileSync(join(dir, 'sweeps', `${spec.name}.yaml`), spec.text);
-  const scripts = readmeScripts();
+  const scripts = docScripts();
   for (const file of ['converge-shards.sbatch', 'converge-submit.sh']) {
     const text = scripts.get(file);
-    assert.ok(text, `README.md has no "<!-- slurm: ${file} -->" block followed by a bash block`);
+    assert.ok(text, `docs/cluster.md has no "<!-- slurm: ${file} -->" block followed by a bash block`);
     writeFileSync(join(dir, file), text, { mode: 0o755 });
   }
   return dir;
@@ -71,7 +71,7 @@ function slurmOutput(dir: string): string {
     .join('\n');
 }
 
-describe("the README's Slurm job array on a real one-node cluster", () => {
+describe("the Slurm job array of docs/cluster.md on a real one-node cluster", () => {
   let cluster: Cluster | undefined;
   const projects: string[] = [];
 
