@@ -64,9 +64,7 @@ export function addTrainOptions(command: Command, texts: TrainOptionTexts): Comm
 
 /** The devices a user trainer's runs are spread over: --devices, else the sweep file's `devices:`. */
 export function devicesOf(spec: SweepSpec, opts: Pick<TrainOptions, 'devices'>): string[] | undefined {
-  if (opts.devices) return opts.devices;
-  const declared = (spec as SweepSpec & { devices?: readonly (string | number)[] }).devices;
-  return declared ? declared.map(String) : undefined;
+  return opts.devices ?? spec.devices;
 }
 
 /** The help both commands end with: how they stop, and their exit codes. */
@@ -268,7 +266,7 @@ export async function drive(command: 'run' | 'search', spec: SweepSpec, opts: Tr
   // Checked here, before anything is written, rather than failing every run in the workers.
   kernelWanted();
   if (spec.trainer.kind === 'builtin' && devicesOf(spec, opts)) {
-    throw new ConvergeError('usage.devices', '--devices is for module and command trainers; the built-in LSTM trains on the CPU (--workers sets how many runs at once)');
+    throw new ConvergeError('usage.devices', '--devices (or devices:) is for module and command trainers; the built-in LSTM trains on the CPU (--workers sets how many runs at once)');
   }
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
   // The default folder is ours to make; a folder the user named must exist (a typo there should

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConvergeError, EXIT } from '../errors';
 import { expandPlan, type PlannedRun } from '../grid';
-import { loadSpec } from '../spec';
+import { loadSpecAsync } from '../spec';
 import { readCounts, readProgress, readRuns, readSweep, readSweepPace, retryWhileBusy, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
 import { adaptivePlan } from '../sweep/adaptive';
@@ -63,7 +63,8 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
-  const spec = loadSpec(specPath, opts.set);
+  // A module trainer's exports (declarations, metric directions) are read by importing it.
+  const spec = await loadSpecAsync(specPath, opts.set);
   const initial = expandPlan(spec);
   // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
   // database never retire each other's runs) and claims only its own keys. `merge` takes each

@@ -1,12 +1,11 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ScoredEpoch } from '../outcome';
+import { scoreUserRun, type ScoredEpoch } from '../outcome';
 import type { ResolvedParams, SweepSpec } from '../spec';
 import type { ClaimedRun, Db } from '../store';
 import type { ProcessRecord } from '../trainer/process-group';
 import type { Executor, JobResult, ReportedEpoch } from '../trainer/types';
 import type { ExecuteEvents, ExecuteResult, RunEnd } from './execute';
-import { scoreUserRun } from './user-score-shim';
 import { failUserRun, finishUserRun, recordRunProcess, recordUserEpoch } from './user-store-shim';
 
 /**
