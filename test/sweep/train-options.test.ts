@@ -12,7 +12,7 @@ describe('the options of user trainers on run', () => {
     writeFileSync(join(dir, 'sweep.yaml'), SPEC);
     const r = convergeSync(dir, ['run', 'sweep.yaml', '--db', 'x.db', '--devices', '0,1']);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--devices is for module and command trainers.*\[usage\.devices\]/);
+    assert.match(r.stderr, /--devices \(or devices:\) is for module and command trainers.*\[usage\.devices\]/);
     assert.equal(existsSync(join(dir, 'x.db')), false);
   });
 
