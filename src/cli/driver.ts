@@ -31,8 +31,8 @@ export interface TrainOptions {
   quiet?: boolean;
   json?: boolean;
   set: string[];
-  /** Seconds between SIGTERM and SIGKILL when a command run is stopped. @default 5 */
-  grace: number;
+  /** Seconds between SIGTERM and SIGKILL when a run is stopped; absent: the sweep file's `grace:`, else 5. */
+  grace?: number;
   /** Stop when the first k runs all fail (user trainers); 0: off. @default 3 */
   breaker: number;
   devices?: string[];
@@ -57,7 +57,7 @@ export function addTrainOptions(command: Command, texts: TrainOptionTexts): Comm
     .option('-q, --quiet', 'no progress output, only the result')
     .option('--json', texts.json)
     .option('--set <key=value>', texts.set, collect, [])
-    .option('--grace <seconds>', "a run that is stopped (Ctrl-C, SIGTERM, --timeout) has this many seconds to end: a command's process group gets SIGTERM, then SIGKILL; a module's ctx.signal aborts, then its thread is terminated", nonNegativeNumber('--grace'), 5)
+    .option('--grace <seconds>', "a run that is stopped (Ctrl-C, SIGTERM, --timeout) has this many seconds to end: a command's process group gets SIGTERM, then SIGKILL; a module's ctx.signal aborts, then its thread is terminated (default: the sweep file's trainer grace:, else 5)", nonNegativeNumber('--grace'))
     .option('--breaker <k>', 'module and command trainers: when the first k runs all fail, start no more and exit 1 naming the last one (0: off)', nonNegativeInt('--breaker'), 3)
     .option('--devices <list>', 'module and command trainers: at most one run per device at a time (e.g. 0,1); each run gets CONVERGE_DEVICE and CUDA_VISIBLE_DEVICES (ctx.device), recorded on the run (overrides devices: in the sweep file)', deviceList);
 }
@@ -99,6 +99,8 @@ export class Session {
   /** Trains module and command runs (spec.trainer.kind !== 'builtin'); undefined for the built-in trainer. */
   readonly executor: Executor | undefined;
   private readonly devices: string[] | undefined;
+  /** Between SIGTERM and SIGKILL: --grace, else the sweep file's `grace:`, else 5 s. */
+  private readonly graceMs: number;
   /** The command as it was invoked, every option included (for "resume with"). */
   readonly resumeHint = invokedCommand();
   private execution: SweepExecution | undefined;
@@ -116,12 +118,13 @@ export class Session {
   ) {
     const trainer = spec.trainer;
     this.devices = devicesOf(spec, opts);
+    this.graceMs = (opts.grace ?? spec.grace ?? 5) * 1000;
     if (trainer.kind === 'builtin') {
       this.trainPool = new TrainPool({ workers: opts.workers, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
     } else if (trainer.kind === 'module') {
-      this.executor = new ModuleExecutor({ module: trainer.module, workers: this.workers, graceMs: opts.grace * 1000, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
+      this.executor = new ModuleExecutor({ module: trainer.module, workers: this.workers, graceMs: this.graceMs, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
     } else {
-      this.executor = new CommandExecutor({ command: trainer.command, cwd: trainer.cwd, workers: this.workers, graceMs: opts.grace * 1000 });
+      this.executor = new CommandExecutor({ command: trainer.command, cwd: trainer.cwd, workers: this.workers, graceMs: this.graceMs });
     }
   }
 
@@ -178,7 +181,7 @@ export class Session {
   executeOptions(events: ExecuteEvents = {}): Omit<ExecuteOptions, 'db' | 'spec' | 'keys'> {
     const user = this.executor !== undefined;
     return {
-      ...(user ? { executor: this.executor, runsDir: `${this.dbPath}.runs`, breaker: this.opts.breaker, graceMs: this.opts.grace * 1000, ...(this.devices ? { devices: this.devices } : {}) } : { pool: this.pool }),
+      ...(user ? { executor: this.executor, runsDir: `${this.dbPath}.runs`, breaker: this.opts.breaker, graceMs: this.graceMs, ...(this.devices ? { devices: this.devices } : {}) } : { pool: this.pool }),
       onOrphan: (o) => {
         if (o.outcome === 'ended') writeErr(`run ${o.runId}: ended the trainer processes a killed converge left running; the run is trained again`);
         else if (o.outcome === 'stuck') writeErr(`run ${o.runId}: a trainer process a killed converge left running survived SIGKILL`);
