@@ -89,4 +89,28 @@ describe('module trainers end to end', () => {
       h.close();
     }
   });
+
+  it('--timeout stops a module that never yields (its thread is terminated after --grace) and records the run timed_out', (t) => {
+    const dir = sandbox(t);
+    writeFileSync(join(dir, 'trainer.mjs'), `export async function train(params, ctx) { ctx.report(1, { pop_mae: 1 }); for (;;) {} }`);
+    writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 2\ntrain: {epochs: 3}\ngrid: {seq_len: [20], n_samples: [10]}\n`);
+    const db = join(dir, 'mod.db');
+    const trainer = JSON.stringify({ kind: 'module', module: join(dir, 'trainer.mjs'), written: './trainer.mjs' });
+    const r = spawnSync(process.execPath, [USER_CLI, 'run', 'sweep.yaml', '--db', db, '--workers', '2', '--timeout', '1', '--grace', '0.2'], {
+      cwd: dir,
+      env: { ...process.env, CONVERGE_FAULT: '', CONVERGE_TEST_TRAINER: trainer },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    const h = new Database(db, { readonly: true });
+    try {
+      assert.deepEqual(h.prepare(`SELECT status, outcome, error FROM runs`).all(), [
+        { status: 'failed', outcome: 'timed_out', error: 'timed out after 1 s (--timeout)' },
+        { status: 'failed', outcome: 'timed_out', error: 'timed out after 1 s (--timeout)' },
+      ]);
+    } finally {
+      h.close();
+    }
+  });
 });
