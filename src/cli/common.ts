@@ -26,6 +26,23 @@ export function positiveNumber(name: string) {
   };
 }
 
+export function nonNegativeNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number of seconds (0 or more), got "${v}"`);
+    return n;
+  };
+}
+
+/** `--devices 0,1` or `--devices cuda:0,cuda:1`: distinct, non-empty names. */
+export function deviceList(v: string): string[] {
+  const devices = v.split(',').map((d) => d.trim());
+  if (devices.some((d) => d === '')) throw new InvalidArgumentError(`--devices must be a comma-separated list of device names, got "${v}"`);
+  const twice = devices.find((d, i) => devices.indexOf(d) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`--devices names "${twice}" twice; each device runs one run at a time`);
+  return devices;
+}
+
 export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
   return (v: string): T => {
     if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);

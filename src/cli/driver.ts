@@ -10,10 +10,14 @@ import { join } from 'node:path';
 import { EXIT } from '../errors';
 import { TrainPool, defaultWorkers } from '../pool/pool';
 import type { SweepSpec } from '../spec';
+import { CommandExecutor } from '../trainer/command-executor';
+import { ModuleExecutor } from '../trainer/module-executor';
+import type { Executor } from '../trainer/types';
+import { ConvergeError } from '../errors';
 import { closeDb, openDb, ownerId, type Db } from '../store';
 import type { ExecuteEvents, ExecuteOptions, SweepExecution } from '../sweep/execute';
 import { kernelWanted } from '../train/fused/kernel';
-import { collect, invokedCommand, nonNegativeInt, onOutputClosed, parseShard, plural, positiveInt, positiveNumber, writeErr, writeOut, type Shard } from './common';
+import { collect, deviceList, invokedCommand, nonNegativeInt, nonNegativeNumber, onOutputClosed, parseShard, plural, positiveInt, positiveNumber, writeErr, writeOut, type Shard } from './common';
 
 /** The options of every command that trains. */
 export interface TrainOptions {
@@ -27,6 +31,11 @@ export interface TrainOptions {
   quiet?: boolean;
   json?: boolean;
   set: string[];
+  /** Seconds between SIGTERM and SIGKILL when a run is stopped; absent: the sweep file's `grace:`, else 5. */
+  grace?: number;
+  /** Stop when the first k runs all fail (user trainers); 0: off. @default 3 */
+  breaker: number;
+  devices?: string[];
 }
 
 /** What the help of the shared options says differently per command. */
@@ -47,14 +56,25 @@ export function addTrainOptions(command: Command, texts: TrainOptionTexts): Comm
     .option('--shard <i/N>', texts.shard, parseShard)
     .option('-q, --quiet', 'no progress output, only the result')
     .option('--json', texts.json)
-    .option('--set <key=value>', texts.set, collect, []);
+    .option('--set <key=value>', texts.set, collect, [])
+    .option('--grace <seconds>', "a run that is stopped (Ctrl-C, SIGTERM, --timeout) has this many seconds to end: a command's process group gets SIGTERM, then SIGKILL; a module's ctx.signal aborts, then its thread is terminated (default: the sweep file's trainer grace:, else 5)", nonNegativeNumber('--grace'))
+    .option('--breaker <k>', 'module and command trainers: when the first k runs all fail, start no more and exit 1 naming the last one (0: off)', nonNegativeInt('--breaker'), 3)
+    .option('--devices <list>', 'module and command trainers: at most one run per device at a time (e.g. 0,1); each run gets CONVERGE_DEVICE and CUDA_VISIBLE_DEVICES (ctx.device), recorded on the run (overrides devices: in the sweep file)', deviceList);
+}
+
+/** The devices a user trainer's runs are spread over: --devices, else the sweep file's `devices:`. */
+export function devicesOf(spec: SweepSpec, opts: Pick<TrainOptions, 'devices'>): string[] | undefined {
+  return opts.devices ?? spec.devices;
 }
 
 /** The help both commands end with: how they stop, and their exit codes. */
 export function stoppingHelp(command: 'run' | 'search'): string {
   return `Ctrl-C or SIGTERM stops cleanly: the runs in flight are given back, and the same command
 resumes (a second Ctrl-C or SIGTERM stops at once). When the reader of the output goes away
-(\`converge ${command} … | head\`), it stops the same way.
+(\`converge ${command} … | head\`), it stops the same way. A command trainer's run is its own
+process group: stopping it sends SIGTERM to the group, SIGKILL after --grace seconds (a second
+Ctrl-C: at once), so no trainer process outlives converge; after a kill -9 of converge, the next
+\`converge ${command}\` on the database ends the ones it left before training their runs again.
 
 Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem,
 130 interrupted (Ctrl-C, output closed), 143 terminated (SIGTERM).`;
@@ -75,7 +95,12 @@ export interface Executed {
 
 /** One command's training session: the database, the pool, and how it stops. */
 export class Session {
-  readonly pool: TrainPool;
+  private trainPool: TrainPool | undefined;
+  /** Trains module and command runs (spec.trainer.kind !== 'builtin'); undefined for the built-in trainer. */
+  readonly executor: Executor | undefined;
+  private readonly devices: string[] | undefined;
+  /** Between SIGTERM and SIGKILL: --grace, else the sweep file's `grace:`, else 5 s. */
+  private readonly graceMs: number;
   /** The command as it was invoked, every option included (for "resume with"). */
   readonly resumeHint = invokedCommand();
   private execution: SweepExecution | undefined;
@@ -89,8 +114,34 @@ export class Session {
     readonly db: Db,
     readonly dbPath: string,
     private readonly opts: TrainOptions,
+    spec: SweepSpec,
   ) {
-    this.pool = new TrainPool({ workers: opts.workers, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
+    const trainer = spec.trainer;
+    this.devices = devicesOf(spec, opts);
+    this.graceMs = (opts.grace ?? spec.grace ?? 5) * 1000;
+    if (trainer.kind === 'builtin') {
+      this.trainPool = new TrainPool({ workers: opts.workers, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
+    } else if (trainer.kind === 'module') {
+      this.executor = new ModuleExecutor({ module: trainer.module, workers: this.workers, graceMs: this.graceMs, ...(opts.maxHeapMb !== undefined ? { maxHeapMb: opts.maxHeapMb } : {}) });
+    } else {
+      this.executor = new CommandExecutor({ command: trainer.command, cwd: trainer.cwd, workers: this.workers, graceMs: this.graceMs });
+    }
+  }
+
+  /** The built-in trainer's pool (made on first use for a user trainer, which does not need it). */
+  get pool(): TrainPool {
+    this.trainPool ??= new TrainPool({ workers: this.opts.workers, ...(this.opts.maxHeapMb !== undefined ? { maxHeapMb: this.opts.maxHeapMb } : {}) });
+    return this.trainPool;
+  }
+
+  /** Runs at once: --workers, and no more than the devices when they are given. */
+  get workers(): number {
+    return this.devices ? Math.min(this.opts.workers, this.devices.length) : this.opts.workers;
+  }
+
+  /** Take everything down: the pool's threads, a user trainer's threads or process groups. */
+  async close(): Promise<void> {
+    await Promise.all([this.trainPool?.destroy(), this.executor?.close()]);
   }
 
   /** Progress goes to a person: neither --json nor --quiet. */
@@ -128,8 +179,13 @@ export class Session {
 
   /** What every SweepExecution of the command is given, with the command's own events added. */
   executeOptions(events: ExecuteEvents = {}): Omit<ExecuteOptions, 'db' | 'spec' | 'keys'> {
+    const user = this.executor !== undefined;
     return {
-      pool: this.pool,
+      ...(user ? { executor: this.executor, runsDir: `${this.dbPath}.runs`, breaker: this.opts.breaker, graceMs: this.graceMs, ...(this.devices ? { devices: this.devices } : {}) } : { pool: this.pool }),
+      onOrphan: (o) => {
+        if (o.outcome === 'ended') writeErr(`run ${o.runId}: ended the trainer processes a killed converge left running; the run is trained again`);
+        else if (o.outcome === 'stuck') writeErr(`run ${o.runId}: a trainer process a killed converge left running survived SIGKILL`);
+      },
       owner: ownerId(),
       retries: this.opts.retries,
       maxAttempts: this.opts.maxAttempts,
@@ -197,6 +253,8 @@ export class Session {
     } else if (why !== 'output closed') {
       // Every write is its own transaction and the file is in WAL mode, so stopping here
       // leaves a consistent database; runs left "running" are reclaimed on resume.
+      // Their process groups cannot wait out a grace period: SIGKILL, so no trainer outlives this process.
+      if (this.executor instanceof CommandExecutor) this.executor.killAll();
       writeErr(`stopped at once; resume with: ${this.resumeHint}`);
       process.exit(why === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
     }
@@ -210,6 +268,9 @@ export class Session {
 export async function drive(command: 'run' | 'search', spec: SweepSpec, opts: TrainOptions, body: (s: Session) => Promise<number>): Promise<number> {
   // Checked here, before anything is written, rather than failing every run in the workers.
   kernelWanted();
+  if (spec.trainer.kind === 'builtin' && devicesOf(spec, opts)) {
+    throw new ConvergeError('usage.devices', '--devices (or devices:) is for module and command trainers; the built-in LSTM trains on the CPU (--workers sets how many runs at once)');
+  }
   const dbPath = opts.db ?? join('results', `${spec.name}.db`);
   // The default folder is ours to make; a folder the user named must exist (a typo there should
   // not silently start a new database somewhere else).
@@ -218,11 +279,11 @@ export async function drive(command: 'run' | 'search', spec: SweepSpec, opts: Tr
   let session: Session | undefined;
   let stopListening = () => {};
   try {
-    session = new Session(command, db, dbPath, opts);
+    session = new Session(command, db, dbPath, opts, spec);
     stopListening = session.listen();
     return await body(session);
   } finally {
-    await session?.pool.destroy();
+    await session?.close();
     closeDb(db);
     // Only now: shutting the pool down takes a few event-loop turns, and a second Ctrl-C in them
     // must still take the "stop at once" path (exit 130 with the resume hint) rather than

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConvergeError, EXIT } from '../errors';
 import { expandPlan, type PlannedRun } from '../grid';
-import { loadSpec } from '../spec';
+import { loadSpecAsync } from '../spec';
 import { readCounts, readProgress, readRuns, readSweep, readSweepPace, retryWhileBusy, syncPlan } from '../store';
 import { SweepExecution } from '../sweep/execute';
 import { adaptivePlan } from '../sweep/adaptive';
@@ -63,7 +63,8 @@ Examples:
 }
 
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
-  const spec = loadSpec(specPath, opts.set);
+  // A module trainer's exports (declarations, metric directions) are read by importing it.
+  const spec = await loadSpecAsync(specPath, opts.set);
   const initial = expandPlan(spec);
   // Every shard records the WHOLE plan (so in_plan is right for every run, and shards sharing a
   // database never retire each other's runs) and claims only its own keys. `merge` takes each
@@ -92,7 +93,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
       if (sync.rescored) writeErr(`re-scored ${sync.rescored.runs} runs: ${sync.rescored.text}`);
     }
     const before = readProgress(db);
-    const workers = session.pool.workers;
+    const workers = session.workers;
     const progress = new RunProgress({
       read: () => {
         const c = readCounts(db);
@@ -116,14 +117,14 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     try {
       result = await execution.execute();
       // Adaptive repeats: grow the undecided cells by a batch and train, until no cell grows.
-      while (spec.adaptive && !result.interrupted && !result.databaseFailed) {
+      while (spec.adaptive && !result.interrupted && !result.databaseFailed && !result.breaker) {
         const grown = adaptivePlan(db, spec, plan);
         if (grown.runs.length === plan.runs.length) break;
         plan = grown;
         if (keys) for (const r of plan.runs) if (shardOf(r)) keys.add(r.runKey);
         await retryWhileBusy('sync', () => syncPlan(db, dbPath, spec, plan), { onWait: session.onLockWait });
         const more = await execution.execute();
-        result = { ...more, trained: result.trained + more.trained, converged: result.converged + more.converged, failed: result.failed + more.failed };
+        result = { ...more, ...(more.breaker !== undefined ? { breaker: more.breaker } : {}), trained: result.trained + more.trained, converged: result.converged + more.converged, failed: result.failed + more.failed };
       }
     } finally {
       progress.stop();
@@ -131,6 +132,11 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const wall = (Date.now() - t0) / 1000;
     const stopped = session.stoppedEarly(result);
     if (stopped !== undefined) return stopped;
+    if (result.breaker !== undefined) {
+      writeErr(`converge: ${result.breaker}`);
+      writeErr(`fix the trainer (its whole output is in ${dbPath}.runs/), then resume with: ${session.resumeHint}`);
+      return EXIT.runsFailed;
+    }
     const after = readProgress(db);
     const sweep = readSweep(db, dbPath);
     const runs = readRuns(db);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../errors';
 import { describeCell } from '../grid';
 import { expandSearch, type BoundaryState } from '../search';
-import { loadSpec } from '../spec';
+import { loadSpecAsync } from '../spec';
 import { boundaryJson, inSearchShard, runSearch, type BoundaryJson } from '../sweep/search';
 import { alignTable, formatDuration, plural, writeOut } from './common';
 import { addTrainOptions, drive, stoppingHelp, type TrainOptions } from './driver';
@@ -95,7 +95,8 @@ export function formatBudgets(axis: string, rows: BoundaryJson[], target: number
 }
 
 async function searchCommand(specPath: string, opts: TrainOptions): Promise<number> {
-  const spec = loadSpec(specPath, opts.set);
+  // A module trainer's exports (declarations, metric directions) are read by importing it.
+  const spec = await loadSpecAsync(specPath, opts.set);
   const plan = expandSearch(spec); // refuses bad ranges before anything is written
   return drive('search', spec, opts, async (session) => {
     const { db, dbPath } = session;

@@ -18,11 +18,16 @@ import { scoreRun, toScoredEpoch, type Outcome } from '../outcome';
 import type { EpochMetrics } from '../train/contract';
 import { toRequest } from './request';
 import type { TrainPool } from '../pool/pool';
+import { endOrphanGroup } from '../trainer/process-group';
+import type { Executor } from '../trainer/types';
+import { trainUserRun, type UserRunEnd, type UserRunHost } from './execute-user';
+import { orphanRecords } from './user-store-shim';
 
 export interface ExecuteOptions {
   db: Db;
   spec: SweepSpec;
-  pool: TrainPool;
+  /** Trains the built-in trainer's runs (required for it). */
+  pool?: TrainPool;
   owner: string;
   /** Failed runs are retried up to this many times. @default 0 */
   retries: number;
@@ -35,6 +40,18 @@ export interface ExecuteOptions {
   /** A run whose process vanished this many times is recorded failed, not claimed again. @default 3 */
   maxAttempts?: number;
   events?: ExecuteEvents;
+  /** Trains the runs of a module or command trainer (spec.trainer.kind !== 'builtin'); `pool` is then unused. */
+  executor?: Executor;
+  /** Where user runs get their folders: `<db path>.runs`. */
+  runsDir?: string;
+  /** At most one run per device at a time (user trainers); the device is passed to the trainer and recorded. */
+  devices?: readonly string[];
+  /** Stop claiming when the first k runs this execution finished all failed (user trainers); 0: never. @default 3 */
+  breaker?: number;
+  /** SIGTERM → SIGKILL for the groups a killed converge left behind. @default 5000 */
+  graceMs?: number;
+  /** The orphans a killed converge left were ended at start: how many, and how. */
+  onOrphan?(o: { runId: number; outcome: string }): void;
 }
 
 export interface RunEnd {
@@ -73,6 +90,8 @@ export interface ExecuteResult {
   interrupted: boolean;
   /** The runner stopped because the database failed it: heartbeats in a row, or an epoch write (why). */
   databaseFailed?: string;
+  /** The breaker tripped: the first k runs all failed (the message names the last one). */
+  breaker?: string;
 }
 
 /**
@@ -97,10 +116,23 @@ export class SweepExecution {
   /** Ends the current wait for other processes early (stop()). */
   private wake: (() => void) | undefined;
   private lockNoticeAt = -Infinity;
+  /** Runs at once: the pool's workers, or the executor's slots (no more than the devices). */
+  private readonly slots: number;
+  private readonly freeDevices: string[];
+  /** The first runs this execution finished (user trainers), for the breaker. */
+  private readonly firstEnds: UserRunEnd[] = [];
+  private broken: string | undefined;
 
   constructor(o: ExecuteOptions) {
     this.o = o;
     this.lease = o.leaseSeconds ?? 30;
+    const user = o.spec.trainer.kind !== 'builtin';
+    if (user && !o.executor) throw new Error(`a ${o.spec.trainer.kind} trainer needs an executor`);
+    if (!user && !o.pool) throw new Error('the built-in trainer needs a pool');
+    const devices = user ? [...(o.devices ?? [])] : [];
+    this.freeDevices = devices.reverse();
+    const slots = user ? o.executor!.slots : o.pool!.workers;
+    this.slots = devices.length > 0 ? Math.min(slots, devices.length) : slots;
   }
 
   /** Stop claiming, abort runs in flight; they go back to pending. */
@@ -131,8 +163,11 @@ export class SweepExecution {
   }
 
   async execute(): Promise<ExecuteResult> {
-    const { db, pool } = this.o;
+    const { db } = this.o;
     const result: ExecuteResult = { trained: 0, converged: 0, failed: 0, interrupted: false };
+    // A killed converge's command runs may still be running: end them before their runs are
+    // claimed again, so two copies never train one run and their late output reaches nothing.
+    if (this.o.spec.trainer.kind === 'command') await this.endOrphans();
     await this.write('expire', () => expireDeadOwners(db));
     let failedBeats = 0;
     let beating = false;
@@ -165,7 +200,7 @@ export class SweepExecution {
     try {
       for (;;) {
         if (this.stopping) break;
-        const free = pool.workers - inFlight.size;
+        const free = this.broken !== undefined ? 0 : this.slots - inFlight.size;
         const claim = { owner: this.o.owner, limit: free, leaseSeconds: this.lease, retries: this.o.retries, keys: this.o.keys, maxAttempts: this.o.maxAttempts };
         const claimed = free > 0 ? await this.write('claim', () => claimRuns(db, claim)) : [];
         // Stopped while the claim waited: execute() gives these runs back below.
@@ -175,6 +210,7 @@ export class SweepExecution {
           inFlight.add(p);
         }
         if (inFlight.size === 0) {
+          if (this.broken !== undefined) break;
           // Nothing claimable and nothing of ours in flight. Runs another process still holds are
           // not done yet: wait for them instead of returning (and exiting 0, "all runs done") with
           // the sweep incomplete. If that process dies, its runs become claimable (at once when it
@@ -202,8 +238,71 @@ export class SweepExecution {
         result.interrupted = true;
         if (this.databaseError) result.databaseFailed = this.databaseError;
       }
+      if (this.broken !== undefined) result.breaker = this.broken;
     }
     return result;
+  }
+
+  /** End the process groups of runs whose converge was killed (recorded on the run, safe against pid reuse). */
+  private async endOrphans(): Promise<void> {
+    const orphans = await this.write('orphans', () => orphanRecords(this.o.db));
+    await Promise.all(
+      orphans.map(async (o) => {
+        const outcome = await endOrphanGroup(o.record, { graceMs: this.o.graceMs ?? 5000 });
+        this.o.onOrphan?.({ runId: o.runId, outcome });
+      }),
+    );
+  }
+
+  /** What one user run borrows from this execution. */
+  private userHost(): UserRunHost {
+    return {
+      db: this.o.db,
+      spec: this.o.spec,
+      owner: this.o.owner,
+      executor: this.o.executor!,
+      timeoutSeconds: this.o.timeoutSeconds,
+      runsDir: this.o.runsDir ?? 'runs',
+      events: this.o.events,
+      isStopping: () => this.stopping,
+      write: (what, fn) => this.write(what, fn),
+      giveUp: (why) => this.giveUp(why),
+      track: (id, controller, lose) => {
+        this.controllers.set(id, controller);
+        this.losers.set(id, lose);
+        return () => {
+          this.controllers.delete(id);
+          this.losers.delete(id);
+        };
+      },
+    };
+  }
+
+  private async trainUser(run: ClaimedRun, result: ExecuteResult): Promise<void> {
+    const device = this.freeDevices.pop();
+    try {
+      const end = await trainUserRun(this.userHost(), run, result, device);
+      if (end) this.noteForBreaker(end);
+    } finally {
+      if (device !== undefined) this.freeDevices.push(device);
+    }
+  }
+
+  /**
+   * The breaker (wandb#5088: 470 of 500 runs failing overnight on one bad setting): when the
+   * first k runs this execution finished all failed, claim no more; the runs in flight end.
+   */
+  private noteForBreaker(end: UserRunEnd): void {
+    const k = this.o.breaker ?? 3;
+    if (k <= 0 || this.firstEnds.length >= k) return;
+    this.firstEnds.push(end);
+    if (this.firstEnds.length < k || !this.firstEnds.every((e) => e.end.outcome === 'failed')) return;
+    const last = end.end;
+    // A command's error starts with its command line; a module's is its message and stack (the top of it is enough here).
+    const lines = (last.error ?? 'failed').split('\n');
+    const error = lines.length > 12 ? `${lines.slice(0, 12).join('\n')}\n…` : lines.join('\n');
+    const command = end.commandLine !== undefined && !error.startsWith(end.commandLine) ? `\ncommand line: ${end.commandLine}` : '';
+    this.broken = `the first ${k} runs all failed, so no more runs were started (--breaker ${k}; 0 turns it off). The last: run ${last.id} (seed ${last.seed}): ${error}${command}`;
   }
 
   /** The database refuses this runner's writes: stop claiming, stop the runs, report `why`. */
@@ -227,6 +326,7 @@ export class SweepExecution {
   }
 
   private async trainOne(run: ClaimedRun, result: ExecuteResult): Promise<void> {
+    if (this.o.spec.trainer.kind !== 'builtin') return this.trainUser(run, result);
     const { db, spec } = this.o;
     const params = JSON.parse(run.paramsJson) as ResolvedParams;
     const request = toRequest(params, run.seed);
@@ -282,7 +382,7 @@ export class SweepExecution {
     };
     let end: RunEnd;
     try {
-      const res = await this.o.pool.train(request, { onEpoch, onBackend }, controller.signal);
+      const res = await this.o.pool!.train(request, { onEpoch, onBackend }, controller.signal);
       const seconds = (performance.now() - t0) / 1000;
       await epochWrites;
       // Port messages may trail the result (pool.train closes the port with it), or were skipped
