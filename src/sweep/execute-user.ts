@@ -6,7 +6,7 @@ import type { ClaimedRun, Db } from '../store';
 import type { ProcessRecord } from '../trainer/process-group';
 import type { Executor, JobResult, ReportedEpoch } from '../trainer/types';
 import type { ExecuteEvents, ExecuteResult, RunEnd } from './execute';
-import { failUserRun, finishUserRun, recordRunProcess, recordUserEpoch } from './user-store-shim';
+import { failUserRun, finishUserRun, recordRunProcess, recordUserEpoch } from '../store';
 
 /**
  * One run of a user's own trainer (module or command, issue 18), from claim to its last write.

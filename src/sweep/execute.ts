@@ -21,7 +21,7 @@ import type { TrainPool } from '../pool/pool';
 import { endOrphanGroup } from '../trainer/process-group';
 import type { Executor } from '../trainer/types';
 import { trainUserRun, type UserRunEnd, type UserRunHost } from './execute-user';
-import { orphanRecords } from './user-store-shim';
+import { orphanRecords } from '../store';
 
 export interface ExecuteOptions {
   db: Db;

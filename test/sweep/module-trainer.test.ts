@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sandbox } from '../reliability/harness';
 
-const USER_CLI = resolve(__dirname, 'user-cli.js');
+const USER_CLI = resolve(__dirname, '../../src/cli/main.js');
 
 describe('module trainers end to end', () => {
   it('every run is trained by the module, scored on its reported metric, and records the code that trained it', (t) => {
@@ -22,7 +22,7 @@ describe('module trainers end to end', () => {
          for (let e = 1; e <= 4; e++) ctx.report(e, { pop_mae: ctx.seed % 2 ? 0.04 / e : 0.5, device_given: ctx.device === undefined ? 0 : 1 });
        }`,
     );
-    writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 4\ntrain: {epochs: 3}\ngrid: {seq_len: [20], n_samples: [10]}\n`);
+    writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 4\ntrainer: {module: ./trainer.mjs}\nconverged: {metric: pop_mae, below: 0.05}\n`);
     const db = join(dir, 'mod.db');
     const trainer = JSON.stringify({ kind: 'module', module: join(dir, 'trainer.mjs'), written: './trainer.mjs' });
     const r = spawnSync(process.execPath, [USER_CLI, 'run', 'sweep.yaml', '--db', db, '--workers', '2'], {
@@ -68,7 +68,7 @@ describe('module trainers end to end', () => {
   it('a module that throws fails its runs with the message and stack, and the breaker stops the sweep', (t) => {
     const dir = sandbox(t);
     writeFileSync(join(dir, 'trainer.mjs'), `export async function train() { throw new Error('shape mismatch: (4, 2) vs (2, 1)'); }`);
-    writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 5\ntrain: {epochs: 3}\ngrid: {seq_len: [20], n_samples: [10]}\n`);
+    writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 5\ntrainer: {module: ./trainer.mjs}\nconverged: {metric: pop_mae, below: 0.05}\n`);
     const db = join(dir, 'mod.db');
     const trainer = JSON.stringify({ kind: 'module', module: join(dir, 'trainer.mjs'), written: './trainer.mjs' });
     const r = spawnSync(process.execPath, [USER_CLI, 'run', 'sweep.yaml', '--db', db, '--workers', '1'], {

@@ -31,8 +31,7 @@ with open(os.environ['CONVERGE_METRICS'], 'a') as f:
   const spec = { ...built, trainer: { kind: 'command' as const, command: [PYTHON, 'train.py'], cwd: dir } };
   const db = openDb(file);
   try {
-    // Planned as a built-in sweep: schema 5 (before migration 6) has no room for declared parameters.
-    syncPlan(db, file, built, expandPlan(built));
+    syncPlan(db, file, spec, expandPlan(spec));
     const executor = new CommandExecutor({ command: spec.trainer.command, cwd: dir, workers: 1, graceMs: 200 });
     const lost: number[] = [];
     // Once the claim is lost nothing is left for this runner but to wait for the other process: stop it then.

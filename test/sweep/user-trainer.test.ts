@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { sandbox, waitFor, type Finished } from '../reliability/harness';
 import { PYTHON, running } from '../trainer/python';
 
-const USER_CLI = resolve(__dirname, 'user-cli.js');
+const USER_CLI = resolve(__dirname, '../../src/cli/main.js');
 
 /**
  * MODE (a file beside the trainer, so a resume can change it): fast (3 epochs), hang (forks a
@@ -75,7 +75,7 @@ function sweep(t: TestContext, repeats: number): Sweep {
   const dir = sandbox(t);
   mkdirSync(join(dir, 'pids'));
   writeFileSync(join(dir, 'train.py'), TRAINER);
-  writeFileSync(join(dir, 'sweep.yaml'), `name: user\nseed: 1\nrepeats: ${repeats}\ntrain: {epochs: 3}\ngrid: {seq_len: [20], n_samples: [10]}\n`);
+  writeFileSync(join(dir, 'sweep.yaml'), `name: user\nseed: 1\nrepeats: ${repeats}\ntrainer: {command: [${JSON.stringify(PYTHON)}, train.py, "{seed}"]}\nconverged: {metric: pop_mae, below: 0.05}\n`);
   const db = join(dir, 'user.db');
   const trainer = JSON.stringify({ kind: 'command', command: [PYTHON, 'train.py', '{seed}'], cwd: dir });
   const s: Sweep = {
