@@ -273,32 +273,76 @@ export function userScoredEpoch(e: { epoch: number; metrics: Readonly<Record<str
  */
 export function scoreUserRun(epochs: readonly ScoredEpoch[], rule: Rule, budget?: number, failure: 'failed' | 'timed_out' | null = null): Score {
   if (failure) return none(failure);
-  const seen = budget === undefined ? epochs : epochs.filter((e) => e.epoch <= budget);
-  const last = seen[seen.length - 1];
-  if (seen.some((e) => Object.values(e.extra ?? {}).some((v) => v === null))) return none('diverged', last!.epoch, last ? metricOf(last, rule.metric) : null);
-  const has = seen.filter((e) => metricOf(e, rule.metric) !== null);
-  if (has.length === 0) return none('no_metric', last?.epoch ?? null, null, true);
+  const p = preparedUserEpochs(epochs, rule.metric);
+  // Epochs up to the budget: the first n (stored in epoch order).
+  let n = epochs.length;
+  if (budget !== undefined) {
+    let lo = 0;
+    while (lo < n) {
+      const mid = (lo + n) >> 1;
+      if (p.epoch[mid]! <= budget) lo = mid + 1;
+      else n = mid;
+    }
+  }
+  const last = n > 0 ? epochs[n - 1] : undefined;
+  const at = (i: number) => p.value[i]!;
+  if (p.firstNull < n) return none('diverged', last!.epoch, Number.isNaN(at(n - 1)) ? null : at(n - 1));
+  let lastHas = n - 1;
+  while (lastHas >= 0 && Number.isNaN(at(lastHas))) lastHas--;
+  if (lastHas < 0) return none('no_metric', last?.epoch ?? null, null, true);
   if ((rule.at ?? 'last') === 'best') {
     const above = (rule.direction ?? 'below') === 'above';
-    let scored = has[0]!;
-    for (const e of has) {
-      const v = metricOf(e, rule.metric)!;
-      const b = metricOf(scored, rule.metric)!;
-      if (above ? v > b : v < b) scored = e;
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      const v = at(i);
+      if (Number.isNaN(v)) continue;
+      if (best < 0 || (above ? v > at(best) : v < at(best))) best = i;
     }
-    const value = metricOf(scored, rule.metric)!;
-    if (!meetsRule(value, rule)) return none('not_converged', scored.epoch, value);
-    return { outcome: 'converged', convergedEpoch: scored.epoch, epoch: scored.epoch, value, lacksMetric: false };
+    const value = at(best);
+    if (!meetsRule(value, rule)) return none('not_converged', p.epoch[best]!, value);
+    return { outcome: 'converged', convergedEpoch: p.epoch[best]!, epoch: p.epoch[best]!, value, lacksMetric: false };
   }
-  const scored = has[has.length - 1]!;
-  const value = metricOf(scored, rule.metric)!;
-  if (!meetsRule(value, rule)) return none('not_converged', scored.epoch, value);
-  let first = scored.epoch;
-  for (let i = has.length - 1; i >= 0; i--) {
-    if (meetsRule(metricOf(has[i]!, rule.metric)!, rule)) first = has[i]!.epoch;
+  const value = at(lastHas);
+  if (!meetsRule(value, rule)) return none('not_converged', p.epoch[lastHas]!, value);
+  let first = p.epoch[lastHas]!;
+  for (let i = lastHas; i >= 0; i--) {
+    const v = at(i);
+    if (Number.isNaN(v)) continue; // an epoch without the metric does not break the streak
+    if (meetsRule(v, rule)) first = p.epoch[i]!;
     else break;
   }
-  return { outcome: 'converged', convergedEpoch: first, epoch: scored.epoch, value, lacksMetric: false };
+  return { outcome: 'converged', convergedEpoch: first, epoch: p.epoch[lastHas]!, value, lacksMetric: false };
+}
+
+/**
+ * A user run's epochs as plain arrays, per rule metric: epoch numbers, the metric's values (NaN
+ * where not reported) and the index of the first epoch with any metric stored null (non-finite).
+ * Cached per epochs array: a budget curve scores the same run at hundreds of budgets.
+ */
+interface PreparedUserEpochs {
+  epoch: Int32Array;
+  value: Float64Array;
+  firstNull: number;
+}
+const preparedCache = new WeakMap<readonly ScoredEpoch[], Map<string, PreparedUserEpochs>>();
+
+function preparedUserEpochs(epochs: readonly ScoredEpoch[], metric: string): PreparedUserEpochs {
+  let byMetric = preparedCache.get(epochs);
+  if (!byMetric) preparedCache.set(epochs, (byMetric = new Map()));
+  const hit = byMetric.get(metric);
+  if (hit) return hit;
+  const epoch = new Int32Array(epochs.length);
+  const value = new Float64Array(epochs.length);
+  let firstNull = epochs.length;
+  epochs.forEach((e, i) => {
+    epoch[i] = e.epoch;
+    const v = metricOf(e, metric);
+    value[i] = v === null ? NaN : v;
+    if (firstNull === epochs.length) for (const k in e.extra) if (e.extra[k] === null) firstNull = i;
+  });
+  const p = { epoch, value, firstNull };
+  byMetric.set(metric, p);
+  return p;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { Rule } from '../outcome';
 import { cellKey, tallyRuns } from './cells';
-import { scoreRows } from './score';
+import { epochsByRun, scoreGrouped } from './score';
 import { wilson } from './stats';
 import type { EpochRow, RunRow } from './types';
 
@@ -22,8 +22,18 @@ function userEpochs(runs: readonly RunRow[]): number {
   return Math.max(0, ...runs.filter((r) => r.status === 'done').map((r) => r.epochsRun ?? 0));
 }
 
+/** Most points a budget curve has: a user trainer may report thousands of epochs, and each point re-scores every run of the cell. */
+export const MAX_BUDGET_POINTS = 200;
+
+/** The budgets a curve is scored at: every epoch up to MAX_BUDGET_POINTS, else that many spread evenly, the last always in. */
+export function budgetEpochs(last: number): number[] {
+  if (last <= MAX_BUDGET_POINTS) return Array.from({ length: last }, (_, i) => i + 1);
+  return [...new Set(Array.from({ length: MAX_BUDGET_POINTS }, (_, i) => Math.round(((i + 1) * last) / MAX_BUDGET_POINTS)))];
+}
+
 /**
- * For each cell (keyed like CellSummary.key), the budget curve e = 1 … E, where E is `upTo` (the
+ * For each cell (keyed like CellSummary.key), the budget curve e = 1 … E (at most MAX_BUDGET_POINTS
+ * epochs of it, evenly spread), where E is `upTo` (the
  * --epoch budget) or else the fewest epochs any run of the cell was planned for.
  * @param runs the runs as stored (not yet scored)
  */
@@ -45,10 +55,10 @@ export function budgetCurves(axes: readonly string[], runs: readonly RunRow[], e
   for (const [key, cellRuns] of cells) {
     const planned = cellRuns.some((r) => r.trainer !== undefined && r.trainer !== 'builtin') ? userEpochs(cellRuns) : Math.min(...cellRuns.map((r) => Number(r.params.epochs)));
     const last = upTo ?? (Number.isFinite(planned) ? planned : 0);
-    const cellEpochs = cellRuns.flatMap((r) => byRun.get(r.id) ?? []);
+    const cellEpochs = epochsByRun(cellRuns.flatMap((r) => byRun.get(r.id) ?? []));
     const curve: BudgetPoint[] = [];
-    for (let e = 1; e <= last; e++) {
-      const t = tallyRuns(scoreRows(cellRuns, cellEpochs, rule, e));
+    for (const e of budgetEpochs(last)) {
+      const t = tallyRuns(scoreGrouped(cellRuns, cellEpochs, rule, e));
       const ci = wilson(t.k, t.n);
       curve.push({ epoch: e, converged: t.k, n: t.n, rate: t.n > 0 ? t.k / t.n : null, ci_low: ci.lo, ci_high: ci.hi });
     }

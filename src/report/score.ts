@@ -29,12 +29,22 @@ function outputActivationOf(r: RunRow): OutputActivation {
 /** Each run with outcome, converged_epoch, ruleValue and lacksMetric recomputed under `rule` at `budget`. */
 export function scoreRows(runs: readonly RunRow[], epochs: readonly EpochRow[], rule: Rule, budget?: number): RunRow[] {
   checkBudget(runs, budget);
+  return scoreGrouped(runs, epochsByRun(epochs), rule, budget);
+}
+
+/** Epochs grouped by run id, in the order given. */
+export function epochsByRun(epochs: readonly EpochRow[]): Map<number, ScoredEpoch[]> {
   const byRun = new Map<number, ScoredEpoch[]>();
   for (const e of epochs) {
     let list = byRun.get(e.runId);
     if (!list) byRun.set(e.runId, (list = []));
     list.push(e);
   }
+  return byRun;
+}
+
+/** scoreRows over epochs already grouped by run (a budget curve scores the same runs at many budgets). */
+export function scoreGrouped(runs: readonly RunRow[], byRun: ReadonlyMap<number, readonly ScoredEpoch[]>, rule: Rule, budget?: number): RunRow[] {
   return runs.map((r) => {
     const s = r.trainer !== undefined && r.trainer !== 'builtin' ? scoreUser(r, byRun.get(r.id) ?? [], rule, budget) : scoreStoredRun({ ...r, outputActivation: outputActivationOf(r) }, byRun.get(r.id) ?? [], rule, budget);
     return { ...r, outcome: s.outcome, convergedEpoch: s.convergedEpoch, ruleValue: s.value, lacksMetric: s.lacksMetric };
