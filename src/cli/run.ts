@@ -142,7 +142,7 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     const runs = readRuns(db);
     const mine = keys ? runs.filter((r) => keys.has(r.runKey)) : runs;
     const failedHere = mine.filter((r) => r.status === 'failed').length;
-    const cells = summarizeCells({ sweepName: sweep.name, axes: sweep.axes, runs, threshold: sweep.threshold, metric: sweep.metric });
+    const cells = summarizeCells({ sweepName: sweep.name, axes: sweep.axes, runs, threshold: sweep.threshold, metric: sweep.metric, ...(sweep.trainer !== 'builtin' ? { trainer: sweep.trainer, direction: sweep.direction ?? 'below', at: sweep.at ?? 'last' } : {}) });
     if (opts.json) {
       writeOut(
         JSON.stringify(
