@@ -209,6 +209,8 @@ function boundariesOf(db: Db, spec: SweepSpec): (BoundaryFigureInput & { axis: s
       ceiling: st.step?.answer.ceiling ?? null,
       runs: a.runs,
       probes: a.probes,
+      fixed: st.boundary.fixed,
+      ...(a.budgets ? { budgets: a.budgets.map((b) => ({ epochs: b.epochs, bracketed: b.bracketed, estimate: b.estimate, ciLow: b.ci_low, ciHigh: b.ci_high })) } : {}),
     };
   });
 }

@@ -5,6 +5,7 @@
  * spec out; the caller renders it.
  */
 import type { TopLevelSpec } from 'vega-lite/build/index';
+import { fitPowerLaw, scalingChart, type ScalingRow } from './scaling';
 import { wilson } from './stats';
 
 export interface BoundaryFigureInput {
@@ -23,6 +24,10 @@ export interface BoundaryFigureInput {
   ceiling?: number | null;
   runs: number;
   probes: { value: number; k: number; n: number }[];
+  /** The boundary's fixed settings (search.for), e.g. {seq_len: 200}. */
+  fixed?: Readonly<Record<string, unknown>>;
+  /** With search.budgets: the answer at each epoch budget. */
+  budgets?: { epochs: number; bracketed: boolean; estimate: number | null; ciLow: number | null; ciHigh: number | null }[];
 }
 
 function sigmoid(x: number): number {
@@ -102,8 +107,57 @@ export async function renderBoundarySection(axis: string, boundaries: readonly B
     `<h2>Boundary: where the rate crosses ${escape(String(boundaries[0]!.target))}</h2>\n` +
     `<p class="note">Per boundary: the rate at each probed ${escape(axis)} (dots sized by runs, 95% Wilson intervals), the fitted logistic curve in log ${escape(axis)}, ` +
     `the target rate (dashed) and the estimate with its 95% profile-likelihood interval (band).</p>\n` +
-    `<figure id="boundary">${svg}</figure>\n<ul class="boundaries">${notes}</ul>`
+    `<figure id="boundary">${svg}</figure>\n<ul class="boundaries">${notes}</ul>` +
+    (await renderScaling(axis, boundaries, render))
   );
+}
+
+/**
+ * With epoch budgets and boundaries that differ in one numeric setting (e.g. seq_len): the
+ * boundary against that setting, log-log, one line per budget, and a power law fitted per budget.
+ */
+async function renderScaling(axis: string, boundaries: readonly BoundaryFigureInput[], render: (spec: TopLevelSpec) => Promise<string>): Promise<string> {
+  const setting = scalingSetting(boundaries);
+  if (!setting || !boundaries.some((b) => b.budgets?.length)) return '';
+  const rows: ScalingRow[] = boundaries.flatMap((b) =>
+    (b.budgets ?? []).map((x) => ({ x: Number(b.fixed![setting]), epochs: x.epochs, bracketed: x.bracketed, estimate: x.estimate, ciLow: x.ciLow, ciHigh: x.ciHigh })),
+  );
+  const svg = await render(scalingChart(setting, axis, rows));
+  const fits = scalingFits(rows).map(({ epochs, fit }) => {
+    if (!fit) return `<li>${epochs} epochs: fewer than two bracketed boundaries with a two-sided interval: no fit</li>`;
+    const bend = fit.lackOfFitP !== null && fit.lackOfFitP < 0.05 ? `; the points bend away from a power law (lack of fit p = ${fit.lackOfFitP.toPrecision(2)}): α summarises, it is not a law` : fit.lackOfFitP !== null ? `; lack of fit p = ${fit.lackOfFitP.toPrecision(2)}` : '';
+    return `<li>${epochs} epochs: ${escape(axis)} ∝ ${escape(setting)}<sup>α</sup>, α = ${fit.alpha.toFixed(2)}, 95% CI [${fit.alphaLow.toFixed(2)}, ${fit.alphaHigh.toFixed(2)}] from ${fit.points} boundaries${escape(bend)}</li>`;
+  });
+  return (
+    `\n<h3>How the boundary scales with ${escape(setting)}, per epoch budget</h3>\n` +
+    `<p class="note">Each point is a bracketed boundary at one epoch budget (the same runs scored as if they had stopped there) with its 95% interval; ` +
+    `α is a weighted least-squares fit of log ${escape(axis)} on log ${escape(setting)}, each boundary weighted by its own interval. ` +
+    `The boundaries of one search reuse seed numbers, so their estimates are not fully independent; α's interval assumes they are.</p>\n` +
+    `<figure id="scaling">${svg}</figure>\n<ul class="scaling">${fits.join('')}</ul>`
+  );
+}
+
+/** The one numeric setting the boundaries differ in, or undefined. */
+export function scalingSetting(boundaries: readonly BoundaryFigureInput[]): string | undefined {
+  if (boundaries.length < 2 || boundaries.some((b) => !b.fixed)) return undefined;
+  const keys = Object.keys(boundaries[0]!.fixed!);
+  const varying = keys.filter((k) => new Set(boundaries.map((b) => JSON.stringify(b.fixed![k]))).size > 1);
+  if (varying.length !== 1) return undefined;
+  const k = varying[0]!;
+  return boundaries.every((b) => typeof b.fixed![k] === 'number' && (b.fixed![k] as number) > 0) ? k : undefined;
+}
+
+/** The power law per epoch budget, over the bracketed boundaries. */
+export function scalingFits(rows: readonly ScalingRow[]): { epochs: number; fit: ReturnType<typeof fitPowerLaw> }[] {
+  const budgets = [...new Set(rows.map((r) => r.epochs))].sort((a, b) => a - b);
+  return budgets.map((epochs) => ({
+    epochs,
+    fit: fitPowerLaw(
+      rows
+        .filter((r) => r.epochs === epochs && r.bracketed && r.estimate !== null && r.ciLow !== null && r.ciHigh !== null)
+        .map((r) => ({ x: r.x, estimate: r.estimate!, ciLow: r.ciLow!, ciHigh: r.ciHigh! })),
+    ),
+  }));
 }
 
 function escape(s: string): string {

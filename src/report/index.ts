@@ -32,6 +32,7 @@ export { fixedSettings, headerFields, headerLines } from './header';
 export type { HeaderField, ReportContext } from './header';
 export { budgetCurves } from './budget';
 export type { BudgetPoint } from './budget';
-export { boundaryChart, boundaryNote, renderBoundarySection } from './boundary';
+export { boundaryChart, boundaryNote, renderBoundarySection, scalingFits, scalingSetting } from './boundary';
+export { fitPowerLaw, scalingChart, type PowerLawFit, type ScalingPoint, type ScalingRow } from './scaling';
 export type { BoundaryFigureInput } from './boundary';
 export { renderSvg } from './chart';
