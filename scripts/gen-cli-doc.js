@@ -119,7 +119,16 @@ function keyTable() {
       if (obj && !repeatedIn.has(key)) walk(obj.properties, key + '.');
     }
   };
-  walk(schema.properties, '');
+  // The format is one of two shapes (the built-in trainer's, and a module or command trainer's):
+  // the built-in one in full, then the keys only the other has.
+  const [builtin, ...others] = schema.anyOf || [schema];
+  walk(builtin.properties, '');
+  const seen = new Set(Object.keys(builtin.properties));
+  for (const o of others) {
+    const extra = Object.fromEntries(Object.entries(o.properties).filter(([k]) => !seen.has(k)));
+    walk(extra, '');
+    for (const k of Object.keys(extra)) seen.add(k);
+  }
   return rows.join('\n');
 }
 
