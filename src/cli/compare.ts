@@ -6,7 +6,7 @@ import { formatRule, type Rule } from '../outcome';
 import { PARAM_NAMES } from '../spec';
 import { selectRunIds, withReadOnlyDb, type Db } from '../store';
 import { collect, writeOut } from './common';
-import { checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
+import { andWhere, checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
 import { addScoringOptions, codeVersions, readScored, type Scored, type ScoringOptions } from './scoring';
 
 
@@ -199,7 +199,7 @@ export function registerCompare(program: Command): void {
     .argument('[db2]', "a second sweep's database: compare all runs of <db> with all runs of [db2]")
     .option('--a <expr>', "group A, e.g. 'n_samples=80'")
     .option('--b <expr>', "group B, e.g. 'n_samples=130'")
-    .option('--where <expr>', "restrict both groups, e.g. 'seq_len=200 and batch_size=1'")
+    .option('--where <expr>', "restrict both groups, e.g. 'seq_len=200 and batch_size=1' (repeatable: joined by and)", andWhere)
     .option('--by <setting>', 'compare within each value of this setting too, side by side, and test whether the effect differs between them (repeatable)', collect, [])
     .option('--thresholds <list>', "the thresholds of the sensitivity table, e.g. 0.03,0.05,0.1 (default: 0.6, 1, 1.4, 2 and 3 times the rule's)", thresholdList)
     .option('--json', 'print as JSON')

@@ -46,3 +46,8 @@ export function joinFlags(...flags: (FlagFilter | null)[]): Filter {
 export function noteEmpty(db: Db, what: string, matched: number): void {
   if (matched === 0) writeErr(`converge: ${what} matches no run (of ${countRuns(db)} in the database)`);
 }
+
+/** commander collector: a repeated --where adds its conditions (`--where a=1 --where b=2` is `a=1 and b=2`), never replaces them. */
+export function andWhere(value: string, previous: string | undefined): string {
+  return previous === undefined ? value : `${previous} and ${value}`;
+}

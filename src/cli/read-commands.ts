@@ -25,7 +25,7 @@ import {
 import { queryRuns, querySql, withReadOnlyDb, type Db } from '../store';
 import { alignTable, collect, oneOf, writeErr, writeOut } from './common';
 import { checkBy, compareInDb, registerCompare, settingNames, thresholdList } from './compare';
-import { checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
+import { andWhere, checkFlags, joinFlags, noteEmpty, parseFlag, type FlagFilter } from './filters';
 import { OUTCOME_DOC, OUTCOMES } from '../outcome';
 import { addScoringOptions, readScored, reportNotes, type Scored, type ScoringOptions } from './scoring';
 import { describeCell } from '../grid';
@@ -71,7 +71,7 @@ export function registerReadCommands(program: Command): void {
       .argument('<db>', 'result database (.db)')
       .option('-f, --format <format>', `output format: ${[...CELL_FORMATS, 'html'].join(', ')} (default: from the extension of --out, else table)`, oneOf('--format', [...CELL_FORMATS, 'html'] as const))
       .option('-o, --out <file>', 'write to a file instead of stdout (required for html); .html, .csv, .json or .md choose the format')
-      .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1'")
+      .option('--where <expr>', "only runs matching, e.g. 'seq_len=200 and batch_size=1' (repeatable: joined by and)", andWhere)
       .option('--compare <phrase>', 'html: add a comparison section, "A vs B [where W] [by SETTING]" (repeatable; the sweep file\'s compare: list is added too)', collect, [])
       .option('--thresholds <list>', "json: each cell's rate at these thresholds (by_threshold); html: the comparisons' sensitivity tables (default: 0.6, 1, 1.4, 2 and 3 times the rule's)", thresholdList),
   )
@@ -129,7 +129,7 @@ export function registerReadCommands(program: Command): void {
     .command('query')
     .description('list runs matching a filter, or run read-only SQL on the database')
     .argument('<db>', 'result database (.db)')
-    .option('--where <expr>', "conditions joined by 'and', e.g. 'seq_len=200 and batch_size=1 and outcome=converged'")
+    .option('--where <expr>', "conditions joined by 'and', e.g. 'seq_len=200 and batch_size=1 and outcome=converged' (repeatable: joined by and)", andWhere)
     .option('--sql <statement>', 'a read-only SQL statement (the database is opened read-only; writes are refused)')
     .option('-f, --format <format>', 'table, csv or json', oneOf('--format', ['table', 'csv', 'json'] as const), 'table')
     .addHelpText('after', `\nWith --metric/--threshold/--epoch, outcome and converged_epoch (in --where and in the rows) are re-scored\nfrom the stored epochs; nothing is written.\n\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --where "outcome=converged" --metric val_mae --threshold 0.05\n  converge query results/smoke.db --sql "select n_samples, avg(final_pop_mae) from runs group by n_samples"`))
