@@ -1,5 +1,5 @@
 /**
- * Module trainers end to end (issue 18): a real `converge run` (test/sweep/user-cli.ts) whose
+ * Module trainers end to end: a real `converge run` of a sweep file with `trainer: {module: …}` whose
  * runs import a JS module written here; the outcome, metrics and code identity read back.
  */
 import assert from 'node:assert/strict';
@@ -24,10 +24,9 @@ describe('module trainers end to end', () => {
     );
     writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 4\ntrainer: {module: ./trainer.mjs}\nconverged: {metric: pop_mae, below: 0.05}\n`);
     const db = join(dir, 'mod.db');
-    const trainer = JSON.stringify({ kind: 'module', module: join(dir, 'trainer.mjs'), written: './trainer.mjs' });
     const r = spawnSync(process.execPath, [USER_CLI, 'run', 'sweep.yaml', '--db', db, '--workers', '2'], {
       cwd: dir,
-      env: { ...process.env, CONVERGE_FAULT: '', CONVERGE_TEST_TRAINER: trainer },
+      env: { ...process.env, CONVERGE_FAULT: ''},
       encoding: 'utf8',
     });
     assert.equal(r.status, 0, r.stderr);
@@ -70,10 +69,9 @@ describe('module trainers end to end', () => {
     writeFileSync(join(dir, 'trainer.mjs'), `export async function train() { throw new Error('shape mismatch: (4, 2) vs (2, 1)'); }`);
     writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 5\ntrainer: {module: ./trainer.mjs}\nconverged: {metric: pop_mae, below: 0.05}\n`);
     const db = join(dir, 'mod.db');
-    const trainer = JSON.stringify({ kind: 'module', module: join(dir, 'trainer.mjs'), written: './trainer.mjs' });
     const r = spawnSync(process.execPath, [USER_CLI, 'run', 'sweep.yaml', '--db', db, '--workers', '1'], {
       cwd: dir,
-      env: { ...process.env, CONVERGE_FAULT: '', CONVERGE_TEST_TRAINER: trainer },
+      env: { ...process.env, CONVERGE_FAULT: ''},
       encoding: 'utf8',
     });
     assert.equal(r.status, 1, r.stderr);
@@ -93,12 +91,11 @@ describe('module trainers end to end', () => {
   it('--timeout stops a module that never yields (its thread is terminated after --grace) and records the run timed_out', (t) => {
     const dir = sandbox(t);
     writeFileSync(join(dir, 'trainer.mjs'), `export async function train(params, ctx) { ctx.report(1, { pop_mae: 1 }); for (;;) {} }`);
-    writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 2\ntrain: {epochs: 3}\ngrid: {seq_len: [20], n_samples: [10]}\n`);
+    writeFileSync(join(dir, 'sweep.yaml'), `name: mod\nseed: 1\nrepeats: 2\ntrainer: {module: ./trainer.mjs}\nconverged: {metric: pop_mae, below: 0.05}\n`);
     const db = join(dir, 'mod.db');
-    const trainer = JSON.stringify({ kind: 'module', module: join(dir, 'trainer.mjs'), written: './trainer.mjs' });
     const r = spawnSync(process.execPath, [USER_CLI, 'run', 'sweep.yaml', '--db', db, '--workers', '2', '--timeout', '1', '--grace', '0.2'], {
       cwd: dir,
-      env: { ...process.env, CONVERGE_FAULT: '', CONVERGE_TEST_TRAINER: trainer },
+      env: { ...process.env, CONVERGE_FAULT: ''},
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -77,7 +77,6 @@ function sweep(t: TestContext, repeats: number): Sweep {
   writeFileSync(join(dir, 'train.py'), TRAINER);
   writeFileSync(join(dir, 'sweep.yaml'), `name: user\nseed: 1\nrepeats: ${repeats}\ntrainer: {command: [${JSON.stringify(PYTHON)}, train.py, "{seed}"]}\nconverged: {metric: pop_mae, below: 0.05}\n`);
   const db = join(dir, 'user.db');
-  const trainer = JSON.stringify({ kind: 'command', command: [PYTHON, 'train.py', '{seed}'], cwd: dir });
   const s: Sweep = {
     dir,
     db,
@@ -85,7 +84,7 @@ function sweep(t: TestContext, repeats: number): Sweep {
     run(args = []) {
       const child = spawn(process.execPath, [USER_CLI, 'run', 'sweep.yaml', '--db', db, ...args], {
         cwd: dir,
-        env: { ...process.env, CONVERGE_FAULT: '', CONVERGE_TEST_TRAINER: trainer },
+        env: { ...process.env, CONVERGE_FAULT: ''},
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
