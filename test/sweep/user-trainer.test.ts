@@ -1,5 +1,5 @@
 /**
- * Command trainers end to end (issue 18): a real `converge run` (test/sweep/user-cli.ts), real
+ * Command trainers end to end: a real `converge run` of a `trainer: {command: …}` sweep, real
  * python3 trainers written here, real signals, the database read back. Every process a trainer
  * starts writes its pid into pids/, so the tests can check that none outlives converge.
  */

@@ -59,9 +59,14 @@ describe('the command executor', () => {
 pid = os.fork()
 if pid == 0:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    open(${JSON.stringify(pidFile)}, 'w').write(str(os.getpid()))
+    with open(${JSON.stringify(pidFile)} + '.tmp', 'w') as f:
+        f.write(str(os.getpid()))
+    os.rename(${JSON.stringify(pidFile)} + '.tmp', ${JSON.stringify(pidFile)})
     time.sleep(600)
     sys.exit(0)
+# The epoch (which aborts the run) only once the child has said who it is.
+while not os.path.exists(${JSON.stringify(pidFile)}):
+    time.sleep(0.01)
 print('converge: {"epoch": 1, "loss": 1}', flush=True)
 time.sleep(600)
 `;
