@@ -12,7 +12,7 @@
  * Side by side in one process run; ratios and differences, not absolute seconds, are the figures.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -39,13 +39,14 @@ function median(xs: readonly number[]): number {
 }
 
 function commandSpec(runs: number, program: string): string {
-  return `name: noop${runs}\nseed: 1\nrepeats: ${runs}\ntrainer: {command: [${program}]}\nparams: {}\nconverged: {metric: loss, below: 0.1}\n`;
+  return `name: noop${runs}\nseed: 1\nrepeats: ${runs}\ntrainer: {command: [${JSON.stringify(program)}]}\nconverged: {metric: loss, below: 0.1}\n`;
 }
 
 /** Per run: `converge run` of a do-nothing command (marginal over sweep size) minus spawning it directly. */
 async function benchCommand(cli: string, o: TrainerBenchOutput): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'converge-bench-cmd-'));
-  const program = spawnSync('sh', ['-c', 'command -v true'], { encoding: 'utf8' }).stdout.trim() || '/bin/true';
+  // The coreutils binary, not the shell builtin `command -v true` names.
+  const program = existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true';
   const small = 20;
   const big = 120;
   writeFileSync(join(dir, 'small.yaml'), commandSpec(small, program));

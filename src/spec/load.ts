@@ -60,13 +60,17 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
  * A value matching no branch of a union (`repeats: 0`, a bad `repeats: {…}`): report the branch of
  * the value's own kind (a number's error for a number, the mapping's for a mapping), with its path.
  */
-function unionBranchIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+function unionBranchIssue(issue: z.core.$ZodIssue, raw?: unknown): z.core.$ZodIssue {
   if (issue.code !== 'invalid_union' || !('errors' in issue) || !Array.isArray(issue.errors)) return issue;
   const branches = (issue.errors as z.core.$ZodIssue[][]).filter((b) => b.length > 0);
-  const own = branches.find((b) => b[0]!.code !== 'invalid_type' || b[0]!.path.length > 0) ?? branches[0];
+  // The branch the user meant: not one that only says the value is of another type, and not one
+  // that misses a key the value does not have (`{command: [true]}` is not a module trainer
+  // lacking `module:`): its first issue is about something the user wrote.
+  const wrote = (b: z.core.$ZodIssue[]) => raw === undefined || b[0]!.code !== 'invalid_type' || valueAt(raw, [...issue.path, ...b[0]!.path] as Path) !== undefined;
+  const own = branches.find((b) => (b[0]!.code !== 'invalid_type' || b[0]!.path.length > 0) && wrote(b)) ?? branches.find((b) => b[0]!.code !== 'invalid_type' || b[0]!.path.length > 0) ?? branches[0];
   if (!own) return issue;
   const inner = own[0]!;
-  return unionBranchIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
+  return unionBranchIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue, raw);
 }
 
 export function sha256(text: string): string {
@@ -215,7 +219,7 @@ export function refuseIssue(
   keysAt: (path: Path) => string[],
   misplacedKey: (ipath: Path, key: string) => string | undefined = () => undefined,
 ): never {
-  const issue = unionBranchIssue(first);
+  const issue = unionBranchIssue(first, d.raw);
   const ipath = issue.path as Path;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;

@@ -251,6 +251,11 @@ describe('a command trainer sweep', () => {
     assert.match(e.message, /c\.yaml:2: trainer\.command\[3\]: "\{learnig_rate\}" names no declared parameter \(did you mean "\{learning_rate\}"\?\)/);
   });
 
+  it('a command argument YAML reads as another type is refused at that argument, not as a module trainer lacking module:', () => {
+    const e = refusal(() => commandSpec(COMMAND('[true]')));
+    assert.match(e.message, /c\.yaml:2: trainer\.command\[0\]: expected string, got true/);
+  });
+
   it('a program not on PATH is refused before anything runs', () => {
     const e = refusal(() => commandSpec(COMMAND('[no-such-program-xyz, train.py]')));
     assert.equal(e.code, 'spec.programNotFound');
