@@ -65,8 +65,8 @@ function progressLine(axis: string, st: BoundaryState): string {
   return `${where}: ${j.runs}/${st.boundary.settings.budget} runs${est}${next}`;
 }
 
-export function formatBoundaries(axis: string, rows: BoundaryJson[], target: number): string {
-  const header = ['boundary', 'answer', `${axis} at rate ${target}`, '95% CI', 'runs', `evidence (${axis}: k/n)`];
+export function formatBoundaries(axis: string, rows: BoundaryJson[], target: number, among: 'alive' | 'all' = 'all'): string {
+  const header = ['boundary', 'answer', `${axis} at rate ${target}`, '95% CI', 'runs', `evidence (${axis}: k/n${among === 'alive' ? ', alive at init' : ''})`];
   const body = rows.map((r) => [
     Object.entries(r.for).map(([k, v]) => `${k}=${String(v)}`).join(' ') || '(single)',
     r.bracketed ? 'crosses' : r.verdict === 'above' ? `above ${target} everywhere` : r.verdict === 'below' ? `below ${target} everywhere` : 'undetermined',
@@ -75,7 +75,12 @@ export function formatBoundaries(axis: string, rows: BoundaryJson[], target: num
     String(r.runs),
     r.probes.map((p) => `${p.value}: ${p.k}/${p.n}`).join(', '),
   ]);
-  return alignTable(header, body);
+  // `runs` counts every run; k/n leave out the runs dead at init, which never train: said in words.
+  const legend =
+    among === 'alive'
+      ? `\nk/n: converged of the runs alive at init (the ReLU output not dead before the first update; a run dead at init never trains), the search's rate (among: alive); runs counts every run, dead at init included.`
+      : '';
+  return alignTable(header, body) + legend;
 }
 
 /** With `search.budgets`: one row per boundary and epoch budget, from the same runs re-scored. */
@@ -124,7 +129,7 @@ async function searchCommand(specPath: string, opts: TrainOptions): Promise<numb
     const failed = result.states.reduce((n, st) => n + st.failed, 0);
     if (opts.json) writeOut(JSON.stringify(rows, null, 2));
     else {
-      writeOut(formatBoundaries(plan.axis, rows, spec.search!.target));
+      writeOut(formatBoundaries(plan.axis, rows, spec.search!.target, spec.search!.among));
       if (spec.search!.budgets) writeOut(`\nper epoch budget (the same runs, scored as if they had stopped there):\n${formatBudgets(plan.axis, rows, spec.search!.target)}`);
       writeOut(
         `trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})` +
