@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { rmSync } from 'node:fs';
+import { test, type TestContext } from 'node:test';
 import { runCli } from '../helpers';
 import { buildDb } from './synthetic-db';
 
 /** 4 seeds at n_samples 80 and 130; seeds 1–2 converge. */
-function syntheticDb(): string {
-  return buildDb('name: cols\nseed: 1\nrepeats: 4\ndata: {seq_len: 200}\ngrid:\n  n_samples: [80, 130]\n', (_p, seed) => seed <= 2).file;
+function syntheticDb(t: TestContext): string {
+  const { dir, file } = buildDb('name: cols\nseed: 1\nrepeats: 4\ndata: {seq_len: 200}\ngrid:\n  n_samples: [80, 130]\n', (_p, seed) => seed <= 2);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return file;
 }
 
-test('query --columns prints only those columns, in that order, in table, csv and json', () => {
-  const file = syntheticDb();
+test('query --columns prints only those columns, in that order, in table, csv and json', (t) => {
+  const file = syntheticDb(t);
   const table = runCli(['query', file, '--where', 'n_samples=130', '--columns', 'outcome,seed,n_samples']);
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.trim().split('\n');
@@ -26,8 +29,8 @@ test('query --columns prints only those columns, in that order, in table, csv an
   assert.equal(sql.stdout.trim(), 'n_samples\n80\n130');
 });
 
-test('query --columns with an unknown column is one line with a "did you mean", exit 2', () => {
-  const file = syntheticDb();
+test('query --columns with an unknown column is one line with a "did you mean", exit 2', (t) => {
+  const file = syntheticDb(t);
   const r = runCli(['query', file, '--columns', 'seed,outcom']);
   assert.equal(r.code, 2, r.stderr);
   assert.equal(r.stdout, '');
