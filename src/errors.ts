@@ -14,12 +14,14 @@ export class ConvergeError extends Error {
   }
 }
 
-/** Exit codes: 0 ok, 1 some runs failed, 2 bad input, 3 store problem, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). */
+/** Exit codes: 0 ok, 1 some runs failed, 2 bad input, 3 store problem, 4 time limit reached with runs left, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). */
 export const EXIT = {
   ok: 0,
   runsFailed: 1,
   badInput: 2,
   store: 3,
+  /** `run --stop-at` / `--max-time` came with runs not started: the same command without it resumes. */
+  timeLimit: 4,
   interrupted: 130,
   /** SIGTERM (what Slurm, Kubernetes and systemd send): stopped like the first Ctrl-C, 128 + 15. */
   terminated: 143,

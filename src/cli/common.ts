@@ -133,3 +133,55 @@ export function shellQuote(word: string): string {
 export function invokedCommand(): string {
   return ['converge', ...process.argv.slice(2).map(shellQuote)].join(' ');
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `--max-time 90m`, `8h`, `3600s`, `1h30m`: a duration in milliseconds. A bare number is refused (seconds or minutes?). */
+export function parseDuration(name: string) {
+  return (v: string): number => {
+    const parts = /^(?:\d+(?:\.\d+)?[smhd])+$/.test(v.trim()) ? [...v.trim().matchAll(/(\d+(?:\.\d+)?)([smhd])/g)] : [];
+    const seconds = parts.reduce((sum, m) => sum + Number(m[1]) * UNIT_SECONDS[m[2]!]!, 0);
+    if (parts.length === 0 || !(seconds > 0)) throw new InvalidArgumentError(`${name} must be a duration with a unit, e.g. 90m, 8h, 3600s or 1h30m, got "${v}"`);
+    return seconds * 1000;
+  };
+}
+
+/**
+ * `--stop-at 07:30` (local time: today, or tomorrow when that time has passed) or an ISO
+ * timestamp (`2026-12-03T07:30`, `2026-12-03T07:30:00Z`): the moment as epoch milliseconds.
+ * A timestamp already past is refused: nothing would run.
+ */
+export function parseStopAt(name: string, now: () => number = Date.now) {
+  return (v: string): number => {
+    const t = now();
+    const clock = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(v.trim());
+    if (clock) {
+      const [h, m, s] = [Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0)];
+      if (h > 23 || m > 59 || s > 59) throw new InvalidArgumentError(`${name} must be a time HH:MM (00:00 to 23:59) or an ISO timestamp, got "${v}"`);
+      const at = new Date(t);
+      at.setHours(h, m, s, 0);
+      if (at.getTime() <= t) at.setDate(at.getDate() + 1);
+      return at.getTime();
+    }
+    const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v.trim()) ? Date.parse(v.trim()) : NaN;
+    if (!Number.isFinite(at)) throw new InvalidArgumentError(`${name} must be a time HH:MM (local; tomorrow if already past today) or an ISO timestamp such as 2026-12-03T07:30, got "${v}"`);
+    if (at <= t) throw new InvalidArgumentError(`${name} ${v} is already past (now ${new Date(t).toISOString()})`);
+    return at;
+  };
+}
+
+/** The invoked command without the given options (and their values), for a resume hint that should not carry them. */
+export function invokedCommandWithout(options: readonly string[]): string {
+  const args = process.argv.slice(2);
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (options.includes(a)) {
+      i += 1; // its value
+      continue;
+    }
+    if (options.some((o) => a.startsWith(`${o}=`))) continue;
+    kept.push(a);
+  }
+  return ['converge', ...kept.map(shellQuote)].join(' ');
+}

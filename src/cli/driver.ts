@@ -76,7 +76,7 @@ process group: stopping it sends SIGTERM to the group, SIGKILL after --grace sec
 Ctrl-C: at once), so no trainer process outlives converge; after a kill -9 of converge, the next
 \`converge ${command}\` on the database ends the ones it left before training their runs again.
 
-Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem,
+Exit codes: 0 all runs done, 1 some runs failed, 2 bad input, 3 database problem,${command === 'run' ? '\n4 time limit (--stop-at, --max-time) reached with runs not started,' : ''}
 130 interrupted (Ctrl-C, output closed), 143 terminated (SIGTERM).`;
 }
 

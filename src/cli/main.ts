@@ -41,6 +41,13 @@ Typical session:
     .command('schema')
     .description('print (or write) the JSON Schema of the sweep format, for editor validation and completion')
     .option('-o, --out <file>', 'write to a file')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  converge schema --out sweep.schema.json
+  converge schema | jq '.properties | keys'`,
+    )
     .action((opts: { out?: string }) => {
       const text = `${JSON.stringify(sweepJsonSchema(), null, 2)}\n`;
       if (opts.out) writeFileSync(opts.out, text);

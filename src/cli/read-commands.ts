@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConvergeError } from '../errors';
+import { ConvergeError, didYouMean, EXIT } from '../errors';
 import {
   budgetCurves,
   CELL_FORMATS,
@@ -52,9 +52,32 @@ export function formatOfFile(file: string | undefined): CellFormat | 'html' | un
   return file ? FORMAT_OF_EXTENSION[extname(file).toLowerCase()] : undefined;
 }
 
-export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json'): string {
+/** `--columns a,b,c`: distinct, non-empty names. */
+function columnList(v: string): string[] {
+  const names = v.split(',').map((c) => c.trim());
+  if (names.some((c) => c === '')) throw new InvalidArgumentError(`--columns must be a comma-separated list of column names, got "${v}"`);
+  return [...new Set(names)];
+}
+
+/**
+ * Only the `wanted` columns of the rows, in that order. A name no row has is exit 2 with a
+ * "did you mean" and the columns there are (checked against the rows, so only when there are some).
+ */
+export function pickColumns(rows: Record<string, unknown>[], wanted: readonly string[]): Record<string, unknown>[] {
+  if (rows.length > 0) {
+    const have = Object.keys(rows[0]!);
+    const unknown = wanted.find((c) => !have.includes(c));
+    if (unknown !== undefined) {
+      const hint = didYouMean(unknown, have);
+      throw new ConvergeError('cli.badColumn', `--columns ${unknown}: no such column${hint ? ` (did you mean ${hint}?)` : ''}; the columns: ${have.join(', ')}`, { exitCode: EXIT.badInput });
+    }
+  }
+  return rows.map((r) => Object.fromEntries(wanted.map((c) => [c, r[c]])));
+}
+
+export function rowsToText(rows: Record<string, unknown>[], format: 'table' | 'csv' | 'json', columns?: readonly string[]): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
-  const cols = rows.length ? Object.keys(rows[0]!) : [];
+  const cols = rows.length ? Object.keys(rows[0]!) : [...(columns ?? [])];
   // CSV is for machines: every number at full precision (String() round-trips a double exactly).
   const raw = (v: unknown) => (v === null || v === undefined ? '' : String(v));
   if (format === 'csv') return [cols.map(csvField).join(','), ...rows.map((r) => cols.map((c) => csvField(raw(r[c]))).join(','))].join('\n');
@@ -132,8 +155,9 @@ export function registerReadCommands(program: Command): void {
     .option('--where <expr>', "conditions joined by 'and', e.g. 'seq_len=200 and batch_size=1 and outcome=converged' (repeatable: joined by and)", andWhere)
     .option('--sql <statement>', 'a read-only SQL statement (the database is opened read-only; writes are refused)')
     .option('-f, --format <format>', 'table, csv or json', oneOf('--format', ['table', 'csv', 'json'] as const), 'table')
-    .addHelpText('after', `\nWith --metric/--threshold/--epoch, outcome and converged_epoch (in --where and in the rows) are re-scored\nfrom the stored epochs; nothing is written.\n\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --where "outcome=converged" --metric val_mae --threshold 0.05\n  converge query results/smoke.db --sql "select n_samples, avg(final_pop_mae) from runs group by n_samples"`))
-    .action((file: string, opts: { where?: string; sql?: string; format: 'table' | 'csv' | 'json' } & ScoringOptions) => {
+    .option('--columns <list>', 'only these columns, in this order, e.g. id,seed,n_samples,outcome (comma-separated)', columnList)
+    .addHelpText('after', `\nWith --metric/--threshold/--epoch, outcome and converged_epoch (in --where and in the rows) are re-scored\nfrom the stored epochs; nothing is written.\n\nExamples:\n  converge query results/smoke.db --where "outcome=converged and n_samples>=20" --format csv\n  converge query results/smoke.db --where "status=failed" --columns id,seed,n_samples,error\n  converge query results/smoke.db --where "outcome=converged" --metric val_mae --threshold 0.05\n  converge query results/smoke.db --sql "select n_samples, avg(final_pop_mae) from runs group by n_samples"`))
+    .action((file: string, opts: { where?: string; sql?: string; format: 'table' | 'csv' | 'json'; columns?: string[] } & ScoringOptions) => {
       if (opts.where && opts.sql) throw new ConvergeError('cli.conflict', 'query takes --where or --sql, not both');
       const rescoring = opts.metric !== undefined || opts.threshold !== undefined || opts.epoch !== undefined;
       if (opts.sql && rescoring) throw new ConvergeError('cli.conflict', 'query --sql reads the stored columns; --metric/--threshold/--epoch go with --where');
@@ -146,7 +170,7 @@ export function registerReadCommands(program: Command): void {
         if (where) noteEmpty(db, `--where "${where.expr}"`, rows.length);
         return rows;
       });
-      writeOut(rowsToText(rows, opts.format));
+      writeOut(opts.columns ? rowsToText(pickColumns(rows, opts.columns), opts.format, opts.columns) : rowsToText(rows, opts.format));
     });
 
   registerCompare(program);

@@ -7,7 +7,7 @@ import { SweepExecution } from '../sweep/execute';
 import { adaptivePlan } from '../sweep/adaptive';
 import { sweepEtaSeconds } from '../sweep/eta';
 import { cellToJson, formatCells, summarizeCells } from '../report';
-import { plural, writeErr, writeOut, formatDuration, type Shard } from './common';
+import { invokedCommandWithout, parseDuration, parseStopAt, plural, writeErr, writeOut, formatDuration, type Shard } from './common';
 import { addTrainOptions, drive, stoppingHelp, type TrainOptions } from './driver';
 import { RunProgress } from './progress';
 
@@ -16,7 +16,14 @@ export const LARGE_SWEEP_RUNS = 10_000;
 
 interface RunOptions extends TrainOptions {
   yes?: boolean;
+  /** --stop-at, epoch ms. */
+  stopAt?: number;
+  /** --max-time, ms from the start of the command. */
+  maxTime?: number;
 }
+
+/** The options a resume hint leaves out: the same command without them trains to the end. */
+const TIME_LIMITS = ['--stop-at', '--max-time'];
 
 /** Which runs belong to shard i of N: a stable hash of the run key, so shards never overlap. */
 export function inShard(runKey: string, shard: Shard): boolean {
@@ -36,6 +43,8 @@ export function registerRun(program: Command): void {
     },
   )
     .option('-y, --yes', `allow sweeps of more than ${LARGE_SWEEP_RUNS} runs`)
+    .option('--stop-at <time>', 'start no run after this time (HH:MM local, tomorrow if already past today, or an ISO timestamp); the runs in flight finish, then converge exits 4 and prints the command that resumes', parseStopAt('--stop-at'))
+    .option('--max-time <duration>', 'start no run after this long (e.g. 90m, 8h, 3600s); the runs in flight finish, then converge exits 4 and prints the command that resumes', parseDuration('--max-time'))
     .addHelpText(
       'after',
       `
@@ -54,7 +63,8 @@ Examples:
   converge run sweeps/smoke.yaml
   converge run sweeps/seed-finding.yaml --workers 2 --timeout 600
   converge run sweeps/answer-cases.yaml --shard 3/8 --db results/answer-3.db
-  converge run sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]`,
+  converge run sweeps/smoke.yaml --set train.epochs=100 --set grid.n_samples=[10,20]
+  converge run sweeps/answer-cases.yaml --stop-at 07:00   # overnight: no new run after 7 am`,
     )
     .action(async (specPath: string, opts: RunOptions) => {
       const code = await runCommand(specPath, opts);
@@ -62,7 +72,35 @@ Examples:
     });
 }
 
+/** The earlier of --stop-at and --max-time, and how to name it; undefined when neither is given. */
+function timeLimit(opts: RunOptions, startedAt: number): { at: number; label: string } | undefined {
+  const limits = [
+    ...(opts.stopAt !== undefined ? [{ at: opts.stopAt, label: `--stop-at ${new Date(opts.stopAt).toLocaleString()}` }] : []),
+    ...(opts.maxTime !== undefined ? [{ at: startedAt + opts.maxTime, label: `--max-time ${formatDuration(opts.maxTime / 1000)}` }] : []),
+  ];
+  return limits.sort((a, b) => a.at - b.at)[0];
+}
+
+/** At the time limit, `execution` claims no more runs (the ones in flight finish); returns the disarm. */
+function armTimeLimit(limit: { at: number; label: string } | undefined, execution: SweepExecution, say: (text: string) => void): () => void {
+  if (!limit) return () => {};
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    const left = limit.at - Date.now();
+    if (left > 0) {
+      // setTimeout holds at most 2^31-1 ms (24.8 days): longer limits re-arm.
+      timer = setTimeout(check, Math.min(left, 2 ** 31 - 1));
+      return;
+    }
+    execution.drain();
+    say(`${limit.label} reached: starting no more runs; the runs in flight finish`);
+  };
+  check();
+  return () => clearTimeout(timer);
+}
+
 async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
+  const limit = timeLimit(opts, Date.now());
   // A module trainer's exports (declarations, metric directions) are read by importing it.
   const spec = await loadSpecAsync(specPath, opts.set);
   const initial = expandPlan(spec);
@@ -112,12 +150,15 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
     }
     const execution = new SweepExecution({ ...session.executeOptions({ onRunEnd: (end) => progress.runEnded(end) }), db, spec, keys });
     session.track(execution);
+    const disarm = armTimeLimit(limit, execution, (text) => {
+      if (session.chatty) writeErr(text);
+    });
     const t0 = Date.now();
     let result;
     try {
       result = await execution.execute();
       // Adaptive repeats: grow the undecided cells by a batch and train, until no cell grows.
-      while (spec.adaptive && !result.interrupted && !result.databaseFailed && !result.breaker) {
+      while (spec.adaptive && !result.interrupted && !result.databaseFailed && !result.breaker && !result.drained) {
         const grown = adaptivePlan(db, spec, plan);
         if (grown.runs.length === plan.runs.length) break;
         plan = grown;
@@ -127,11 +168,24 @@ async function runCommand(specPath: string, opts: RunOptions): Promise<number> {
         result = { ...more, ...(more.breaker !== undefined ? { breaker: more.breaker } : {}), trained: result.trained + more.trained, converged: result.converged + more.converged, failed: result.failed + more.failed };
       }
     } finally {
+      disarm();
       progress.stop();
     }
     const wall = (Date.now() - t0) / 1000;
     const stopped = session.stoppedEarly(result);
     if (stopped !== undefined) return stopped;
+    if (result.drained) {
+      const c = readCounts(db);
+      const mineLeft = keys ? readRuns(db).filter((r) => keys.has(r.runKey) && (r.status === 'pending' || r.status === 'running')).length : c.pending + c.running;
+      const grows = spec.adaptive !== undefined && adaptivePlan(db, spec, plan).runs.length !== plan.runs.length;
+      if (mineLeft > 0 || grows) {
+        writeErr(
+          `converge: stopped at the time limit (${limit!.label}): trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${c.done}/${c.total} done, ${c.failed} failed, ${mineLeft} not started${grows ? ' (and adaptive repeats to add)' : ''}. ` +
+            `The runs in flight finished; the database is consistent. Resume with: ${invokedCommandWithout(TIME_LIMITS)}`,
+        );
+        return EXIT.timeLimit;
+      }
+    }
     if (result.breaker !== undefined) {
       writeErr(`converge: ${result.breaker}`);
       writeErr(`fix the trainer (its whole output is in ${dbPath}.runs/), then resume with: ${session.resumeHint}`);

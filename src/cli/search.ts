@@ -57,16 +57,27 @@ function fmt(v: number | null): string {
   return v === null ? '–' : v >= 100 ? v.toFixed(0) : v.toPrecision(3);
 }
 
+/**
+ * A step's runs as values and seeds per value, in the words of `converge plan`'s opening design:
+ * "n_samples 10, 13, 16, 20, 21 × 4 seeds", or "n_samples 10×4, 13×2" when the counts differ.
+ */
+export function describeStep(axis: string, runs: readonly { value: number }[]): string {
+  const values = [...new Set(runs.map((r) => r.value))];
+  const seeds = values.map((v) => runs.filter((r) => r.value === v).length);
+  if (seeds.every((n) => n === seeds[0])) return `${axis} ${values.join(', ')} × ${plural(seeds[0]!, 'seed')}`;
+  return `${axis} ${values.map((v, i) => `${v}×${seeds[i]}`).join(', ')} (value×seeds)`;
+}
+
 function progressLine(axis: string, st: BoundaryState): string {
   const j = boundaryJson(st);
   const where = describeCell(st.boundary.fixed);
   const est = j.estimate !== null ? `, estimate ${fmt(j.estimate)} [${fmt(j.ci_low)}, ${fmt(j.ci_high)}]` : '';
-  const next = st.step && !st.step.done && st.step.runs.length ? `; next ${axis}=${st.step.runs[0]!.value} ×${st.step.runs.length}` : st.step?.done ? `; done (${j.verdict})` : '';
+  const next = st.step && !st.step.done && st.step.runs.length ? `; next: ${describeStep(axis, st.step.runs)}` : st.step?.done ? `; done (${j.verdict})` : '';
   return `${where}: ${j.runs}/${st.boundary.settings.budget} runs${est}${next}`;
 }
 
-export function formatBoundaries(axis: string, rows: BoundaryJson[], target: number): string {
-  const header = ['boundary', 'answer', `${axis} at rate ${target}`, '95% CI', 'runs', `evidence (${axis}: k/n)`];
+export function formatBoundaries(axis: string, rows: BoundaryJson[], target: number, among: 'alive' | 'all' = 'all'): string {
+  const header = ['boundary', 'answer', `${axis} at rate ${target}`, '95% CI', 'runs', `evidence (${axis}: k/n${among === 'alive' ? ', alive at init' : ''})`];
   const body = rows.map((r) => [
     Object.entries(r.for).map(([k, v]) => `${k}=${String(v)}`).join(' ') || '(single)',
     r.bracketed ? 'crosses' : r.verdict === 'above' ? `above ${target} everywhere` : r.verdict === 'below' ? `below ${target} everywhere` : 'undetermined',
@@ -75,7 +86,12 @@ export function formatBoundaries(axis: string, rows: BoundaryJson[], target: num
     String(r.runs),
     r.probes.map((p) => `${p.value}: ${p.k}/${p.n}`).join(', '),
   ]);
-  return alignTable(header, body);
+  // `runs` counts every run; k/n leave out the runs dead at init, which never train: said in words.
+  const legend =
+    among === 'alive'
+      ? `\n\nk/n: converged of the runs alive at init (the ReLU output not dead before the first update; a run dead at init never trains), the search's rate (among: alive); runs counts every run, dead at init included.`
+      : '';
+  return alignTable(header, body) + legend;
 }
 
 /** With `search.budgets`: one row per boundary and epoch budget, from the same runs re-scored. */
@@ -124,7 +140,7 @@ async function searchCommand(specPath: string, opts: TrainOptions): Promise<numb
     const failed = result.states.reduce((n, st) => n + st.failed, 0);
     if (opts.json) writeOut(JSON.stringify(rows, null, 2));
     else {
-      writeOut(formatBoundaries(plan.axis, rows, spec.search!.target));
+      writeOut(formatBoundaries(plan.axis, rows, spec.search!.target, spec.search!.among));
       if (spec.search!.budgets) writeOut(`\nper epoch budget (the same runs, scored as if they had stopped there):\n${formatBudgets(plan.axis, rows, spec.search!.target)}`);
       writeOut(
         `trained ${plural(result.trained, 'run')} in ${formatDuration(wall)}; ${rows.reduce((n, r) => n + r.runs, 0)} runs in the search (${dbPath})` +

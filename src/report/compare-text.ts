@@ -63,7 +63,9 @@ export function formatComparison(result: Comparison, json: boolean, byNamed = fa
     out.push(
       result.p_value < ALPHA
         ? 'the rates differ by more than seed-to-seed chance would explain (p < 0.05)'
-        : 'no evidence of a difference at these seed counts (p >= 0.05); more seeds may still reveal one',
+        : result.test !== 'fisher_exact' && (result.pairs ?? 0) > 0 && result.discordant_ab === 0 && result.discordant_ba === 0
+          ? `all ${result.pairs} pairs agree (each converged on both sides or on neither): no difference in these seeds`
+          : 'no evidence of a difference at these seed counts (p >= 0.05); more seeds may still reveal one',
     );
   }
   if (result.heterogeneity) out.push(heterogeneityLine(result.heterogeneity, byNamed));

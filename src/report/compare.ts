@@ -231,6 +231,8 @@ export function compareGroups(a: Group, b: Group, differing: readonly string[] =
   const gb = groupResult(b.label, both + onlyB, pairs);
   if (pairs === 0) {
     warnings.unshift(`nothing to compare: no pair has both runs finished${alive ? ' and alive at init' : ''}`);
+  } else if (onlyA + onlyB === 0) {
+    // Every pair agrees: the text says so in its own line; "more seeds may tell" would read as if they had differed.
   } else if (bySeed && seedsDiscordant < MIN_DISCORDANT_PAIRS) {
     warnings.unshift(
       `only ${seedsDiscordant} seed${seedsDiscordant === 1 ? '' : 's'} favour one side on balance; ` +

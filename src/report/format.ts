@@ -152,6 +152,13 @@ export interface TextColumn<T> {
 
 export type Column = TextColumn<CellSummary>;
 
+/** The suffix of the columns counted among the runs alive at initialisation only. */
+const ALIVE = '(alive at init)';
+
+/** Under a built-in sweep's table: what the "(alive at init)" columns count, in plain words. */
+export const ALIVE_LEGEND =
+  '(alive at init): among the runs whose ReLU output was not dead before the first update; a run dead at init gets zero gradients and never trains, whatever the setting.';
+
 /**
  * The columns of the human-facing table. `timed out` appears only when some run timed out, so the
  * common case stays narrow; not_converged is left out because it is n − k − the failure columns.
@@ -172,9 +179,9 @@ export function humanColumns(cells: readonly CellSummary[], axes: readonly strin
     { header: 'rate', align: 'right', cell: (c) => formatRate(c.rate) },
     { header: '95% CI', align: 'left', cell: (c) => formatInterval(c.ci) },
     // The same among runs alive at init: what the setting does once the init lottery is left out.
-    { header: 'alive conv.', align: 'right', cell: (c) => `${c.convergedAlive}/${c.alive}` },
-    { header: 'alive rate', align: 'right', cell: (c) => formatRate(c.rateAlive) },
-    { header: 'alive 95% CI', align: 'left', cell: (c) => formatInterval(c.ciAlive) },
+    { header: `conv. ${ALIVE}`, align: 'right', cell: (c) => `${c.convergedAlive}/${c.alive}` },
+    { header: `rate ${ALIVE}`, align: 'right', cell: (c) => formatRate(c.rateAlive) },
+    { header: `95% CI ${ALIVE}`, align: 'left', cell: (c) => formatInterval(c.ciAlive) },
     { header: `median ${metric}`, align: 'right', cell: (c) => formatMetric(c.ruleMedian) },
     { header: 'median conv. epoch', align: 'right', cell: (c) => formatEpoch(c.convergedEpoch.median) },
     { header: 'dead at init', align: 'right', cell: (c) => String(c.outcomes.dead_at_init) },
@@ -227,8 +234,13 @@ export function alignColumns<T>(cols: readonly TextColumn<T>[], items: readonly 
   return out.join('\n') + '\n';
 }
 
+/** The legend under a table, when its columns need one (a built-in sweep's alive-at-init columns). */
+function legend(cells: readonly CellSummary[]): string {
+  return cells.length > 0 && !cells[0]!.userTrainer ? `\n${ALIVE_LEGEND}\n` : '';
+}
+
 function formatTable(cells: readonly CellSummary[], axes: readonly string[]): string {
-  return alignColumns(humanColumns(cells, axes), cells);
+  return alignColumns(humanColumns(cells, axes), cells) + legend(cells);
 }
 
 function escapeMd(s: string): string {
@@ -239,7 +251,7 @@ function formatMarkdown(cells: readonly CellSummary[], axes: readonly string[]):
   const cols = humanColumns(cells, axes);
   const row = (vals: readonly string[]): string => `| ${vals.map(escapeMd).join(' | ')} |`;
   const sep = `|${cols.map((c) => (c.align === 'right' ? '---:' : ':---')).join('|')}|`;
-  return [row(cols.map((c) => c.header)), sep, ...cells.map((c) => row(cols.map((col) => col.cell(c))))].join('\n') + '\n';
+  return [row(cols.map((c) => c.header)), sep, ...cells.map((c) => row(cols.map((col) => col.cell(c))))].join('\n') + '\n' + legend(cells);
 }
 
 /** RFC 4180: quote a field when it holds a comma, quote, CR or LF; double embedded quotes. */

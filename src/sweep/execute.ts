@@ -92,6 +92,8 @@ export interface ExecuteResult {
   databaseFailed?: string;
   /** The breaker tripped: the first k runs all failed (the message names the last one). */
   breaker?: string;
+  /** drain() was called: no run was claimed after it, the runs in flight finished. */
+  drained?: boolean;
 }
 
 /**
@@ -112,6 +114,8 @@ export class SweepExecution {
   private readonly losers = new Map<number, () => void>();
   private databaseError: string | undefined;
   private stopping = false;
+  /** drain(): claim nothing more, but let the runs in flight finish (a time limit, not an interrupt). */
+  private draining = false;
   private readonly lease: number;
   /** Ends the current wait for other processes early (stop()). */
   private wake: (() => void) | undefined;
@@ -141,6 +145,20 @@ export class SweepExecution {
     this.stopping = true;
     for (const c of this.controllers.values()) c.abort();
     this.wake?.();
+  }
+
+  /**
+   * Stop claiming; the runs in flight finish and are recorded as usual, then execute() returns
+   * with `drained` (unlike stop(), nothing is aborted or given back). Later execute() calls claim nothing.
+   */
+  drain(): void {
+    if (this.stopping || this.draining) return;
+    this.draining = true;
+    this.wake?.();
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   get isStopping(): boolean {
@@ -200,7 +218,7 @@ export class SweepExecution {
     try {
       for (;;) {
         if (this.stopping) break;
-        const free = this.broken !== undefined ? 0 : this.slots - inFlight.size;
+        const free = this.broken !== undefined || this.draining ? 0 : this.slots - inFlight.size;
         const claim = { owner: this.o.owner, limit: free, leaseSeconds: this.lease, retries: this.o.retries, keys: this.o.keys, maxAttempts: this.o.maxAttempts };
         const claimed = free > 0 ? await this.write('claim', () => claimRuns(db, claim)) : [];
         // Stopped while the claim waited: execute() gives these runs back below.
@@ -210,7 +228,7 @@ export class SweepExecution {
           inFlight.add(p);
         }
         if (inFlight.size === 0) {
-          if (this.broken !== undefined) break;
+          if (this.broken !== undefined || this.draining) break;
           // Nothing claimable and nothing of ours in flight. Runs another process still holds are
           // not done yet: wait for them instead of returning (and exiting 0, "all runs done") with
           // the sweep incomplete. If that process dies, its runs become claimable (at once when it
@@ -239,6 +257,7 @@ export class SweepExecution {
         if (this.databaseError) result.databaseFailed = this.databaseError;
       }
       if (this.broken !== undefined) result.breaker = this.broken;
+      if (this.draining && !this.stopping) result.drained = true;
     }
     return result;
   }

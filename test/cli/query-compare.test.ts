@@ -244,7 +244,8 @@ describe('compare and query on a real database', () => {
     const table = runCli(['report', file, '--where', 'seed<=5']).stdout.split('\n');
     const md = runCli(['report', file, '--where', 'seed<=5', '--format', 'md']).stdout.split('\n');
     const head = table.slice(0, table.indexOf(''));
-    assert.deepEqual(md.filter((l) => l !== '' && !l.startsWith('|')), head);
+    // The lines above the table (the legend under it is not part of the header).
+    assert.deepEqual(md.slice(0, md.findIndex((l) => l.startsWith('|'))).filter((l) => l !== ''), head);
     assert.equal(head[0], 'sweep: syn');
     assert.equal(head[1], 'rule: a run converged when its pop_mae is below 0.05 at its last epoch');
     assert.equal(head[2], 'engine: fused');

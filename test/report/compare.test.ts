@@ -149,3 +149,13 @@ test('runs that differ in a setting the groups do not name are refused with the 
   const r = compareGroups({ label: 'a', runs: a }, { label: 'b', runs: b }, ['kernel_initializer', 'kernel_gain']);
   assert.deepEqual([r.test, r.pairs, r.discordant_ba], ['mcnemar_exact', 10, 3]);
 });
+
+test('when every pair agrees the text says so, without "more seeds may tell" and without a discordant-pairs warning', () => {
+  const r = compareGroups({ label: 'a', runs: runs(12, firstK(4), { x: 1 }) }, { label: 'b', runs: runs(12, firstK(4), { x: 2 }) }, ['x']);
+  assert.equal(r.test, 'mcnemar_exact');
+  assert.deepEqual([r.discordant_ab, r.discordant_ba], [0, 0]);
+  assert.equal(r.warning, null);
+  const text = formatComparison(r, false);
+  assert.match(text, /^all 12 pairs agree \(each converged on both sides or on neither\): no difference in these seeds$/m);
+  assert.doesNotMatch(text, /more seeds/);
+});

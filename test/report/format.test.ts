@@ -72,7 +72,7 @@ test('table and md print the same header lines above the table; csv and json car
   const table = formatCells(cells(), AXES, 'table', header).split('\n');
   assert.deepEqual(table.slice(0, 4), [...header, '']);
   const md = formatCells(cells(), AXES, 'md', header).split('\n');
-  assert.deepEqual(md.filter((l) => l !== '' && !l.startsWith('|')), header);
+  assert.deepEqual(md.slice(0, md.findIndex((l) => l.startsWith('|'))).filter((l) => l !== ''), header);
   assert.ok(formatCells(cells(), AXES, 'csv', header).startsWith('kernel_initializer,'));
   assert.ok(formatCells(cells(), AXES, 'json', header).startsWith('['));
 });
@@ -90,16 +90,21 @@ test('json is an array of cells with stable snake_case field names', () => {
   assert.deepEqual(c.outcomes, { converged: 3, not_converged: 6, dead_at_init: 0, dead: 1, diverged: 0, no_metric: 0, failed: 0, timed_out: 0 });
 });
 
-test('markdown has a header separator row and one row per cell', () => {
-  const lines = formatCells(cells(), AXES, 'md').trimEnd().split('\n');
+test('markdown has a header separator row and one row per cell, then the alive-at-init legend', () => {
+  const [table, legend] = formatCells(cells(), AXES, 'md').trimEnd().split('\n\n');
+  assert.match(legend!, /^\(alive at init\): among the runs whose ReLU output was not dead before the first update/);
+  const lines = table!.split('\n');
   assert.equal(lines.length, 4);
   assert.match(lines[0]!, /^\| kernel_initializer \| n_samples \| runs \| converged \|/);
   assert.match(lines[1]!, /^\|(:?---:?\|)+$/);
   assert.match(lines[2]!, /\| 3\/10 \| 0\.30 \| \[0\.11, 0\.60\] \|/);
 });
 
-test('the terminal table aligns every column', () => {
-  const lines = formatCells(cells(), AXES, 'table').trimEnd().split('\n');
+test('the terminal table aligns every column; the alive-at-init legend follows it after a blank line', () => {
+  const [table, legend, ...rest] = formatCells(cells(), AXES, 'table').trimEnd().split('\n\n');
+  assert.deepEqual(rest, []);
+  assert.match(legend!, /^\(alive at init\): .* a run dead at init gets zero gradients and never trains/);
+  const lines = table!.split('\n');
   assert.equal(lines.length, 4);
   assert.match(lines[1]!, /^-+( +-+)+$/);
   // Right-aligned columns: every value ends in the same column as its header and its rule.
