@@ -4,7 +4,7 @@ import { describeCell } from '../grid';
 import { expandSearch, type BoundaryState } from '../search';
 import { loadSpecAsync } from '../spec';
 import { boundaryJson, inSearchShard, runSearch, type BoundaryJson } from '../sweep/search';
-import { alignTable, formatDuration, plural, writeOut } from './common';
+import { alignTable, formatDuration, plural, writeErr, writeOut } from './common';
 import { addTrainOptions, drive, stoppingHelp, type TrainOptions } from './driver';
 
 export function registerSearch(program: Command): void {
@@ -134,6 +134,11 @@ async function searchCommand(specPath: string, opts: TrainOptions): Promise<numb
     const wall = (Date.now() - t0) / 1000;
     const stopped = session.stoppedEarly(result);
     if (stopped !== undefined) return stopped;
+    if (result.breaker !== undefined) {
+      writeErr(`converge: ${result.breaker}`);
+      writeErr(`fix the trainer (its whole output is in ${dbPath}.runs/), then resume with: ${session.resumeHint}`);
+      return EXIT.runsFailed;
+    }
     const rows = result.states.map(boundaryJson);
     // As run counts its share's failed runs in the database: failed here, earlier, or given up by
     // --max-attempts. Not the observations left out of n (dead at init under among: alive).

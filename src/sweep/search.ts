@@ -19,6 +19,8 @@ export interface SearchResult {
   failed: number;
   interrupted: boolean;
   databaseFailed?: string;
+  /** The breaker tripped in a round (user trainers): the search stopped there. */
+  breaker?: string;
 }
 
 export interface SearchOptions extends Omit<ExecuteOptions, 'keys' | 'db' | 'spec'> {
@@ -94,6 +96,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
     o.onExecution?.(undefined);
     trained += r.trained;
     failed += r.failed;
+    if (r.breaker !== undefined) return { plan, states: ownStates(readSearch(o.db, o.spec, plan, cache)), trained, failed, interrupted: false, breaker: r.breaker };
     if (r.interrupted || r.databaseFailed) {
       return { plan, states: ownStates(readSearch(o.db, o.spec, plan, cache)), trained, failed, interrupted: r.interrupted, ...(r.databaseFailed ? { databaseFailed: r.databaseFailed } : {}) };
     }
