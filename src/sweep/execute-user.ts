@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { scoreUserRun, type ScoredEpoch } from '../outcome';
 import type { ResolvedParams, SweepSpec } from '../spec';
 import type { ClaimedRun, Db } from '../store';
@@ -91,7 +91,9 @@ export async function trainUserRun(host: UserRunHost, run: ClaimedRun, result: E
     enqueue('an epoch', () => recordUserEpoch(db, claim, e, seconds), () => recorded.add(e.epoch));
   };
   const onProcess = (p: ProcessRecord) => enqueue("the run's process", () => recordRunProcess(db, claim, p));
-  const runDir = join(host.runsDir, `${run.id}-${run.attempts}`);
+  // Absolute: a command runs in its sweep file's folder, so a folder relative to converge's own
+  // working directory (a relative --db) would name another place, or none, for the trainer.
+  const runDir = resolve(host.runsDir, `${run.id}-${run.attempts}`);
   // Fresh for this attempt: an attempt given back (Ctrl-C) left its files under the same name.
   rmSync(runDir, { recursive: true, force: true });
   const job = { runId: run.id, seed: run.seed, params, runDir, ...(device !== undefined ? { device } : {}) };
