@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../trainer/import-module';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConvergeError } from '../errors';
@@ -12,14 +12,6 @@ import type { DeclaredParam, MetricDirection } from '../trainer/types';
  * (`params`) and metric directions (`metrics`) to check grid names and rules, and refuses a
  * module that does not load or exports no `train` at load time, before anything is written.
  */
-
-/**
- * `import()` of an ES module or CommonJS file from this CommonJS build: TypeScript compiles a
- * literal `import()` to `require()`, which cannot load an ES module on every Node 20, so the call
- * is kept out of its sight.
- */
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
-export const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
 
 const MetricsSchema = z.record(z.string(), z.enum(['below', 'above']));
 
@@ -35,7 +27,7 @@ function firstLine(e: unknown): string {
 export async function readTrainerExports(abs: string, where: string): Promise<TrainerExports> {
   let mod: Record<string, unknown>;
   try {
-    mod = await importModule(pathToFileURL(abs).href);
+    mod = await importModule(abs);
   } catch (e) {
     throw new ConvergeError('spec.badModule', `${where}: cannot load ${abs}: ${firstLine(e)}`);
   }
